@@ -1,0 +1,3 @@
+from aptlink.cli import main
+
+main()

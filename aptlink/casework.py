@@ -1,0 +1,87 @@
+"""Case work: run the pipeline against a case folder (store + reports) and summarise it.
+
+A case accumulates: each investigate run adds its inputs and findings to the case store, then
+grouping, linking and attribution run over everything the case holds, so evidence added later links
+with evidence added before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aptlink import pipeline
+from aptlink.kb import KnowledgeBase
+from aptlink.pipeline import CaseResult, Progress
+from aptlink.report import jsonreport, markdown
+from aptlink.store import CaseStore
+
+
+def run_investigation(
+    evidence: Sequence[Path],
+    case_dir: Path,
+    kb: KnowledgeBase | None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    case_dir.mkdir(parents=True, exist_ok=True)
+    run = pipeline.investigate(evidence, kb, options={"case_dir": str(case_dir)}, progress=progress)
+    with CaseStore.open(case_dir) as store:
+        added = store.save_inputs(run.evidence, run.findings, run.warnings)
+        case = store.load()
+        pipeline.analyse(case, kb)
+        store.save_analysis(case)
+    summary = finish(case, case_dir, kb)
+    summary["run"] = {
+        "inputs": [e.to_dict() for e in run.evidence],
+        "rows_added": added,
+        "timings": run.timings,
+    }
+    return summary
+
+
+def rerun(case_dir: Path, kb: KnowledgeBase | None, stage: str) -> dict[str, Any]:
+    with CaseStore.open(case_dir, create=False) as store:
+        case = store.load()
+        if stage == "link":
+            pipeline.analyse(case, kb)
+        else:
+            pipeline.reattribute(case, kb)
+        store.save_analysis(case)
+    return finish(case, case_dir, kb)
+
+
+def finish(case: CaseResult, case_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
+    json_path = jsonreport.write(case, case_dir / "report.json")
+    md_path = markdown.write(case, case_dir / "report.md", kb)
+    return summarise(case, reports=[str(json_path), str(md_path)])
+
+
+def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
+    data = jsonreport.as_dict(case)
+    top = [a.to_dict() for a in case.attributions if a.rank == 1]
+    return {
+        "summary": data["summary"],
+        "attributions": top,
+        "mitigations": case.mitigations[:5],
+        "reports": reports,
+    }
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    s = summary["summary"]
+    lines = [
+        f"inputs {s['inputs']} (analysed {s['analysed']}, skipped {s['skipped']}, "
+        f"failed {s['failed']})  findings {s['findings']}  incidents {s['incidents']}  "
+        f"campaigns {s['campaigns']}",
+    ]
+    for a in summary["attributions"]:
+        verdict = a["actor"] if a["attributed"] else f"unattributed (best: {a['actor']})"
+        lines.append(
+            f"  {a['campaign_id'][:17]}  {verdict} {a['attack_id'] or ''} "
+            f"confidence {a['confidence']:.2f}"
+        )
+    for m in summary["mitigations"]:
+        lines.append(f"  measure {m.get('id', '')} {m.get('name', '')}")
+    lines += [f"report: {r}" for r in summary["reports"]]
+    return "\n".join(lines)

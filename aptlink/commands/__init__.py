@@ -1,0 +1,12 @@
+"""Sub-commands beyond the pipeline ones in cli.py, one module each; each has ``register(app)``."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register_all(app: typer.Typer) -> None:
+    from aptlink.commands import exposure, hunt, kb, triage
+
+    for module in (kb, triage, hunt, exposure):
+        module.register(app)

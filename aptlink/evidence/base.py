@@ -1,0 +1,148 @@
+"""The parser abstraction: a class that recognises a format and turns a file into items.
+
+An *item* is one parsed unit a detector looks at (a mail, an event log, an inventory, an incident
+from a STIX bundle), with the observations it carries. A parser never executes or writes evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aptlink.errors import LimitExceeded
+from aptlink.model import Observation, Provenance
+from aptlink.registry import Registry
+
+HEAD_SIZE = 8192
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on hostile evidence. Configuration is data: override per run, never per branch."""
+
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_member_bytes: int = 50 * 1024 * 1024
+    max_total_unpacked: int = 256 * 1024 * 1024
+    max_ratio: float = 200.0
+    max_depth: int = 6
+    max_members: int = 500
+    max_text_chars: int = 2_000_000
+    parse_seconds: float = 30.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One parsed unit handed to detectors. ``kind`` routes it (``mail``, ``eventlog`` ...)."""
+
+    kind: str
+    provenance: Provenance
+    data: Any
+    observations: tuple[Observation, ...] = ()
+    time: datetime | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class Source:
+    """A file offered to the parsers; content is read lazily and hashed once."""
+
+    path: Path
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    _data: bytes | None = None
+    _sha256: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def head(self, n: int = HEAD_SIZE) -> bytes:
+        if self._data is not None:
+            return self._data[:n]
+        with self.path.open("rb") as fh:
+            return fh.read(n)
+
+    def read(self) -> bytes:
+        if self._data is None:
+            if self.size > self.limits.max_file_bytes:
+                raise LimitExceeded(
+                    f"file is {self.size} bytes, over the {self.limits.max_file_bytes} limit",
+                    str(self.path),
+                )
+            self._data = self.path.read_bytes()
+        return self._data
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            digest = hashlib.sha256()
+            with self.path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
+
+    def provenance(self, parser: str, record: str | None = None) -> Provenance:
+        return Provenance(file=str(self.path), sha256=self.sha256, record=record, chain=(parser,))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Warning_:
+    """A problem with one record that did not stop the file: stored with where it came from."""
+
+    where: str
+    message: str
+
+
+@dataclasses.dataclass(slots=True)
+class ParseContext:
+    """What a parser may use: limits, run options, and a place to leave warnings."""
+
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    warnings: list[Warning_] = dataclasses.field(default_factory=list)
+
+    def warn(self, where: str, message: str) -> None:
+        self.warnings.append(Warning_(where, message))
+
+
+PARSERS: Registry[Parser] = Registry("parser")
+
+
+class Parser:
+    """Base of all parsers. Subclassing registers the subclass under its ``name``.
+
+    ``sniff`` returns a confidence 0-100 from the first bytes (content first, extension as a hint);
+    ``parse`` yields items, raising ``UnsupportedEvidence`` if the file is not its format after all
+    and ``CorruptEvidence`` if it is but cannot be read.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    extensions: ClassVar[tuple[str, ...]] = ()
+    abstract: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("abstract", False):
+            PARSERS.register(cls)
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        return 10 if path.suffix.lower() in cls.extensions else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        raise NotImplementedError
+
+
+def choose_parser(source: Source) -> type[Parser] | None:
+    """The registered parser most confident about this file, or None."""
+    head = source.head()
+    best: tuple[int, type[Parser]] | None = None
+    for cls in PARSERS:
+        score = cls.sniff(head, source.path)
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, cls)
+    return best[1] if best else None

@@ -1,0 +1,1 @@
+"""Linking: findings into incidents, incidents into campaigns, campaigns to actors."""

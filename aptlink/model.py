@@ -1,0 +1,490 @@
+"""The records aptlink passes between stages: evidence, observations, findings, incidents, campaigns,
+actors and attributions. Frozen, validated, with deterministic ids (uuid5 over identifying fields), so
+that ingesting the same evidence twice yields the same objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self, TypeVar
+
+NAMESPACE = uuid.UUID("6d1f3b2c-9a0e-5c4b-8f7a-a971d1ec0de5")
+TECHNIQUE_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
+TACTIC_RE = re.compile(r"^TA\d{4}$")
+GROUP_RE = re.compile(r"^G\d{4}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def stable_id(kind: str, *parts: object) -> str:
+    """A deterministic id: ``kind--uuid5`` over the canonical identifying fields."""
+    canonical = "\x1f".join("" if p is None else str(p) for p in parts)
+    return f"{kind}--{uuid.uuid5(NAMESPACE, kind + chr(0x1E) + canonical)}"
+
+
+def utc(value: datetime | str | None) -> datetime | None:
+    """Parse or check a timestamp and return it timezone-aware in UTC (naive means UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def technique_id(value: str) -> str:
+    """Normalise an ATT&CK technique id (``t1566.001``, ``attack.t1566.001``) to ``T1566.001``."""
+    tid = value.strip().upper().removeprefix("ATTACK.")
+    if not TECHNIQUE_RE.match(tid):
+        raise ValueError(f"not an ATT&CK technique id: {value!r}")
+    return tid
+
+
+def techniques(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({technique_id(v) for v in values}))
+
+
+class Kind(StrEnum):
+    """What an observation is. Indicators first, then techniques, victim attributes and names."""
+
+    EMAIL = "email-addr"
+    DISPLAY_NAME = "display-name"
+    DOMAIN = "domain-name"
+    URL = "url"
+    IPV4 = "ipv4-addr"
+    IPV6 = "ipv6-addr"
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    FUZZY_HASH = "fuzzy-hash"
+    FILE_NAME = "file-name"
+    REGISTRY_KEY = "registry-key"
+    COMMAND_LINE = "command-line"
+    CVE = "cve"
+    HOSTNAME = "hostname"
+    ACCOUNT = "user-account"
+    MESSAGE_ID = "message-id"
+    SUBJECT = "email-subject"
+    LURE_THEME = "lure-theme"
+    IMPERSONATED = "impersonated-person"
+    PASSWORD_PHRASE = "password-phrase"
+    DOC_AUTHOR = "document-author"
+    DOC_TEMPLATE = "document-template"
+    TECHNIQUE = "attack-technique"
+    MALWARE = "malware"
+    TOOL = "tool"
+    ORGANISATION = "organisation"
+    SECTOR = "sector"
+    COUNTRY = "country"
+    ASSET = "asset"
+    PRODUCT = "product"
+
+
+INDICATOR_KINDS = frozenset(
+    {
+        Kind.EMAIL,
+        Kind.DOMAIN,
+        Kind.URL,
+        Kind.IPV4,
+        Kind.IPV6,
+        Kind.MD5,
+        Kind.SHA1,
+        Kind.SHA256,
+        Kind.FUZZY_HASH,
+        Kind.FILE_NAME,
+        Kind.REGISTRY_KEY,
+        Kind.COMMAND_LINE,
+        Kind.HOSTNAME,
+    }
+)
+VICTIM_KINDS = frozenset({Kind.ORGANISATION, Kind.SECTOR, Kind.COUNTRY})
+_LOWER_KINDS = frozenset(
+    {
+        Kind.EMAIL,
+        Kind.DOMAIN,
+        Kind.MD5,
+        Kind.SHA1,
+        Kind.SHA256,
+        Kind.HOSTNAME,
+        Kind.SECTOR,
+        Kind.COUNTRY,
+    }
+)
+
+
+def normalise(kind: Kind, value: str) -> str:
+    """The canonical form of a value of this kind (what equality between incidents means)."""
+    value = value.strip()
+    if kind in _LOWER_KINDS:
+        value = value.lower().rstrip(".") if kind in (Kind.DOMAIN, Kind.HOSTNAME) else value.lower()
+    elif kind is Kind.TECHNIQUE:
+        value = technique_id(value)
+    elif kind is Kind.CVE:
+        value = value.upper()
+    return value
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Status(StrEnum):
+    """What became of an input file in a run."""
+
+    ANALYSED = "analysed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Verdict(StrEnum):
+    MALICIOUS = "malicious"
+    SUSPICIOUS = "suspicious"
+    CLEAN = "clean"
+
+
+R = TypeVar("R", bound="Record")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Common behaviour: to_dict()/from_dict() round-trip over plain JSON types."""
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in names:
+                continue
+            kwargs[key] = _revive(cls.NESTED.get(key), names[key], value)
+        return cls(**kwargs)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, tuple | list | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _revive(nested: type[Record] | None, field: dataclasses.Field[Any], value: Any) -> Any:
+    if nested is not None:
+        if isinstance(value, list):
+            return tuple(nested.from_dict(v) for v in value)
+        return None if value is None else nested.from_dict(value)
+    if isinstance(value, list):
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    if isinstance(value, str) and "datetime" in str(field.type):
+        return utc(value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance(Record):
+    """Where an observation came from: file, its sha256, the record inside it, and the parser chain."""
+
+    file: str
+    sha256: str
+    record: str | None = None
+    chain: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.sha256 and not SHA256_RE.match(self.sha256):
+            raise ValueError(f"provenance sha256 is not a sha256: {self.sha256!r}")
+        object.__setattr__(self, "chain", tuple(self.chain))
+
+    def child(self, step: str, record: str | None = None) -> Provenance:
+        """The provenance of something found inside this one (mail > zip > lnk)."""
+        return Provenance(
+            file=self.file,
+            sha256=self.sha256,
+            record=record or self.record,
+            chain=(*self.chain, step),
+        )
+
+    def where(self) -> str:
+        inner = " > ".join(self.chain)
+        loc = f"{self.file}#{self.record}" if self.record else self.file
+        return f"{loc} [{inner}]" if inner else loc
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence(Record):
+    """One input file and what became of it."""
+
+    path: str
+    sha256: str
+    size: int
+    format: str | None = None
+    status: Status = Status.ANALYSED
+    reason: str | None = None
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("size must be >= 0")
+        object.__setattr__(self, "status", Status(self.status))
+        if not self.id:
+            object.__setattr__(self, "id", stable_id("evidence", self.sha256, self.path))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Observation(Record):
+    """One fact seen in evidence: an indicator, a technique, a victim attribute or a malware name."""
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"provenance": Provenance}
+
+    kind: Kind
+    value: str
+    provenance: Provenance
+    time: datetime | None = None
+    context: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        kind = Kind(self.kind)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "value", normalise(kind, self.value))
+        if not self.value:
+            raise ValueError(f"empty {kind} observation ({self.provenance.where()})")
+        object.__setattr__(self, "time", utc(self.time))
+        if not self.id:
+            p = self.provenance
+            key = (kind, self.value, p.sha256, p.record, "/".join(p.chain))
+            object.__setattr__(self, "id", stable_id("observation", *key))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reason(Record):
+    """Why a verdict: a stable code, a human sentence, the ATT&CK technique it shows, its weight."""
+
+    code: str
+    detail: str
+    technique: str | None = None
+    weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.technique:
+            object.__setattr__(self, "technique", technique_id(self.technique))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Finding(Record):
+    """A detector's verdict on one item, with reasons and the observations it rests on.
+
+    ``group_key`` tells the grouping stage which findings belong to one attack (for example the mail's
+    message id, or ``host:day``); ``victim`` names the organisation attacked when it is known.
+    """
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {
+        "reasons": Reason,
+        "observations": Observation,
+        "provenance": Provenance,
+    }
+
+    detector: str
+    title: str
+    severity: Severity
+    score: float
+    provenance: Provenance
+    reasons: tuple[Reason, ...] = ()
+    techniques: tuple[str, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    time: datetime | None = None
+    group_key: str | None = None
+    victim: str | None = None
+    verdict: Verdict | None = None
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
+        if self.verdict is not None:
+            object.__setattr__(self, "verdict", Verdict(self.verdict))
+        if not 0 <= self.score <= 100:
+            raise ValueError(f"score must be within 0-100, not {self.score}")
+        derived = [r.technique for r in self.reasons if r.technique]
+        object.__setattr__(self, "techniques", techniques([*self.techniques, *derived]))
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+        object.__setattr__(self, "observations", tuple(self.observations))
+        object.__setattr__(self, "time", utc(self.time))
+        if not self.id:
+            p = self.provenance
+            key = (self.detector, p.sha256, p.record, "/".join(p.chain), self.group_key, self.title)
+            object.__setattr__(self, "id", stable_id("finding", *key))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Incident(Record):
+    """One attack on one victim at one time: a group of findings."""
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"observations": Observation}
+
+    title: str
+    finding_ids: tuple[str, ...]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    victim: str | None = None
+    severity: Severity = Severity.MEDIUM
+    techniques: tuple[str, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    source: str = "aptlink"
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.finding_ids:
+            raise ValueError("an incident needs at least one finding")
+        object.__setattr__(self, "finding_ids", tuple(sorted(set(self.finding_ids))))
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "techniques", techniques(self.techniques))
+        object.__setattr__(self, "observations", tuple(self.observations))
+        object.__setattr__(self, "first_seen", utc(self.first_seen))
+        object.__setattr__(self, "last_seen", utc(self.last_seen))
+        if not self.id:
+            object.__setattr__(self, "id", stable_id("incident", *self.finding_ids))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Link(Record):
+    """An explained edge between two incidents."""
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"reasons": Reason}
+
+    source: str
+    target: str
+    weight: float
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Campaign(Record):
+    """Incidents linked into one operation by shared targets, methods and infrastructure."""
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"links": Link}
+
+    name: str
+    incident_ids: tuple[str, ...]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    victims: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    membership: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.incident_ids:
+            raise ValueError("a campaign needs at least one incident")
+        object.__setattr__(self, "incident_ids", tuple(sorted(set(self.incident_ids))))
+        object.__setattr__(self, "techniques", techniques(self.techniques))
+        object.__setattr__(self, "first_seen", utc(self.first_seen))
+        object.__setattr__(self, "last_seen", utc(self.last_seen))
+        if not self.id:
+            object.__setattr__(self, "id", stable_id("campaign", *self.incident_ids))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ActorRelation(Record):
+    """``MirrorFace subgroup-of menuPass``, and who says so."""
+
+    kind: str
+    target: str
+    source: str
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Actor(Record):
+    """A threat actor profile merged from ATT&CK, MISP galaxy and the curated pack.
+
+    ``sources`` maps a fact name (``aliases``, ``cves``, ``sectors`` ...) to the URLs that support it.
+    """
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"relations": ActorRelation}
+
+    name: str
+    attack_id: str | None = None
+    aliases: tuple[str, ...] = ()
+    country: str | None = None
+    description: str = ""
+    kind: str = "apt"
+    techniques: tuple[str, ...] = ()
+    software: tuple[str, ...] = ()
+    cves: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    target_countries: tuple[str, ...] = ()
+    lure_themes: tuple[str, ...] = ()
+    infrastructure: tuple[str, ...] = ()
+    first_year: int | None = None
+    last_year: int | None = None
+    relations: tuple[ActorRelation, ...] = ()
+    sources: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.attack_id and not GROUP_RE.match(self.attack_id):
+            raise ValueError(f"not an ATT&CK group id: {self.attack_id!r}")
+        object.__setattr__(self, "techniques", techniques(self.techniques))
+        object.__setattr__(self, "cves", tuple(sorted({c.upper() for c in self.cves})))
+        if not self.id:
+            object.__setattr__(self, "id", stable_id("actor", self.name.lower()))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Attribution(Record):
+    """A ranked candidate actor for a campaign, with evidence for and against.
+
+    ``evidence`` holds reasons whose ``code`` starts with the Diamond vertex they support
+    (``adversary:``, ``capability:``, ``infrastructure:``, ``victim:``); ``against`` holds the
+    inconsistent evidence of the competing-hypotheses table.
+    """
+
+    NESTED: ClassVar[Mapping[str, type[Record]]] = {"evidence": Reason, "against": Reason}
+
+    campaign_id: str
+    actor: str
+    attack_id: str | None
+    confidence: float
+    rank: int = 1
+    attributed: bool = True
+    evidence: tuple[Reason, ...] = ()
+    against: tuple[Reason, ...] = ()
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0-1, not {self.confidence}")
+        if not self.id:
+            object.__setattr__(self, "id", stable_id("attribution", self.campaign_id, self.actor))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

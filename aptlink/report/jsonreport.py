@@ -1,0 +1,40 @@
+"""report.json: every input with its status, findings, incidents, campaigns, attributions and the
+ATT&CK mitigations for the techniques seen."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aptlink import __version__
+from aptlink.pipeline import CaseResult
+
+
+def as_dict(result: CaseResult) -> dict[str, Any]:
+    status = Counter(str(e.status) for e in result.evidence)
+    return {
+        "aptlink": __version__,
+        "summary": {
+            "inputs": len(result.evidence),
+            "analysed": status.get("analysed", 0),
+            "skipped": status.get("skipped", 0),
+            "failed": status.get("failed", 0),
+            "findings": len(result.findings),
+            "incidents": len(result.incidents),
+            "campaigns": len(result.campaigns),
+        },
+        "inputs": [e.to_dict() for e in result.evidence],
+        "warnings": [{"where": w.where, "message": w.message} for w in result.warnings],
+        "findings": [f.to_dict() for f in result.findings],
+        "incidents": [i.to_dict() for i in result.incidents],
+        "campaigns": [c.to_dict() for c in result.campaigns],
+        "attributions": [a.to_dict() for a in result.attributions],
+        "mitigations": result.mitigations,
+    }
+
+
+def write(result: CaseResult, path: Path) -> Path:
+    path.write_text(json.dumps(as_dict(result), ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
