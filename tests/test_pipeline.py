@@ -1,0 +1,55 @@
+"""The pipeline routes every input to analysed, skipped or failed, and never loses one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from aptlink import pipeline
+from aptlink.errors import CorruptEvidence
+from aptlink.evidence.base import PARSERS, Item, ParseContext, Parser, Source
+from aptlink.model import Status
+
+
+class _Exploding(Parser):
+    """A parser that recognises '#explode' files and always fails, to test failure routing."""
+
+    name = "test-exploding"
+    abstract = True
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        return 99 if head.startswith(b"#explode") else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        raise CorruptEvidence("broken on purpose", str(source.path))
+
+
+def test_walk_is_sorted_and_recursive(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "2.txt").write_text("x")
+    (tmp_path / "a.txt").write_text("x")
+    assert [p.relative_to(tmp_path).as_posix() for p in pipeline.walk([tmp_path])] == [
+        "a.txt",
+        "b/2.txt",
+    ]
+
+
+def test_every_input_gets_a_status(tmp_path: Path) -> None:
+    (tmp_path / "empty.eml").write_bytes(b"")
+    (tmp_path / "noise.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "sheet.obs").write_text("#aptlink-observations\ndomain-name: Example.ORG\n")
+    (tmp_path / "copy.obs").write_text("#aptlink-observations\ndomain-name: Example.ORG\n")
+    (tmp_path / "bad.x").write_text("#explode")
+    PARSERS.register(_Exploding)
+    try:
+        result = pipeline.investigate([tmp_path], None)
+    finally:
+        PARSERS.unregister("test-exploding")
+    status = {Path(e.path).name: (e.status, e.reason) for e in result.evidence}
+    assert status["empty.eml"] == (Status.SKIPPED, "empty file")
+    assert status["noise.bin"] == (Status.SKIPPED, "no parser recognises this format")
+    assert status["bad.x"] == (Status.FAILED, "broken on purpose")
+    assert status["copy.obs"][0] is Status.ANALYSED
+    assert status["sheet.obs"] == (Status.SKIPPED, f"duplicate of {tmp_path / 'copy.obs'}")
+    assert len(result.evidence) == 5
