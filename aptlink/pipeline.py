@@ -25,6 +25,10 @@ from aptlink.model import Attribution, Campaign, Evidence, Finding, Incident, St
 
 Progress = Callable[[str, int, int], None]
 
+# Items that describe the case rather than attacks (who works where, which devices exist) go to
+# the detectors first, so that mail and log detectors can use them.
+CONTEXT_KINDS = ("directory", "organisations", "inventory")
+
 
 @dataclasses.dataclass(slots=True)
 class CaseResult:
@@ -129,6 +133,7 @@ def run_detectors(
 ) -> list[Finding]:
     active = [cls(ctx) for cls in (detectors or DETECTORS.all())]
     findings: dict[str, Finding] = {}
+    items = sorted(items, key=_context_first)
     for n, item in enumerate(items, 1):
         for det in active:
             if item.kind in det.accepts:
@@ -140,6 +145,10 @@ def run_detectors(
         for f in det.finalize():
             findings.setdefault(f.id, f)
     return list(findings.values())
+
+
+def _context_first(item: Item) -> int:
+    return 0 if item.kind in CONTEXT_KINDS else 1
 
 
 def _guarded(det: Detector, item: Item, ctx: DetectContext) -> list[Finding]:
