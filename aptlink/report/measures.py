@@ -1,0 +1,43 @@
+"""Concrete preventive measures (data/measures.yaml) matched to the techniques and CVEs of a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from aptlink.errors import ConfigError
+
+
+@cache
+def catalogue() -> tuple[dict[str, Any], ...]:
+    """The packaged measures, each with id, title, action, techniques, cves and sources."""
+    text = resources.files("aptlink.report").joinpath("data/measures.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("measures"), list):
+        raise ConfigError("measures.yaml must hold a list under 'measures'", "aptlink/report/data")
+    return tuple(data["measures"])
+
+
+def covers(listed: str, seen: str) -> bool:
+    """A listed parent technique (T1566) covers its sub-techniques (T1566.001)."""
+    return seen == listed or seen.startswith(listed + ".")
+
+
+def measures_for(techniques: Iterable[str], cves: Iterable[str]) -> list[dict[str, Any]]:
+    """Measures that apply to what the case shows, with the techniques and CVEs that call for each.
+
+    A measure naming CVEs applies only when one of them was seen, so a patch instruction is never
+    given for a device the case does not show.
+    """
+    seen_t, seen_c = sorted(set(techniques)), {c.upper() for c in cves}
+    out = []
+    for m in catalogue():
+        cves_hit = sorted(seen_c & {c.upper() for c in m.get("cves", [])})
+        tech_hit = [t for t in seen_t if any(covers(x, t) for x in m.get("techniques", []))]
+        if (m.get("cves") and cves_hit) or (not m.get("cves") and tech_hit):
+            out.append({**m, "because": cves_hit + tech_hit})
+    return out

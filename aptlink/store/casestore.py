@@ -1,0 +1,241 @@
+"""The case store: one database per case holding every input, finding and the last analysis.
+
+SQLite file ``case_dir/case.db`` by default (WAL, foreign keys on); any SQLAlchemy URL in
+``$APTLINK_DB`` instead (``postgresql+psycopg://...``). The schema is migrated to the newest Alembic
+revision on open. Each save is one transaction; inputs are upserted by their deterministic ids, so
+storing the same evidence twice adds no rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from aptlink.errors import StoreError
+from aptlink.evidence.base import Warning_
+from aptlink.model import Attribution, Campaign, Evidence, Finding, Incident
+from aptlink.pipeline import CaseResult
+from aptlink.store import rows, schema
+from aptlink.store.migrate import upgrade
+
+DB_ENV = "APTLINK_DB"
+DB_FILE = "case.db"
+SQLITE_BUSY_SECONDS = 30
+
+
+class CaseStore:
+    """A case database, opened with :meth:`open` and used as a context manager."""
+
+    def __init__(self, engine: Engine, where: str) -> None:
+        self.engine = engine
+        self.where = where
+
+    @classmethod
+    def open(cls, case_dir: Path, create: bool = True) -> CaseStore:
+        """Open (and with ``create`` make) the case store of ``case_dir``, migrated to head."""
+        url = os.environ.get(DB_ENV) or None
+        db_file = Path(case_dir) / DB_FILE
+        if url is None and not create and not db_file.is_file():
+            raise StoreError("no such case (no case.db)", str(case_dir))
+        where = _display(url) if url else str(db_file)
+        if url is None:
+            Path(case_dir).mkdir(parents=True, exist_ok=True)
+        store = cls(_engine(url or f"sqlite:///{db_file}", where), where)
+        with store._errors("cannot open the case store"):
+            if not create and not _has_schema(store.engine):
+                raise StoreError("no such case (no case tables)", where)
+            upgrade(store.engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def save_inputs(
+        self,
+        evidence: Sequence[Evidence],
+        findings: Sequence[Finding],
+        warnings: Sequence[Warning_],
+    ) -> dict[str, int]:
+        """Add inputs in one transaction, skipping rows already held; return rows added per table."""
+        batch = rows.input_rows(evidence, findings, warnings)
+        with self._errors("cannot save inputs"), self.engine.begin() as conn:
+            before = _counts(conn, schema.INPUT_TABLES)
+            for name in schema.INPUT_TABLES:
+                _insert_new(conn, _table(name), batch[name])
+            after = _counts(conn, schema.INPUT_TABLES)
+        return {name: after[name] - before[name] for name in schema.INPUT_TABLES}
+
+    def save_analysis(self, case: CaseResult) -> None:
+        """Replace incidents, campaigns, links, attributions and mitigations in one transaction."""
+        batch = rows.analysis_rows(case)
+        with self._errors("cannot save the analysis"), self.engine.begin() as conn:
+            for name in reversed(schema.ANALYSIS_TABLES):
+                conn.execute(delete(_table(name)))
+            for name in schema.ANALYSIS_TABLES:
+                if batch[name]:
+                    conn.execute(_table(name).insert(), batch[name])
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def load(self) -> CaseResult:
+        """Everything the case holds, in the order it first arrived."""
+        with self._errors("cannot load the case"), self.engine.connect() as conn:
+            return CaseResult(
+                evidence=[Evidence.from_dict(r) for r in _records(conn, schema.evidence)],
+                warnings=_warnings(conn),
+                findings=_findings(conn),
+                incidents=[Incident.from_dict(r) for r in _records(conn, schema.incidents)],
+                campaigns=[Campaign.from_dict(r) for r in _records(conn, schema.campaigns)],
+                attributions=[
+                    Attribution.from_dict(r) for r in _records(conn, schema.attributions)
+                ],
+                mitigations=list(_records(conn, schema.mitigations, order="position")),
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        names = (*schema.INPUT_TABLES, *schema.ANALYSIS_TABLES)
+        with self._errors("cannot count rows"), self.engine.connect() as conn:
+            return _counts(conn, names)
+
+    def findings_with(self, kind: str, value: str) -> list[str]:
+        """Ids of the findings resting on an observation of this kind and value (across incidents)."""
+        obs, link = schema.observations, schema.finding_observations
+        query = (
+            select(link.c.finding_id)
+            .distinct()
+            .join(obs, obs.c.id == link.c.observation_id)
+            .where(obs.c.kind == kind, obs.c.value_sha256 == rows.value_digest(kind, value))
+            .order_by(link.c.finding_id)
+        )
+        with self._errors("cannot query observations"), self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """Database errors become StoreError naming the case, so the CLI prints one line."""
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None)
+            detail = str(orig) if orig is not None else str(exc).splitlines()[0]
+            raise StoreError(f"{what}: {detail}", self.where) from exc
+
+
+def _engine(url: str, where: str) -> Engine:
+    try:
+        engine = create_engine(url, connect_args=_connect_args(url))
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL: {exc}", where) from exc
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    return {"timeout": SQLITE_BUSY_SECONDS} if url.startswith("sqlite") else {}
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL and foreign keys on; take the write lock at BEGIN so concurrent writers queue rather
+    than fail halfway (pysqlite's own deferred BEGIN would upgrade the lock mid-transaction)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _display(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "$" + DB_ENV
+
+
+def _has_schema(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table(schema.evidence.name)
+
+
+def _table(name: str) -> Table:
+    return schema.metadata.tables[name]
+
+
+def _insert_new(conn: Connection, table: Table, values: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING in the engine's own dialect."""
+    if not values:
+        return
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+    else:
+        raise StoreError(f"unsupported database backend: {dialect}")
+    conn.execute(insert(table).on_conflict_do_nothing(), values)
+
+
+def _counts(conn: Connection, names: Iterable[str]) -> dict[str, int]:
+    return {n: conn.scalar(select(func.count()).select_from(_table(n))) or 0 for n in names}
+
+
+def _records(conn: Connection, table: Table, order: str = "seq") -> Iterator[dict[str, Any]]:
+    for (record,) in conn.execute(select(table.c.record).order_by(table.c[order])):
+        yield dict(record)
+
+
+def _warnings(conn: Connection) -> list[Warning_]:
+    table = schema.warnings
+    query = select(table.c.where, table.c.message).order_by(table.c.seq)
+    return [Warning_(where, message) for where, message in conn.execute(query)]
+
+
+def _findings(conn: Connection) -> list[Finding]:
+    observations = {
+        i: dict(r)
+        for i, r in conn.execute(select(schema.observations.c.id, schema.observations.c.record))
+    }
+    attached: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    link = schema.finding_observations
+    query = select(link.c.finding_id, link.c.observation_id, link.c.detail).order_by(
+        link.c.finding_id, link.c.position
+    )
+    for finding_id, observation_id, detail in conn.execute(query):
+        attached[finding_id].append({**observations[observation_id], **detail})
+    found = []
+    for record in _records(conn, schema.findings):
+        record["observations"] = attached.get(record["id"], [])
+        found.append(Finding.from_dict(record))
+    return found
