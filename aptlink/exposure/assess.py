@@ -1,0 +1,280 @@
+"""Exposure assessment: each inventory asset against the exploited CVEs (KEV) that affect its version.
+
+An asset ends in one of five states, none silent: ``vulnerable`` (at least one KEV CVE's range holds its
+version), ``not-affected`` (known product, no range holds it), ``unknown-product``, ``unparseable-version``
+and ``no-version``. KEV CVEs for the product family that have no curated or NVD range are listed as
+``unranged`` on every asset of that family, to be checked by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aptlink.exposure.catalogue import Catalogue, CveRanges, Product, load_catalogue
+from aptlink.exposure.versions import Version, VersionError, parse_version
+from aptlink.kb.kev import Kev, KevEntry, load_kev
+
+if TYPE_CHECKING:
+    from aptlink.kb import KnowledgeBase
+
+EXPOSURES = {
+    "internet": "internet",
+    "external": "internet",
+    "public": "internet",
+    "internet-facing": "internet",
+    "dmz": "internet",
+    "internal": "internal",
+    "intranet": "internal",
+    "private": "internal",
+    "lan": "internal",
+}
+VPN_ACTION = (
+    "Treat the VPN as possibly compromised: check it for implants and unknown admin accounts "
+    "(vendor integrity checker, logs, configuration diff) and reset the credentials and sessions of "
+    "every account that used it; patching does not remove an implant."
+)
+INTERNET_ACTION = (
+    "Until it is patched, take the service off the internet or allow only known addresses."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Asset:
+    """One inventory row: a device or service, what runs on it and where it faces."""
+
+    name: str
+    vendor: str
+    product: str
+    version: str
+    exposure: str = "unknown"
+    role: str = ""
+    organisation: str | None = None
+    record: str = ""
+    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} | {
+            "extra": dict(self.extra)
+        }
+
+
+def exposure_of(value: str) -> str | None:
+    """``internet`` / ``internal`` from the inventory's words; ``unknown`` when empty; None when unreadable."""
+    key = value.strip().lower().replace("_", "-")
+    if not key:
+        return "unknown"
+    return EXPOSURES.get(key)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CveHit:
+    """One exploited CVE that affects the asset's version."""
+
+    cve: str
+    kev: KevEntry
+    affected: str
+    fixed: tuple[str, ...]
+    advisory: str
+    source: str
+    actors: tuple[str, ...] = ()
+    actor_sources: tuple[str, ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cve": self.cve,
+            "name": self.kev.name,
+            "kev_date_added": self.kev.date_added.isoformat(),
+            "kev_due_date": self.kev.due_date.isoformat() if self.kev.due_date else None,
+            "ransomware_use": self.kev.ransomware_use,
+            "affected_range": self.affected,
+            "fixed": list(self.fixed),
+            "advisory": self.advisory,
+            "range_source": self.source,
+            "actors": list(self.actors),
+            "actor_sources": list(self.actor_sources),
+            "required_action": self.kev.required_action,
+            "note": self.note,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AssetReport:
+    """What the assessment found for one asset, and what to do about it."""
+
+    asset: Asset
+    status: str
+    product: Product | None = None
+    version: Version | None = None
+    hits: tuple[CveHit, ...] = ()
+    unranged: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    reason: str = ""
+
+    @property
+    def cves(self) -> list[str]:
+        return [h.cve for h in self.hits]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset.name,
+            "record": self.asset.record,
+            "vendor": self.asset.vendor,
+            "product": self.asset.product,
+            "version": self.asset.version,
+            "exposure": self.asset.exposure,
+            "role": self.asset.role,
+            "organisation": self.asset.organisation,
+            "status": self.status,
+            "reason": self.reason,
+            "product_id": self.product.id if self.product else None,
+            "product_name": self.product.name if self.product else None,
+            "cves": [h.to_dict() for h in self.hits],
+            "unranged_kev_cves": list(self.unranged),
+            "actions": list(self.actions),
+        }
+
+
+class Assessor:
+    """Joins KEV, the range catalogue and the knowledge base's actors; assesses assets."""
+
+    def __init__(
+        self,
+        kev: Kev | None = None,
+        catalogue: Catalogue | None = None,
+        kb: KnowledgeBase | None = None,
+    ) -> None:
+        self.kev = kev if kev is not None else load_kev()
+        self.catalogue = catalogue if catalogue is not None else load_catalogue()
+        self._kb_actors = _kb_actors(kb)
+
+    def assess_all(self, assets: Iterable[Asset]) -> list[AssetReport]:
+        return [self.assess(a) for a in assets]
+
+    def assess(self, asset: Asset) -> AssetReport:
+        product = self.catalogue.identify(asset.vendor, asset.product)
+        if product is None:
+            reason = f"no known edge product matches {asset.vendor!r} {asset.product!r}"
+            return AssetReport(asset=asset, status="unknown-product", reason=reason)
+        unranged = tuple(self.unranged_cves(product))
+        if not asset.version.strip():
+            return AssetReport(
+                asset=asset, status="no-version", product=product, unranged=unranged,
+                reason="the inventory gives no version", actions=self._check_by_hand(unranged),
+            )  # fmt: skip
+        try:
+            version = parse_version(asset.version, product.scheme)
+        except VersionError as exc:
+            return AssetReport(
+                asset=asset, status="unparseable-version", product=product, unranged=unranged,
+                reason=str(exc), actions=self._check_by_hand(unranged),
+            )  # fmt: skip
+        hits = tuple(self._hits(product, version))
+        return AssetReport(
+            asset=asset,
+            status="vulnerable" if hits else "not-affected",
+            product=product,
+            version=version,
+            hits=hits,
+            unranged=unranged,
+            actions=self._actions(asset, product, hits, unranged),
+        )
+
+    def unranged_cves(self, product: Product) -> list[str]:
+        """KEV CVEs filed under this family's catalogue names that no range covers for it."""
+        kev_cves = {
+            e.cve for vendor, name in product.kev for e in self.kev.for_product(vendor, name)
+        }
+        ranged_elsewhere = {
+            cve
+            for cve in kev_cves
+            for pid in self.catalogue.products
+            if self.catalogue.ranged(cve, pid)
+        }
+        return sorted(kev_cves - ranged_elsewhere - product.kev_exclude)
+
+    def _hits(self, product: Product, version: Version) -> Iterable[CveHit]:
+        for ranges in self.catalogue.ranges_for(product.id):
+            entry = self.kev.get(ranges.cve)
+            hit = ranges.affecting(version)
+            if entry is not None and hit is not None:
+                yield self._hit(ranges, entry, hit.describe(), hit.fixed, version)
+
+    def _hit(
+        self,
+        ranges: CveRanges,
+        entry: KevEntry,
+        affected: str,
+        fixed: Version | None,
+        version: Version,
+    ) -> CveHit:
+        names, sources = self.actors_for(ranges.cve)
+        return CveHit(
+            cve=ranges.cve,
+            kev=entry,
+            affected=affected,
+            fixed=(str(fixed),) if fixed else tuple(_upgrade_targets(ranges, version)),
+            advisory=ranges.advisory,
+            source=ranges.source,
+            actors=names,
+            actor_sources=sources,
+            note=ranges.note,
+        )
+
+    def actors_for(self, cve: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Actors known to exploit a CVE (knowledge base first, then the range file), and sources."""
+        found: dict[str, list[str]] = {}
+        for name, sources in self._kb_actors.get(cve, []):
+            found.setdefault(name, []).extend(sources)
+        for claim in self.catalogue.actors.get(cve, []):
+            key = next((n for n in found if n.casefold() == claim.name.casefold()), claim.name)
+            found.setdefault(key, []).append(claim.source)
+        cited = tuple(dict.fromkeys(s for ss in found.values() for s in ss))
+        return tuple(sorted(found)), cited
+
+    def _actions(
+        self,
+        asset: Asset,
+        product: Product,
+        hits: tuple[CveHit, ...],
+        unranged: tuple[str, ...],
+    ) -> tuple[str, ...]:
+        actions: list[str] = []
+        for hit in hits:
+            target = " or ".join(hit.fixed) if hit.fixed else "a fixed release"
+            actions.append(
+                f"{hit.cve}: upgrade {product.name} to {target} or later ({hit.advisory})."
+            )
+            actions.append(f"{hit.cve}: CISA KEV required action: {hit.kev.required_action}")
+        if hits and asset.exposure == "internet":
+            actions.append(INTERNET_ACTION)
+        if hits and product.vpn:
+            actions.append(VPN_ACTION)
+        actions.extend(self._check_by_hand(unranged))
+        return tuple(dict.fromkeys(actions))
+
+    def _check_by_hand(self, unranged: tuple[str, ...]) -> tuple[str, ...]:
+        if not unranged:
+            return ()
+        return (
+            "Check by hand against the vendor advisories (KEV lists them for this product, aptlink has "
+            f"no version range): {', '.join(unranged)}.",
+        )
+
+
+def _upgrade_targets(ranges: CveRanges, version: Version) -> list[str]:
+    # A branch with no fix (end of life): name the fixed releases of newer branches instead.
+    return [str(r.fixed) for r in ranges.ranges if r.fixed is not None and r.fixed > version]
+
+
+def _kb_actors(kb: KnowledgeBase | None) -> dict[str, list[tuple[str, list[str]]]]:
+    if kb is None:
+        return {}
+    table: dict[str, list[tuple[str, list[str]]]] = {}
+    for actor in kb.actors():
+        sources = list(actor.sources.get("cves", ())) if actor.sources else []
+        for cve in actor.cves:
+            table.setdefault(cve.upper(), []).append((actor.name, sources))
+    return table
