@@ -17,8 +17,10 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
 
 from aptlink.errors import StoreError
 from aptlink.evidence.base import Warning_
@@ -194,17 +196,17 @@ def _table(name: str) -> Table:
 
 
 def _insert_new(conn: Connection, table: Table, values: list[dict[str, Any]]) -> None:
+    if values:
+        conn.execute(insert_new(conn.dialect.name, table), values)
+
+
+def insert_new(dialect: str, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING in the engine's own dialect."""
-    if not values:
-        return
-    dialect = conn.dialect.name
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-    else:
-        raise StoreError(f"unsupported database backend: {dialect}")
-    conn.execute(insert(table).on_conflict_do_nothing(), values)
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise StoreError(f"unsupported database backend: {dialect}")
 
 
 def _counts(conn: Connection, names: Iterable[str]) -> dict[str, int]:
