@@ -1,9 +1,9 @@
 """Exposure assessment: each inventory asset against the exploited CVEs (KEV) that affect its version.
 
-An asset ends in one of five states, none silent: ``vulnerable`` (at least one KEV CVE's range holds its
-version), ``not-affected`` (known product, no range holds it), ``unknown-product``, ``unparseable-version``
-and ``no-version``. KEV CVEs for the product family that have no curated or NVD range are listed as
-``unranged`` on every asset of that family, to be checked by hand.
+An asset ends in one of six states, none silent: ``vulnerable`` (at least one KEV CVE's range holds its
+version), ``check-by-hand`` (no range holds it, but KEV lists CVEs for the family that no range covers),
+``not-affected`` (known product, every KEV CVE for it ranged, none holds it), ``unknown-product``,
+``unparseable-version`` and ``no-version``. The unranged KEV CVEs are listed on every asset of the family.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class Assessor:
         hits = tuple(self._hits(product, version))
         return AssetReport(
             asset=asset,
-            status="vulnerable" if hits else "not-affected",
+            status="vulnerable" if hits else "check-by-hand" if unranged else "not-affected",
             product=product,
             version=version,
             hits=hits,
