@@ -1,0 +1,483 @@
+"""Archives and disk images: ZIP (ZipCrypto and AES), 7z, RAR, gzip, tar, ISO/UDF and VHD.
+
+Members are unpacked into memory under the scan's budget (count, member size, total size, ratio,
+time); encrypted archives are opened with the passwords the mail announced. Nothing is written out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import py7zr
+import pycdlib
+import pyzipper
+import rarfile
+
+from aptlink.analysis.base import Analysis, Member, Scan, read_bounded
+from aptlink.model import Kind
+
+LOCAL_HEADER = re.compile(rb"PK\x03\x04")
+PROBE_BYTES = 1 << 20
+
+
+# --- ZIP ------------------------------------------------------------------------------------------
+
+
+def analyse_zip(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """List, decrypt (with the mail's passwords) and unpack a ZIP archive."""
+    try:
+        archive = pyzipper.AESZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        _zip_salvage(data, scan, out, exc)
+        return
+    with archive:
+        password = _zip_password(archive, infos, scan, out)
+        for info in infos:
+            out.note(Kind.FILE_NAME, info.filename, container=name)
+            if out.flagged("archive-too-many"):
+                break
+            _zip_member(archive, info, password, scan, out)
+
+
+def _zip_password(
+    archive: pyzipper.AESZipFile, infos: list[zipfile.ZipInfo], scan: Scan, out: Analysis
+) -> bytes | None:
+    locked = [i for i in infos if i.flag_bits & 0x1]
+    if not locked:
+        return None
+    out.encrypted = True
+    method = "AES" if any(getattr(i, "compress_type", 0) == 99 for i in locked) else "ZipCrypto"
+    out.flag("archive-encrypted", f"{len(locked)} of {len(infos)} members encrypted ({method})")
+    for candidate in scan.passwords:
+        if _zip_opens(archive, locked[0], candidate.encode("utf-8")):
+            _opened(out, candidate)
+            return candidate.encode("utf-8")
+    out.error("encrypted members not inspected: no password from the mail opened them")
+    return None
+
+
+def _zip_opens(archive: pyzipper.AESZipFile, info: zipfile.ZipInfo, pwd: bytes) -> bool:
+    try:
+        with archive.open(info, pwd=pwd) as fh:
+            fh.read(1)
+        return True
+    except (RuntimeError, zipfile.BadZipFile, zlib.error, ValueError, NotImplementedError):
+        return False
+
+
+def _opened(out: Analysis, password: str) -> None:
+    out.opened_with = password
+    out.flag("archive-password-in-mail", "opened with a password announced in the mail")
+    out.note(Kind.PASSWORD_PHRASE, password)
+
+
+def _zip_member(
+    archive: pyzipper.AESZipFile,
+    info: zipfile.ZipInfo,
+    password: bytes | None,
+    scan: Scan,
+    out: Analysis,
+) -> None:
+    cap = scan.admit(out, info.filename, info.file_size, info.compress_size)
+    if cap is None or (info.flag_bits & 0x1 and password is None):
+        return
+    try:
+        with archive.open(info, pwd=password) as fh:
+            body, more = read_bounded(fh, cap)
+    except (
+        RuntimeError,
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+    ) as exc:
+        out.error(f"{info.filename}: cannot unpack ({_why(exc)})")
+        out.flag("archive-corrupt", f"{info.filename}: {_why(exc)}")
+        return
+    _keep(info.filename, body, more, scan, out)
+
+
+def _keep(member: str, body: bytes, more: bool, scan: Scan, out: Analysis) -> None:
+    scan.spend(len(body))
+    if more:
+        out.flag(
+            "archive-bomb", f"{member}: unpacks beyond {len(body)} bytes, more than it declared"
+        )
+        return
+    out.members.append(Member(member, body))
+
+
+def _zip_salvage(data: bytes, scan: Scan, out: Analysis, exc: BaseException) -> None:
+    """A ZIP without a readable central directory: name what the local headers still show."""
+    out.flag("archive-corrupt", f"unreadable ZIP ({_why(exc)})")
+    out.error(f"unreadable ZIP: {_why(exc)}")
+    for count, match in enumerate(LOCAL_HEADER.finditer(data)):
+        if count >= scan.limits.max_members:
+            break
+        start = match.start()
+        if start + 30 > len(data):
+            break
+        flags, name_len = (
+            struct.unpack_from("<H", data, start + 6)[0],
+            struct.unpack_from("<H", data, start + 26)[0],
+        )
+        raw = data[start + 30 : start + 30 + name_len]
+        text = raw.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        if text:
+            out.note(Kind.FILE_NAME, text, salvaged=True)
+        if flags & 0x1:
+            out.encrypted = True
+
+
+# --- 7z -------------------------------------------------------------------------------------------
+
+
+class _Overflow(Exception):
+    """A 7z member wrote more than it was allowed to."""
+
+
+class _CappedIO(py7zr.io.Py7zIO):
+    """An in-memory sink for one 7z member that stops decompression once over its cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.buffer = io.BytesIO()
+
+    def write(self, s: bytes | bytearray) -> int:
+        if self.buffer.tell() + len(s) > self.cap:
+            raise _Overflow
+        return self.buffer.write(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return self.buffer.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.buffer.seek(offset, whence)
+
+    def flush(self) -> None:
+        return None
+
+    def size(self) -> int:
+        return self.buffer.getbuffer().nbytes
+
+
+class _CappedFactory(py7zr.io.WriterFactory):
+    def __init__(self, caps: dict[str, int]) -> None:
+        self.caps = caps
+        self.products: dict[str, _CappedIO] = {}
+
+    def create(self, filename: str) -> py7zr.io.Py7zIO:
+        product = _CappedIO(self.caps.get(filename, 0))
+        self.products[filename] = product
+        return product
+
+
+SEVEN_ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    py7zr.exceptions.Bad7zFile,
+    py7zr.exceptions.CrcError,
+    py7zr.exceptions.PasswordRequired,
+    py7zr.exceptions.UnsupportedCompressionMethodError,
+    py7zr.exceptions.DecompressionError,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    struct.error,
+    zlib.error,
+    _Overflow,
+)
+try:  # the lzma error type is not an OSError subclass on every build
+    import lzma
+
+    SEVEN_ZIP_ERRORS = (*SEVEN_ZIP_ERRORS, lzma.LZMAError)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def analyse_7z(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """List and unpack a 7z archive; encrypted ones (content or names) are tried with the passwords."""
+    listing, password = _open_7z(data, scan, out)
+    if listing is None:
+        return
+    files = [f for f in listing if not f.is_directory]
+    for info in files:
+        out.note(Kind.FILE_NAME, info.filename, container=name)
+    if out.encrypted and password is None:
+        out.error("encrypted members not inspected: no password from the mail opened them")
+        return
+    caps = _7z_caps(files, len(data), scan, out)
+    if caps:
+        _7z_extract(data, password, caps, scan, out)
+
+
+def _open_7z(data: bytes, scan: Scan, out: Analysis) -> tuple[list[Any] | None, str | None]:
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(data), mode="r") as archive:
+            listing: list[Any] | None = archive.list()
+            if not archive.needs_password():
+                return listing, None
+    except py7zr.exceptions.PasswordRequired:
+        listing = None  # even the names are encrypted
+    except SEVEN_ZIP_ERRORS as exc:
+        out.flag("archive-corrupt", f"unreadable 7z ({_why(exc)})")
+        out.error(f"unreadable 7z: {_why(exc)}")
+        return None, None
+    out.encrypted = True
+    hidden = " (names encrypted too)" if listing is None else ""
+    out.flag("archive-encrypted", f"password-protected 7z{hidden}")
+    for candidate in scan.passwords:
+        opened = _7z_try(data, candidate)
+        if opened is not None:
+            _opened(out, candidate)
+            return opened, candidate
+    if listing is None:
+        out.error("encrypted 7z not inspected: no password from the mail opened it")
+    return listing, None
+
+
+def _7z_try(data: bytes, password: str) -> list[Any] | None:
+    """The listing if ``password`` opens the archive, judged by unpacking its smallest member."""
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(data), mode="r", password=password) as archive:
+            listing: list[Any] = archive.list()
+            files = [f for f in listing if not f.is_directory]
+            if files:
+                probe = min(files, key=lambda f: f.uncompressed)
+                caps = {probe.filename: min(probe.uncompressed, PROBE_BYTES)}
+                archive.extract(targets=[probe.filename], factory=_CappedFactory(caps))
+        return listing
+    except _Overflow:
+        return listing  # it decompresses: the password is right, the member is just large
+    except SEVEN_ZIP_ERRORS:
+        return None
+
+
+def _7z_caps(files: list[Any], packed: int, scan: Scan, out: Analysis) -> dict[str, int]:
+    caps: dict[str, int] = {}
+    total = sum(f.uncompressed for f in files) or 1
+    for info in files:
+        share = max(1, packed * info.uncompressed // total)  # solid archives: packed size is shared
+        cap = scan.admit(out, info.filename, info.uncompressed, share)
+        if cap is not None:
+            caps[info.filename] = cap
+        if out.flagged("archive-too-many"):
+            break
+    return caps
+
+
+def _7z_extract(
+    data: bytes, password: str | None, caps: dict[str, int], scan: Scan, out: Analysis
+) -> None:
+    factory = _CappedFactory(caps)
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(data), mode="r", password=password) as archive:
+            archive.extract(targets=list(caps), factory=factory)
+    except _Overflow:
+        out.flag("archive-bomb", "a 7z member unpacks beyond what it declared")
+    except SEVEN_ZIP_ERRORS as exc:
+        out.flag("archive-corrupt", f"7z members unreadable ({_why(exc)})")
+        out.error(f"7z members unreadable: {_why(exc)}")
+    for member, product in factory.products.items():
+        if member in caps:
+            _keep(member, product.buffer.getvalue(), False, scan, out)
+
+
+# --- RAR ------------------------------------------------------------------------------------------
+
+
+def analyse_rar(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """List a RAR archive; unpack what rarfile can (stored members, or any with an unrar tool)."""
+    try:
+        archive = rarfile.RarFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (rarfile.Error, OSError, EOFError, ValueError, struct.error) as exc:
+        out.flag("archive-corrupt", f"unreadable RAR ({_why(exc)})")
+        out.error(f"unreadable RAR: {_why(exc)}")
+        return
+    locked = archive.needs_password() or any(i.needs_password() for i in infos)
+    if locked:
+        out.encrypted = True
+        out.flag("archive-encrypted", "password-protected RAR")
+    for info in infos:
+        out.note(Kind.FILE_NAME, info.filename, container=name)
+    for info in infos:
+        if out.flagged("archive-too-many"):
+            break
+        _rar_member(archive, info, scan, out)
+
+
+def _rar_member(archive: rarfile.RarFile, info: rarfile.RarInfo, scan: Scan, out: Analysis) -> None:
+    cap = scan.admit(out, info.filename, info.file_size, info.compress_size)
+    if cap is None:
+        return
+    errors: list[str] = []
+    for password in (None, *scan.passwords) if info.needs_password() else (None,):
+        try:
+            with archive.open(info, pwd=password) as fh:
+                body, more = read_bounded(fh, cap)
+        except (rarfile.Error, OSError, EOFError, ValueError, struct.error) as exc:
+            errors.append(_why(exc))
+            continue
+        if password:
+            _opened(out, password)
+        _keep(info.filename, body, more, scan, out)
+        return
+    out.flag("archive-uninspected", f"{info.filename}: RAR member not unpacked")
+    out.error(f"{info.filename}: cannot unpack RAR member ({errors[-1] if errors else 'unknown'})")
+
+
+# --- gzip and tar ---------------------------------------------------------------------------------
+
+
+def analyse_gzip(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """Unpack a gzip stream (one member named after the archive or its FNAME field)."""
+    inner = _gzip_name(data) or (name[:-3] if name.lower().endswith(".gz") else name + ".out")
+    declared = struct.unpack("<I", data[-4:])[0] if len(data) >= 18 else 0
+    cap = scan.admit(out, inner, declared, len(data))
+    if cap is None:
+        return
+    stream = zlib.decompressobj(wbits=47)
+    try:
+        body = stream.decompress(data, cap + 1)
+    except zlib.error as exc:
+        out.flag("archive-corrupt", f"unreadable gzip ({_why(exc)})")
+        out.error(f"unreadable gzip: {_why(exc)}")
+        return
+    _keep(inner, body[:cap], len(body) > cap, scan, out)
+
+
+def _gzip_name(data: bytes) -> str:
+    if len(data) < 10 or not data[3] & 0x08:
+        return ""
+    start = 10
+    if data[3] & 0x04:
+        start += 2 + int.from_bytes(data[10:12], "little")
+    end = data.find(b"\x00", start, start + 1024)
+    return data[start:end].decode("latin-1") if end > start else ""
+
+
+def analyse_tar(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """List and unpack a tar archive (regular files only)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for info in archive:
+                if out.flagged("archive-too-many"):
+                    break
+                _tar_member(archive, info, scan, out)
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        out.flag("archive-corrupt", f"unreadable tar ({_why(exc)})")
+        out.error(f"unreadable tar: {_why(exc)}")
+
+
+def _tar_member(archive: tarfile.TarFile, info: tarfile.TarInfo, scan: Scan, out: Analysis) -> None:
+    if not info.isfile():
+        return
+    out.note(Kind.FILE_NAME, info.name)
+    cap = scan.admit(out, info.name, info.size, info.size)
+    fh = archive.extractfile(info) if cap is not None else None
+    if fh is not None and cap is not None:
+        body, more = read_bounded(fh, cap)
+        _keep(info.name, body, more, scan, out)
+
+
+# --- disk images ----------------------------------------------------------------------------------
+
+
+def analyse_iso(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """List and unpack an ISO 9660 / Joliet / Rock Ridge / UDF image."""
+    out.flag("container-image", f"{name}: a disk image; files inside lose the Mark-of-the-Web")
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open_fp(io.BytesIO(data))
+        facility = _iso_facility(iso)
+        for path in _iso_files(iso, facility, scan):
+            out.note(Kind.FILE_NAME, _iso_display(path), container=name)
+            if out.flagged("archive-too-many"):
+                break
+            _iso_member(iso, facility, path, scan, out)
+    except (
+        pycdlib.pycdlibexception.PyCdlibException,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+    ) as exc:
+        out.flag("archive-corrupt", f"unreadable disk image ({_why(exc)})")
+        out.error(f"unreadable disk image: {_why(exc)}")
+    finally:
+        _iso_close(iso)
+
+
+def _iso_facility(iso: pycdlib.PyCdlib) -> str:
+    if iso.has_udf():
+        return "udf_path"
+    if iso.has_joliet():
+        return "joliet_path"
+    if iso.has_rock_ridge():
+        return "rr_path"
+    return "iso_path"
+
+
+def _iso_files(iso: pycdlib.PyCdlib, facility: str, scan: Scan) -> list[str]:
+    found: list[str] = []
+    for dirname, _dirs, files in iso.walk(**{facility: "/"}):
+        for file in files:
+            found.append(dirname.rstrip("/") + "/" + file)
+            if len(found) > scan.limits.max_members:
+                return found
+    return found
+
+
+def _iso_display(path: str) -> str:
+    return re.sub(r";\d+$", "", path.lstrip("/"))
+
+
+def _iso_member(iso: pycdlib.PyCdlib, facility: str, path: str, scan: Scan, out: Analysis) -> None:
+    size = iso.get_record(**{facility: path}).get_data_length()
+    cap = scan.admit(out, path, size, None)
+    if cap is None:
+        return
+    sink = io.BytesIO()
+    iso.get_file_from_iso_fp(sink, **{facility: path})
+    body = sink.getvalue()
+    _keep(_iso_display(path), body[:cap], len(body) > cap, scan, out)
+
+
+def _iso_close(iso: pycdlib.PyCdlib) -> None:
+    # close() refuses when open failed; there is nothing to release then.
+    with contextlib.suppress(pycdlib.pycdlibexception.PyCdlibException):
+        iso.close()
+
+
+def analyse_vhd(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """A virtual hard disk: flagged as a Mark-of-the-Web bypass; its file system is not read."""
+    out.flag("container-image", f"{name}: a virtual disk; files inside lose the Mark-of-the-Web")
+    out.error("VHD/VHDX contents are not inspected")
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+ANALYSERS: dict[str, Callable[[str, bytes, Scan, Analysis], None]] = {
+    "zip": analyse_zip,
+    "7z": analyse_7z,
+    "rar": analyse_rar,
+    "gzip": analyse_gzip,
+    "tar": analyse_tar,
+    "iso": analyse_iso,
+    "vhd": analyse_vhd,
+}

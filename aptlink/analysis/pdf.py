@@ -1,0 +1,126 @@
+"""PDF: JavaScript, actions run on open, Launch actions, embedded files and URI actions, found by a
+small bounded object scanner (regexes over bytes, Flate streams inflated under a cap) rather than a
+renderer. Embedded files are unpacked as children; URIs and launch commands become observations.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Iterator
+
+from aptlink.analysis.base import Analysis, Member, Scan
+from aptlink.model import Kind
+
+OBJ_RE = re.compile(rb"(\d{1,10})\s+(\d{1,5})\s+obj\b")
+NAME_RE = re.compile(rb"/([A-Za-z0-9#]{1,64})")
+URI_RE = re.compile(rb"/URI\s*\(((?:[^()\\]|\\.){1,2000})\)")
+LAUNCH_RE = re.compile(
+    rb"/Launch\b.{0,400}?/F\s*\(((?:[^()\\]|\\.){1,500})\)(?:.{0,200}?/P\s*\(((?:[^()\\]|\\.){0,1000})\))?",
+    re.S,
+)
+FILESPEC_RE = re.compile(rb"/(?:UF|F)\s*\(((?:[^()\\]|\\.){1,260})\)")
+STREAM_RE = re.compile(rb"stream\r?\n")
+MAX_OBJECTS = 5000
+MAX_STREAMS = 500
+INFLATE_CAP = 16 << 20
+WATCHED = {
+    "JavaScript",
+    "JS",
+    "OpenAction",
+    "AA",
+    "Launch",
+    "EmbeddedFile",
+    "URI",
+    "XFA",
+    "RichMedia",
+}
+
+
+def analyse_pdf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """Scan a PDF's objects and streams for active content."""
+    names: set[str] = set()
+    texts = list(_texts(data, scan, out))
+    for text in texts:
+        names |= {_unescape(n) for n in NAME_RE.findall(text)} & WATCHED
+    _judge(names, out)
+    for text in texts:
+        _indicators(text, out)
+
+
+def _texts(data: bytes, scan: Scan, out: Analysis) -> Iterator[bytes]:
+    """The file itself, then each inflated stream, within the inflate budget."""
+    yield data
+    budget = min(INFLATE_CAP, scan.budget.room())
+    for index, (header, raw) in enumerate(_streams(data)):
+        if index >= MAX_STREAMS or budget <= 0:
+            out.error("PDF streams beyond the scan limit were not inflated")
+            return
+        body = _inflate(raw, budget) if b"FlateDecode" in header else raw
+        budget -= len(body)
+        if b"EmbeddedFile" in header:
+            _embedded(header, body, out)
+        yield body
+
+
+def _streams(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for count, match in enumerate(OBJ_RE.finditer(data)):
+        if count >= MAX_OBJECTS:
+            return
+        end = data.find(b"endobj", match.end())
+        body = data[match.end() : end if end > 0 else len(data)]
+        found = STREAM_RE.search(body)
+        if found is None:
+            continue
+        stop = body.find(b"endstream", found.end())
+        yield body[: found.start()], body[found.end() : stop if stop > 0 else len(body)]
+
+
+def _inflate(raw: bytes, cap: int) -> bytes:
+    try:
+        return zlib.decompressobj().decompress(raw, cap)
+    except zlib.error:
+        return b""
+
+
+def _unescape(name: bytes) -> str:
+    text = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), name)
+    return text.decode("latin-1")
+
+
+def _judge(names: set[str], out: Analysis) -> None:
+    script = names & {"JavaScript", "JS"}
+    if script:
+        out.flag("pdf-javascript", "the PDF carries JavaScript")
+    if "Launch" in names:
+        out.flag("pdf-launch", "the PDF has a Launch action")
+    if names & {"OpenAction", "AA"} and (script or "Launch" in names):
+        out.flag("pdf-auto-action", "script or launch runs when the PDF is opened")
+    if "EmbeddedFile" in names:
+        out.flag("pdf-embedded-file", "the PDF carries an embedded file")
+
+
+def _indicators(text: bytes, out: Analysis) -> None:
+    for uri in URI_RE.findall(text)[:200]:
+        out.note(Kind.URL, _string(uri), source="pdf-uri")
+    for target, params in LAUNCH_RE.findall(text)[:20]:
+        out.note(
+            Kind.COMMAND_LINE, f"{_string(target)} {_string(params)}".strip(), source="pdf-launch"
+        )
+
+
+def _embedded(header: bytes, body: bytes, out: Analysis) -> None:
+    spec = FILESPEC_RE.search(header)
+    name = _string(spec.group(1)) if spec else f"pdf-embedded-{len(out.members)}.bin"
+    out.note(Kind.FILE_NAME, name, source="pdf-embedded")
+    out.members.append(Member(name, body))
+
+
+def _string(raw: bytes) -> str:
+    text = re.sub(rb"\\([()\\])", rb"\1", raw)
+    if text.startswith(b"\xfe\xff"):
+        return text[2:].decode("utf-16-be", "replace")
+    return text.decode("latin-1")
+
+
+ANALYSERS: dict[str, Callable[[str, bytes, Scan, Analysis], None]] = {"pdf": analyse_pdf}
