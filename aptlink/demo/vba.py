@@ -1,0 +1,285 @@
+"""A minimal, deterministic writer for the demo's macro document: an OLE compound file (MS-CFB,
+version 3) holding a Word 97-2003 document stream and a VBA project (MS-OVBA) with one module.
+
+The macro is inert text that no one runs; it is there so that the attachment analysis (oletools)
+finds an auto-executing macro with a download-and-run command, as in the LODEINFO lures of
+2019-2020 ("click Enable Content").
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+SECTOR = 512
+MINI_SECTOR = 64
+MINI_CUTOFF = 4096
+FREESECT = 0xFFFFFFFF
+ENDOFCHAIN = 0xFFFFFFFE
+FATSECT = 0xFFFFFFFD
+NOSTREAM = 0xFFFFFFFF
+CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+# ---- MS-OVBA ---------------------------------------------------------------------------------
+
+
+def compress(data: bytes) -> bytes:
+    """An MS-OVBA compressed container of literal tokens only (valid, if not small)."""
+    out = bytearray(b"\x01")
+    for start in range(0, max(len(data), 1), 3640):
+        chunk = data[start : start + 3640]
+        body = bytearray()
+        for i in range(0, len(chunk), 8):
+            body += b"\x00" + chunk[i : i + 8]
+        out += struct.pack("<H", (len(body) + 2 - 3) | (0b011 << 12) | (1 << 15)) + body
+    return bytes(out)
+
+
+def _rec(rid: int, payload: bytes) -> bytes:
+    return struct.pack("<HI", rid, len(payload)) + payload
+
+
+def dir_stream(modules: Sequence[str], codepage: int = 932) -> bytes:
+    """The uncompressed ``VBA/dir`` stream: project information, no references, the modules."""
+    info = (
+        _rec(0x0001, struct.pack("<I", 1))
+        + _rec(0x0002, struct.pack("<I", 0x0411))
+        + _rec(0x0014, struct.pack("<I", 0x0411))
+        + _rec(0x0003, struct.pack("<H", codepage))
+        + _rec(0x0004, b"Project")
+        + _rec(0x0005, b"")
+        + _rec(0x0040, b"")
+        + _rec(0x0006, b"")
+        + _rec(0x003D, b"")
+        + _rec(0x0007, struct.pack("<I", 0))
+        + _rec(0x0008, struct.pack("<I", 0))
+        + struct.pack("<HIIH", 0x0009, 4, 1, 0)
+        + _rec(0x000C, b"")
+        + _rec(0x003C, b"")
+    )
+    mods = _rec(0x000F, struct.pack("<H", len(modules))) + _rec(0x0013, struct.pack("<H", 0xFFFF))
+    for name in modules:
+        mods += _module_record(name)
+    return info + mods + struct.pack("<HI", 0x0010, 0)
+
+
+def _module_record(name: str) -> bytes:
+    raw, wide = name.encode("ascii"), name.encode("utf-16-le")
+    return (
+        _rec(0x0019, raw)
+        + _rec(0x0047, wide)
+        + _rec(0x001A, raw)
+        + _rec(0x0032, wide)
+        + _rec(0x001C, b"")
+        + _rec(0x0048, b"")
+        + _rec(0x0031, struct.pack("<I", 0))
+        + _rec(0x001E, struct.pack("<I", 0))
+        + _rec(0x002C, struct.pack("<H", 0xFFFF))
+        + _rec(0x0022, b"")
+        + struct.pack("<HI", 0x002B, 0)
+    )
+
+
+def project_stream(module: str) -> bytes:
+    lines = [
+        'ID="{5B2D9A41-7C3E-4F60-9E1A-2D4B6C8E0F13}"',
+        f"Document={module}/&H00000000",
+        'Name="Project"',
+        'HelpContextID="0"',
+        'VersionCompatible32="393222000"',
+        'CMG="4A48E8F4ECF4ECF4ECF4EC"',
+        'DPB="7C7EDCD8DCD8DCD8"',
+        'GC="C2C062C162C162"',
+        "",
+        "[Host Extender Info]",
+        "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000",
+        "",
+        "[Workspace]",
+        f"{module}=0, 0, 0, 0, C",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def vba_streams(
+    source: str, module: str = "ThisDocument", root: str = "Macros"
+) -> dict[str, bytes]:
+    """The streams of a VBA project with one document module holding ``source``."""
+    return {
+        f"{root}/PROJECT": project_stream(module),
+        f"{root}/PROJECTwm": module.encode("ascii")
+        + b"\0"
+        + module.encode("utf-16-le")
+        + b"\0\0\0\0",
+        f"{root}/VBA/_VBA_PROJECT": b"\xcc\x61\xff\xff\x00\x00\x00",
+        f"{root}/VBA/dir": compress(dir_stream([module])),
+        f"{root}/VBA/{module}": compress(source.replace("\n", "\r\n").encode("cp932")),
+    }
+
+
+def word97_stub(text: str) -> dict[str, bytes]:
+    """A WordDocument stream whose FIB says Word 97 and a table stream: enough to be typed as .doc."""
+    fib = bytearray(1472)
+    struct.pack_into("<HHH", fib, 0, 0xA5EC, 0x00C1, 0x0000)
+    body = text.encode("utf-16-le")
+    return {"WordDocument": bytes(fib) + body, "1Table": b"\0" * 1024}
+
+
+# ---- MS-CFB ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Node:
+    name: str
+    data: bytes | None  # None: a storage
+    children: dict[str, _Node] = field(default_factory=dict)
+    index: int = 0
+    start: int = ENDOFCHAIN
+    size: int = 0
+    left: int = NOSTREAM
+    right: int = NOSTREAM
+    child: int = NOSTREAM
+
+
+def make_cfb(streams: Mapping[str, bytes]) -> bytes:
+    """A compound file holding ``streams`` (paths with ``/`` make storages)."""
+    root = _tree(streams)
+    nodes = _number(root)
+    mini, minifat = _mini_stream(nodes)
+    big = [n for n in nodes if n.data is not None and len(n.data) >= MINI_CUTOFF]
+    layout = _Layout()
+    root.start = layout.add(mini) if mini else ENDOFCHAIN
+    root.size = len(mini)
+    for n in big:
+        n.start = layout.add(n.data or b"")
+    minifat_start = layout.add(_u32s(minifat, SECTOR)) if minifat else ENDOFCHAIN
+    directory = b"".join(_entry(n) for n in nodes)
+    dir_start = layout.add(directory)
+    fat_sectors = layout.finish_fat()
+    header = _header(fat_sectors, dir_start, minifat_start, math.ceil(len(minifat) * 4 / SECTOR))
+    return header + bytes(layout.body)
+
+
+def _tree(streams: Mapping[str, bytes]) -> _Node:
+    root = _Node("Root Entry", None)
+    for path, data in sorted(streams.items()):
+        node = root
+        *dirs, leaf = path.split("/")
+        for d in dirs:
+            node = node.children.setdefault(d, _Node(d, None))
+        node.children[leaf] = _Node(leaf, data)
+    return root
+
+
+def _number(root: _Node) -> list[_Node]:
+    order: list[_Node] = []
+    queue = [root]
+    while queue:
+        node = queue.pop(0)
+        node.index = len(order)
+        order.append(node)
+        queue.extend(_sorted_children(node))
+    for node in order:
+        node.child = _balanced(_sorted_children(node))
+    return order
+
+
+def _balanced(siblings: list[_Node]) -> int:
+    """Link siblings into a balanced binary search tree (all black); return the root's index."""
+    if not siblings:
+        return NOSTREAM
+    mid = len(siblings) // 2
+    top = siblings[mid]
+    top.left = _balanced(siblings[:mid])
+    top.right = _balanced(siblings[mid + 1 :])
+    return top.index
+
+
+def _sorted_children(node: _Node) -> list[_Node]:
+    return sorted(node.children.values(), key=lambda c: (len(c.name), c.name.upper()))
+
+
+def _mini_stream(nodes: list[_Node]) -> tuple[bytes, list[int]]:
+    stream, fat = bytearray(), list[int]()
+    for n in nodes:
+        if n.data is None or len(n.data) >= MINI_CUTOFF:
+            continue
+        n.size = len(n.data)
+        count = math.ceil(len(n.data) / MINI_SECTOR)
+        if count == 0:
+            n.start = ENDOFCHAIN
+            continue
+        n.start = len(fat)
+        fat += [len(fat) + i + 1 for i in range(count - 1)] + [ENDOFCHAIN]
+        stream += n.data.ljust(count * MINI_SECTOR, b"\0")
+    return bytes(stream), fat
+
+
+class _Layout:
+    """Regular sectors in order, and the FAT chains that join them."""
+
+    def __init__(self) -> None:
+        self.body = bytearray()
+        self.fat: list[int] = []
+
+    def add(self, data: bytes) -> int:
+        count = max(1, math.ceil(len(data) / SECTOR))
+        start = len(self.fat)
+        self.fat += [start + i + 1 for i in range(count - 1)] + [ENDOFCHAIN]
+        self.body += data.ljust(count * SECTOR, b"\0")
+        return start
+
+    def finish_fat(self) -> list[int]:
+        per = SECTOR // 4
+        n = 1
+        while (len(self.fat) + n) > n * per:
+            n += 1
+        first = len(self.fat)
+        self.fat += [FATSECT] * n
+        self.body += _u32s(self.fat, SECTOR * n)
+        return list(range(first, first + n))
+
+
+def _u32s(values: list[int], size: int) -> bytes:
+    raw = struct.pack(f"<{len(values)}I", *values)
+    return raw + struct.pack("<I", FREESECT) * ((size - len(raw)) // 4)
+
+
+def _entry(n: _Node) -> bytes:
+    name = n.name.encode("utf-16-le") + b"\0\0"
+    kind = 5 if n.index == 0 else (1 if n.data is None else 2)
+    return (
+        name.ljust(64, b"\0")
+        + struct.pack("<HBB", len(name), kind, 1)
+        + struct.pack("<III", n.left, n.right, n.child)
+        + b"\0" * 16
+        + struct.pack("<IQQ", 0, 0, 0)
+        + struct.pack("<IQ", n.start if n.data is not None or n.index == 0 else 0, n.size)
+    )
+
+
+def _header(
+    fat_sectors: list[int], dir_start: int, minifat_start: int, minifat_count: int
+) -> bytes:
+    difat = fat_sectors + [FREESECT] * (109 - len(fat_sectors))
+    return (
+        CFB_MAGIC
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack(
+            "<IIIIIIIII",
+            0,
+            len(fat_sectors),
+            dir_start,
+            0,
+            MINI_CUTOFF,
+            minifat_start,
+            minifat_count,
+            ENDOFCHAIN,
+            0,
+        )
+        + struct.pack("<109I", *difat)
+    )
