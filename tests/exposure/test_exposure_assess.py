@@ -1,0 +1,191 @@
+"""Exposure assessment against the real KEV catalogue: the MirrorFace measurements and the other ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aptlink.exposure.assess import Asset, Assessor, AssetReport
+from aptlink.exposure.catalogue import load_catalogue
+from aptlink.kb.kev import Kev, load_kev
+from aptlink.model import Actor
+
+MIRRORFACE_CVES = {"CVE-2023-27997", "CVE-2023-28461", "CVE-2023-45727"}
+
+
+@pytest.fixture(scope="module")
+def kev(shared: Path) -> Kev:
+    return load_kev(shared / "kev" / "known_exploited_vulnerabilities.json")
+
+
+@pytest.fixture(scope="module")
+def assessor(kev: Kev) -> Assessor:
+    return Assessor(kev=kev, catalogue=load_catalogue())
+
+
+def assess(
+    assessor: Assessor, vendor: str, product: str, version: str, exposure: str = "internet"
+) -> AssetReport:
+    return assessor.assess(
+        Asset(name="a", vendor=vendor, product=product, version=version, exposure=exposure)
+    )
+
+
+VULNERABLE = [
+    ("Fortinet", "FortiOS", "7.2.4"),
+    ("Array Networks", "ArrayOS AG", "9.4.0.481"),
+    ("NorthGrid", "Proself", "5.61"),
+]
+PATCHED = [
+    ("Fortinet", "FortiOS", "7.2.5"),
+    ("Array Networks", "ArrayOS AG", "9.4.0.484"),
+    ("NorthGrid", "Proself", "5.63"),
+]
+
+
+def test_mirrorface_versions_report_the_three_cves_with_mirrorface(assessor: Assessor) -> None:
+    found: dict[str, tuple[str, ...]] = {}
+    for vendor, product, version in VULNERABLE:
+        report = assess(assessor, vendor, product, version)
+        assert report.status == "vulnerable"
+        found.update({h.cve: h.actors for h in report.hits})
+    assert MIRRORFACE_CVES <= set(found)
+    assert all("MirrorFace" in found[cve] for cve in MIRRORFACE_CVES)
+
+
+def test_fixed_versions_report_none_of_the_three(assessor: Assessor) -> None:
+    reports = [assess(assessor, *row) for row in PATCHED]
+    assert not MIRRORFACE_CVES & {c for r in reports for c in r.cves}
+    fortios, array, proself = reports
+    # FortiOS 7.2.5 is still hit by later SSL-VPN / fgfmd bugs fixed in 7.2.7, not by CVE-2022-42475 (7.2.3).
+    assert fortios.cves == ["CVE-2024-21762", "CVE-2024-23113"]
+    assert array.status == "not-affected" and proself.status == "not-affected"
+
+
+def test_fixed_version_kev_date_and_ransomware_are_reported(assessor: Assessor) -> None:
+    hit = {h.cve: h for h in assess(assessor, "Fortinet", "FortiGate-60F", "7.2.4").hits}[
+        "CVE-2023-27997"
+    ]
+    assert hit.fixed == ("7.2.5",)
+    assert hit.kev.date_added.isoformat() == "2023-06-13"
+    assert hit.kev.ransomware_use is True
+    assert hit.advisory == "https://fortiguard.com/psirt/FG-IR-23-097"
+
+
+def test_actions_for_an_internet_facing_vpn(assessor: Assessor) -> None:
+    actions = " ".join(assess(assessor, "Array Networks", "Array AG", "9.4.0.481").actions)
+    assert "upgrade ArrayOS AG (Array AG / vxAG) to 9.4.0.484" in actions
+    assert "CISA KEV required action" in actions
+    assert "reset the credentials" in actions
+    assert "off the internet" in actions
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product", "version", "cves"),
+    [
+        (
+            "Fortinet",
+            "FortiOS",
+            "6.0.4",
+            {"CVE-2018-13379", "CVE-2022-42475", "CVE-2023-27997", "CVE-2024-21762"},
+        ),
+        (
+            "Fortinet",
+            "FortiOS",
+            "7.0.6",
+            {
+                "CVE-2022-40684",
+                "CVE-2022-42475",
+                "CVE-2023-27997",
+                "CVE-2024-21762",
+                "CVE-2024-23113",
+                "CVE-2024-55591",
+            },
+        ),
+        (
+            "Fortinet",
+            "FortiOS",
+            "7.2.2",
+            {"CVE-2022-42475", "CVE-2023-27997", "CVE-2024-21762", "CVE-2024-23113"},
+        ),
+        ("Fortinet", "FortiOS", "7.4.3", set()),
+        (
+            "Fortinet",
+            "FortiProxy",
+            "7.2.3",
+            {"CVE-2023-27997", "CVE-2024-21762", "CVE-2024-23113", "CVE-2024-55591"},
+        ),
+        ("Pulse Secure", "Pulse Connect Secure", "9.0R3.3", {"CVE-2019-11510"}),
+        ("Pulse Secure", "Pulse Connect Secure", "9.0R3.4", set()),
+        ("Ivanti", "Connect Secure", "22.7R2.4", {"CVE-2025-0282"}),
+        ("Ivanti", "Connect Secure", "22.7R2.5", set()),
+        ("Citrix", "ADC", "13.0-47.22", {"CVE-2019-19781", "CVE-2023-3519", "CVE-2023-4966"}),
+        ("Citrix", "NetScaler Gateway", "13.1-49.13", {"CVE-2023-4966"}),
+        ("Citrix", "NetScaler ADC", "14.1-8.50", set()),
+        ("Palo Alto Networks", "PAN-OS", "11.1.2-h2", {"CVE-2024-3400"}),
+        ("Palo Alto Networks", "GlobalProtect", "11.1.2-h3", set()),
+        ("Palo Alto Networks", "PAN-OS", "10.1.11", set()),
+        ("F5", "BIG-IP", "15.1.5", {"CVE-2022-1388"}),
+        ("F5", "BIG-IP", "17.0.0", set()),
+        ("Zyxel", "USG FLEX 100", "5.36", set()),
+        ("Zyxel", "ATP 200", "V5.35(ABFW.1)", {"CVE-2023-28771"}),
+        ("North Grid", "Proself Gateway Edition", "1.65", {"CVE-2023-45727"}),
+        ("North Grid", "Proself Gateway Edition", "1.66", set()),
+    ],
+)
+def test_ranges(
+    assessor: Assessor, vendor: str, product: str, version: str, cves: set[str]
+) -> None:
+    assert set(assess(assessor, vendor, product, version).cves) == cves
+
+
+def test_unknown_product_and_bad_versions_are_reported(assessor: Assessor) -> None:
+    assert assess(assessor, "Acme", "Toaster", "1.0").status == "unknown-product"
+    bad = assess(assessor, "Fortinet", "FortiOS", "seven")
+    assert bad.status == "unparseable-version" and "seven" in bad.reason
+    assert assess(assessor, "Fortinet", "FortiOS", " ").status == "no-version"
+
+
+def test_unranged_kev_cves_are_listed_for_checking(assessor: Assessor) -> None:
+    asa = assess(assessor, "Cisco", "ASA 5516-X", "9.16(4)27")
+    assert asa.status == "check-by-hand"
+    assert "CVE-2020-3452" in asa.unranged
+    assert any("Check by hand" in a for a in asa.actions)
+
+
+def test_actors_from_the_knowledge_base_are_merged(kev: Kev) -> None:
+    class FakeKb:
+        def actors(self) -> list[Actor]:
+            return [
+                Actor(
+                    name="MirrorFace",
+                    cves=("CVE-2023-28461",),
+                    sources={"cves": ("https://kb.example/mf",)},
+                ),
+                Actor(name="Volt Typhoon", cves=("CVE-2023-27997",)),
+            ]
+
+    assessor = Assessor(kev=kev, catalogue=load_catalogue(), kb=FakeKb())  # type: ignore[arg-type]
+    names, sources = assessor.actors_for("CVE-2023-28461")
+    assert names == ("MirrorFace",)
+    assert sources[0] == "https://kb.example/mf"
+    assert assessor.actors_for("CVE-2023-27997")[0] == ("MirrorFace", "Volt Typhoon")
+
+
+def test_every_curated_cve_is_in_kev_under_its_family(kev: Kev) -> None:
+    catalogue = load_catalogue()
+    assert len(catalogue.cves()) >= 17
+    for cve in catalogue.cves():
+        entry = kev.get(cve)
+        assert entry is not None, cve
+        families = [p for p in catalogue.products.values() if catalogue.ranged(cve, p.id)]
+        pairs = {(v.casefold(), n.casefold()) for p in families for v, n in p.kev}
+        assert (entry.vendor.casefold(), entry.product.casefold()) in pairs, cve
+
+
+def test_every_range_names_an_advisory_url() -> None:
+    catalogue = load_catalogue()
+    for pid in catalogue.products:
+        for entry in catalogue.ranges_for(pid):
+            assert entry.advisory.startswith("https://"), entry.cve
