@@ -58,6 +58,7 @@ class KnowledgeBase:
         self.indicators = indicators or IndicatorStore()
         self.galaxy_dirs = list(galaxy_dirs)
         self.kev_path = kev_path
+        self.cache_dir = default_cache_dir()
         self._kev: Any = None
         self._misp_actors: dict[str, dict[str, Any]] | None = None
         self.feed_warnings: list[str] = []
@@ -87,6 +88,7 @@ class KnowledgeBase:
             galaxy_dirs=dirs,
             kev_path=kev_path or synced_path(cache, "known_exploited_vulnerabilities.json"),
         )
+        kb.cache_dir = cache
         kb._load_indicators(feeds, packaged_iocs)
         return kb
 

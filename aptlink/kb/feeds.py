@@ -617,7 +617,8 @@ def _import_one(path: Path, opts: FeedOptions) -> ImportResult:
     if path.name in feed_config()["eset"]["folders"] or (path / "samples.sha256").exists():
         return import_eset_folder(path, opts)
     subdirs = sorted(p for p in path.iterdir() if p.is_dir())
-    files = sorted(p for p in path.iterdir() if p.is_file())
+    # a collection's own README (the repository front page) is documentation, not an IOC report
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.name.lower() != "readme.adoc")
     result = import_files(files, opts)
     for sub in subdirs:
         part = _import_one(sub, opts)
@@ -674,14 +675,15 @@ def build_packaged_index(intel_root: Path, out: Path) -> int:
     result = import_paths(
         [intel_root / "eset" / "mirrorface", intel_root / "cybereason-cuckoospear"]
     )
-    if result.errors:
-        raise KnowledgeError("; ".join(result.messages()), str(intel_root))
     rows = sorted({json.dumps(i.to_dict(), sort_keys=True) for i in result.indicators})
     doc = {
         "about": "Public MirrorFace IOCs: ESET malware-ioc/mirrorface (BSD-2-Clause) and "
         "Cybereason CuckooSpear (MIT); see each indicator's url.",
         "generated": datetime.now(UTC).date().isoformat(),
+        "not_imported": [m.replace(str(intel_root), "intel") for m in result.messages()],
         "indicators": [json.loads(r) for r in rows],
     }
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     return len(rows)

@@ -123,7 +123,8 @@ class IndicatorStore:
         n = 0
         for ind in indicators:
             bucket = self._by_value[lookup_key(ind.value)]
-            if ind not in bucket:
+            # the same value, source and actor from two files of one collection is one indicator
+            if not any((i.source, i.actor) == (ind.source, ind.actor) for i in bucket):
                 bucket.append(ind)
                 self.sources[ind.source] += 1
                 n += 1

@@ -38,13 +38,16 @@ def _actor_hits(kb: KnowledgeBase, needle: str) -> Iterator[dict[str, Any]]:
             yield {"type": "actor", "id": a.attack_id or a.id, "name": a.name, "rank": rank}
 
 
-ATTACK_TABLES = ("techniques", "groups", "campaigns", "software", "mitigations")
+ATTACK_TABLES = {
+    "techniques": "technique",
+    "campaigns": "campaign",
+    "software": "software",
+    "mitigations": "mitigation",
+}
 
 
 def _attack_hits(kb: KnowledgeBase, needle: str) -> Iterator[dict[str, Any]]:
-    for table in ATTACK_TABLES:
-        if table == "groups":
-            continue  # groups are reported as actors
+    for table, label in ATTACK_TABLES.items():  # groups are reported as actors
         for row in getattr(kb.attack, table).values():
             rank = _rank(
                 needle, row["id"], [row["name"], *row.get("aliases", ())], row["description"]
@@ -86,6 +89,7 @@ def status(kb: KnowledgeBase) -> dict[str, Any]:
             "count": len(kev) if kev is not None else 0,
         },
         "indicators": {"count": len(kb.indicators), "sources": dict(kb.indicators.sources)},
+        "synced": _synced(kb),
         "alias_conflicts": kb.alias_conflicts(),
         "feed_errors": kb.feed_warnings,
     }
@@ -100,3 +104,11 @@ def _galaxy_status(kb: KnowledgeBase) -> dict[str, Any]:
         "threat_actors": len(data.get("values", ())),
         "folders": [str(d) for d in kb.galaxy_dirs] or ["pymispgalaxies (packaged)"],
     }
+
+
+def _synced(kb: KnowledgeBase) -> dict[str, Any]:
+    from aptlink.kb.sync import read_manifest
+
+    manifest = read_manifest(kb.cache_dir / "sources")
+    keep = ("fetched", "version", "objects", "sha256", "url")
+    return {name: {k: e.get(k) for k in keep} for name, e in sorted(manifest.items())}
