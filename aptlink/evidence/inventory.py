@@ -107,7 +107,7 @@ def _decode(data: bytes, where: str, ctx: ParseContext) -> str:
         except UnicodeDecodeError as exc:
             bad_column = exc.start + 1
         try:
-            out.append(raw.decode("cp932"))
+            out.append(_cp932(raw))
             cp932_lines.append(number)
         except UnicodeDecodeError:
             ctx.warn(f"{where}:{number}", f"undecodable bytes at column {bad_column}; replaced")
@@ -116,6 +116,15 @@ def _decode(data: bytes, where: str, ctx: ParseContext) -> str:
         first, count = cp932_lines[0], len(cp932_lines)
         ctx.warn(f"{where}:{first}", f"{count} line(s) not UTF-8, read as CP932 (Shift_JIS)")
     return "\n".join(out).lstrip("\ufeff")
+
+
+def _cp932(raw: bytes) -> str:
+    text = raw.decode("cp932")
+    # CP932 maps the stray bytes 0xFD-0xFF to private-use characters: that is noise, not Japanese.
+    bad = next((i for i, ch in enumerate(text) if "\ue000" <= ch <= "\uf8ff"), None)
+    if bad is not None:
+        raise UnicodeDecodeError("cp932", raw, bad, bad + 1, "private-use character")
+    return text
 
 
 def _csv_assets(
