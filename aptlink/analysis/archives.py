@@ -14,7 +14,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import py7zr
 import pycdlib
@@ -24,8 +24,18 @@ import rarfile
 from aptlink.analysis.base import Analysis, Member, Scan, read_bounded
 from aptlink.model import Kind
 
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    pyzipper.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    struct.error,
+)
 LOCAL_HEADER = re.compile(rb"PK\x03\x04")
-PROBE_BYTES = 1 << 20
 
 
 # --- ZIP ------------------------------------------------------------------------------------------
@@ -36,7 +46,7 @@ def analyse_zip(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     try:
         archive = pyzipper.AESZipFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+    except ZIP_ERRORS as exc:
         _zip_salvage(data, scan, out, exc)
         return
     with archive:
@@ -55,7 +65,7 @@ def _zip_password(
     if not locked:
         return None
     out.encrypted = True
-    method = "AES" if any(getattr(i, "compress_type", 0) == 99 for i in locked) else "ZipCrypto"
+    method = "AES" if any(b"\x01\x99" in i.extra for i in locked) else "ZipCrypto"
     out.flag("archive-encrypted", f"{len(locked)} of {len(infos)} members encrypted ({method})")
     for candidate in scan.passwords:
         if _zip_opens(archive, locked[0], candidate.encode("utf-8")):
@@ -70,7 +80,7 @@ def _zip_opens(archive: pyzipper.AESZipFile, info: zipfile.ZipInfo, pwd: bytes) 
         with archive.open(info, pwd=pwd) as fh:
             fh.read(1)
         return True
-    except (RuntimeError, zipfile.BadZipFile, zlib.error, ValueError, NotImplementedError):
+    except ZIP_ERRORS:
         return False
 
 
@@ -207,61 +217,82 @@ except ImportError:  # pragma: no cover
 
 
 def analyse_7z(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
-    """List and unpack a 7z archive; encrypted ones (content or names) are tried with the passwords."""
-    listing, password = _open_7z(data, scan, out)
-    if listing is None:
+    """List and unpack a 7z archive; encrypted ones (content or names) are tried with the passwords.
+
+    Each password try derives an AES key (hundreds of milliseconds), so a try also unpacks: a
+    password is right when the bounded extraction succeeds.
+    """
+    listing = _7z_listing(data, out)
+    if listing is False:
         return
-    files = [f for f in listing if not f.is_directory]
-    for info in files:
-        out.note(Kind.FILE_NAME, info.filename, container=name)
-    if out.encrypted and password is None:
-        out.error("encrypted members not inspected: no password from the mail opened them")
+    if listing is not None and not out.encrypted:
+        _7z_unpack(name, data, None, listing, scan, out)
         return
-    caps = _7z_caps(files, len(data), scan, out)
-    if caps:
-        _7z_extract(data, password, caps, scan, out)
+    for candidate in scan.passwords:
+        if _7z_unpack(name, data, candidate, None, scan, out):
+            _opened(out, candidate)
+            return
+    out.error("encrypted 7z members not inspected: no password from the mail opened them")
 
 
-def _open_7z(data: bytes, scan: Scan, out: Analysis) -> tuple[list[Any] | None, str | None]:
+def _7z_listing(data: bytes, out: Analysis) -> list[Any] | Literal[False] | None:
+    """The listing (None when the names are encrypted; False when unreadable); flags encryption."""
+    listing: list[Any] | None = None
     try:
         with py7zr.SevenZipFile(io.BytesIO(data), mode="r") as archive:
-            listing: list[Any] | None = archive.list()
-            if not archive.needs_password():
-                return listing, None
+            listing = archive.list()
+            locked = archive.needs_password()
     except py7zr.exceptions.PasswordRequired:
-        listing = None  # even the names are encrypted
+        locked = True
     except SEVEN_ZIP_ERRORS as exc:
         out.flag("archive-corrupt", f"unreadable 7z ({_why(exc)})")
         out.error(f"unreadable 7z: {_why(exc)}")
-        return None, None
-    out.encrypted = True
-    hidden = " (names encrypted too)" if listing is None else ""
-    out.flag("archive-encrypted", f"password-protected 7z{hidden}")
-    for candidate in scan.passwords:
-        opened = _7z_try(data, candidate)
-        if opened is not None:
-            _opened(out, candidate)
-            return opened, candidate
-    if listing is None:
-        out.error("encrypted 7z not inspected: no password from the mail opened it")
-    return listing, None
+        return False
+    if locked:
+        out.encrypted = True
+        hidden = " (names encrypted too)" if listing is None else ""
+        out.flag("archive-encrypted", f"password-protected 7z{hidden}")
+    return listing
 
 
-def _7z_try(data: bytes, password: str) -> list[Any] | None:
-    """The listing if ``password`` opens the archive, judged by unpacking its smallest member."""
+def _7z_unpack(
+    name: str,
+    data: bytes,
+    password: str | None,
+    listing: list[Any] | None,
+    scan: Scan,
+    out: Analysis,
+) -> bool:
+    """Unpack within the caps; False if the password (or the archive) does not open."""
+    trial = Analysis(type=out.type)
     try:
         with py7zr.SevenZipFile(io.BytesIO(data), mode="r", password=password) as archive:
-            listing: list[Any] = archive.list()
-            files = [f for f in listing if not f.is_directory]
-            if files:
-                probe = min(files, key=lambda f: f.uncompressed)
-                caps = {probe.filename: min(probe.uncompressed, PROBE_BYTES)}
-                archive.extract(targets=[probe.filename], factory=_CappedFactory(caps))
-        return listing
+            files = [f for f in (listing or archive.list()) if not f.is_directory]
+            caps = _7z_caps(files, len(data), scan, trial)
+            factory = _CappedFactory(caps)
+            if caps:
+                archive.extract(targets=list(caps), factory=factory)
     except _Overflow:
-        return listing  # it decompresses: the password is right, the member is just large
-    except SEVEN_ZIP_ERRORS:
-        return None
+        trial.flag("archive-bomb", "a 7z member unpacks beyond what it declared")
+    except SEVEN_ZIP_ERRORS as exc:
+        if password is not None:
+            return False
+        trial.flag("archive-corrupt", f"7z members unreadable ({_why(exc)})")
+        trial.error(f"7z members unreadable: {_why(exc)}")
+        files, factory = [], _CappedFactory({})
+    for info in files:
+        out.note(Kind.FILE_NAME, info.filename, container=name)
+    for member, product in factory.products.items():
+        _keep(member, product.buffer.getvalue(), False, scan, trial)
+    _merge(trial, out)
+    return True
+
+
+def _merge(trial: Analysis, out: Analysis) -> None:
+    for found in trial.reasons:
+        out.flag(found.code.removeprefix("attachment:"), found.detail)
+    out.members.extend(trial.members)
+    out.errors.extend(trial.errors)
 
 
 def _7z_caps(files: list[Any], packed: int, scan: Scan, out: Analysis) -> dict[str, int]:
@@ -275,23 +306,6 @@ def _7z_caps(files: list[Any], packed: int, scan: Scan, out: Analysis) -> dict[s
         if out.flagged("archive-too-many"):
             break
     return caps
-
-
-def _7z_extract(
-    data: bytes, password: str | None, caps: dict[str, int], scan: Scan, out: Analysis
-) -> None:
-    factory = _CappedFactory(caps)
-    try:
-        with py7zr.SevenZipFile(io.BytesIO(data), mode="r", password=password) as archive:
-            archive.extract(targets=list(caps), factory=factory)
-    except _Overflow:
-        out.flag("archive-bomb", "a 7z member unpacks beyond what it declared")
-    except SEVEN_ZIP_ERRORS as exc:
-        out.flag("archive-corrupt", f"7z members unreadable ({_why(exc)})")
-        out.error(f"7z members unreadable: {_why(exc)}")
-    for member, product in factory.products.items():
-        if member in caps:
-            _keep(member, product.buffer.getvalue(), False, scan, out)
 
 
 # --- RAR ------------------------------------------------------------------------------------------

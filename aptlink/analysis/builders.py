@@ -1,0 +1,406 @@
+"""Generators of inert evidence files for tests and the demo: real, parseable file formats carrying
+the *features* attackers use (a shortcut that would start PowerShell, a document with a remote
+template, a password-protected ZIP, a disk image, HTML that assembles a file, a PDF with script) but no
+working payload: commands point at documentation addresses (``example.invalid``, RFC 6761), payloads
+are short text, executables have no code. Everything is built in memory and returned as bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping
+
+import py7zr
+import pycdlib
+import pyzipper
+
+Members = Mapping[str, bytes] | Iterable[tuple[str, bytes]]
+
+LNK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
+LNK_HAS_LINK_INFO = 0x02
+LNK_HAS_NAME = 0x04
+LNK_HAS_RELATIVE_PATH = 0x08
+LNK_HAS_WORKING_DIR = 0x10
+LNK_HAS_ARGUMENTS = 0x20
+LNK_HAS_ICON = 0x40
+LNK_IS_UNICODE = 0x80
+FILETIME_2024 = 133_485_408_000_000_000  # 2024-01-01T00:00:00Z in 100 ns ticks since 1601
+
+
+def _items(members: Members) -> list[tuple[str, bytes]]:
+    return list(members.items()) if isinstance(members, Mapping) else list(members)
+
+
+# --- shortcuts ------------------------------------------------------------------------------------
+
+
+def make_lnk(
+    target: str,
+    args: str = "",
+    icon: str = "",
+    *,
+    working_dir: str = "",
+    description: str = "",
+    icon_index: int = 0,
+) -> bytes:
+    """A Windows shortcut (MS-SHLLINK) to ``target`` with ``args``, as LnkParse3 and Windows read it."""
+    strings = [
+        (LNK_HAS_NAME, description),
+        (LNK_HAS_RELATIVE_PATH, target),
+        (LNK_HAS_WORKING_DIR, working_dir),
+        (LNK_HAS_ARGUMENTS, args),
+        (LNK_HAS_ICON, icon),
+    ]
+    flags = LNK_HAS_LINK_INFO | LNK_IS_UNICODE
+    string_data = b""
+    for flag, text in strings:
+        if text or flag == LNK_HAS_RELATIVE_PATH:
+            flags |= flag
+            string_data += struct.pack("<H", len(text)) + text.encode("utf-16-le")
+    header = _lnk_header(flags, icon_index)
+    return header + _lnk_info(target) + string_data + struct.pack("<I", 0)
+
+
+def _lnk_header(flags: int, icon_index: int) -> bytes:
+    times = struct.pack("<QQQ", FILETIME_2024, FILETIME_2024, FILETIME_2024)
+    tail = struct.pack("<IiIHHII", 0, icon_index, 7, 0, 0, 0, 0)  # size, icon, SW_SHOWMINNOACTIVE
+    return struct.pack("<I", 0x4C) + LNK_CLSID + struct.pack("<II", flags, 0x20) + times + tail
+
+
+def _lnk_info(target: str) -> bytes:
+    volume = struct.pack("<IIII", 17, 3, 0x1234ABCD, 16) + b"\x00"
+    base = target.encode("latin-1", "replace") + b"\x00"
+    header_size = 28
+    volume_offset = header_size
+    base_offset = volume_offset + len(volume)
+    suffix_offset = base_offset + len(base)
+    size = suffix_offset + 1
+    head = struct.pack(
+        "<IIIIIII", size, header_size, 1, volume_offset, base_offset, 0, suffix_offset
+    )
+    return head + volume + base + b"\x00"
+
+
+# --- archives -------------------------------------------------------------------------------------
+
+
+def make_zip(members: Members, password: str | None = None, *, aes: bool = True) -> bytes:
+    """A ZIP of ``members``; with ``password``, AES-256 (pyzipper) or, ``aes=False``, ZipCrypto."""
+    sink = io.BytesIO()
+    if password is None:
+        with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in _items(members):
+                archive.writestr(name, data)
+        return sink.getvalue()
+    if aes:
+        with pyzipper.AESZipFile(
+            sink, "w", compression=zipfile.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+        ) as enc:
+            enc.setpassword(password.encode("utf-8"))
+            for name, data in _items(members):
+                enc.writestr(name, data)
+        return sink.getvalue()
+    return _zipcrypto(_items(members), password.encode("utf-8"))
+
+
+def _zipcrypto(members: list[tuple[str, bytes]], password: bytes) -> bytes:
+    """Traditional PKWARE encryption, which the standard library can read but not write."""
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.flag_bits |= 0x1
+            info.compress_type = zipfile.ZIP_STORED
+            crc = zlib.crc32(data)
+            keys = _ZipCryptoKeys(password)
+            check = bytes(11) + bytes([(crc >> 24) & 0xFF])
+            body = keys.encrypt(check + data)
+            info.CRC = crc
+            # zipfile would compute a CRC of the ciphertext; write the stored bytes ourselves.
+            _write_raw(archive, info, body, crc, len(data))
+    return sink.getvalue()
+
+
+def _write_raw(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, body: bytes, crc: int, size: int
+) -> None:
+    assert archive.fp is not None
+    info.header_offset = archive.fp.tell()
+    info.compress_size = len(body)
+    info.file_size = size
+    info.CRC = crc
+    archive.fp.write(info.FileHeader())
+    archive.fp.write(body)
+    archive.start_dir = archive.fp.tell()
+    archive.filelist.append(info)
+    archive.NameToInfo[info.filename] = info
+
+
+class _ZipCryptoKeys:
+    def __init__(self, password: bytes) -> None:
+        self.keys = [0x12345678, 0x23456789, 0x34567890]
+        for byte in password:
+            self._update(byte)
+
+    def _update(self, byte: int) -> None:
+        k0, k1, k2 = self.keys
+        k0 = _crc_byte(k0, byte)
+        k1 = ((k1 + (k0 & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        k2 = _crc_byte(k2, (k1 >> 24) & 0xFF)
+        self.keys = [k0, k1, k2]
+
+    def encrypt(self, data: bytes) -> bytes:
+        out = bytearray()
+        for byte in data:
+            temp = (self.keys[2] | 2) & 0xFFFF
+            out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+            self._update(byte)
+        return bytes(out)
+
+
+def _crc_byte(crc: int, byte: int) -> int:
+    return (zlib.crc32(bytes([byte]), crc ^ 0xFFFFFFFF) ^ 0xFFFFFFFF) & 0xFFFFFFFF
+
+
+def make_7z(members: Members, password: str | None = None) -> bytes:
+    """A 7z archive of ``members``; with ``password``, AES-encrypted content and names."""
+    sink = io.BytesIO()
+    with py7zr.SevenZipFile(
+        sink, "w", password=password, header_encryption=password is not None
+    ) as archive:
+        for name, data in _items(members):
+            archive.writestr(data, name)
+    return sink.getvalue()
+
+
+def make_rar(members: Members, *, compressed: bool = False) -> bytes:
+    """A RAR 4 archive; members are stored (readable without unrar) unless ``compressed`` is set, in
+    which case they are marked as compressed and only an unrar tool could unpack them."""
+    blocks = [b"Rar!\x1a\x07\x00", _rar_block(0x73, 0, b"\x00" * 6)]
+    for name, data in _items(members):
+        raw = name.encode("utf-8")
+        method = 0x33 if compressed else 0x30
+        fields = struct.pack(
+            "<IIBIIBBHI",
+            len(data),
+            len(data),
+            2,
+            zlib.crc32(data),
+            0x58210000,
+            29,
+            method,
+            len(raw),
+            0x20,
+        )
+        blocks.append(_rar_block(0x74, 0x8000, fields + raw) + data)
+    blocks.append(_rar_block(0x7B, 0x4000, b""))
+    return b"".join(blocks)
+
+
+def _rar_block(kind: int, flags: int, body: bytes) -> bytes:
+    head = struct.pack("<BHH", kind, flags, 7 + len(body)) + body
+    return struct.pack("<H", zlib.crc32(head) & 0xFFFF) + head
+
+
+def make_nested_zip(depth: int, inner_name: str = "payload.txt", inner: bytes = b"inert") -> bytes:
+    """ZIPs nested ``depth`` levels deep around one small file."""
+    data, name = inner, inner_name
+    for level in range(depth):
+        data, name = make_zip({name: data}), f"level{depth - level - 1}.zip"
+    return data
+
+
+def make_zip_bomb(member_bytes: int, name: str = "zeros.bin") -> bytes:
+    """One member of ``member_bytes`` zero bytes, streamed into the archive (a high-ratio bomb)."""
+    sink = io.BytesIO()
+    block = bytes(1 << 20)
+    with (
+        zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open(name, "w", force_zip64=member_bytes > 0x7FFFFFFF) as fh,
+    ):
+        left = member_bytes
+        while left > 0:
+            fh.write(block[: min(left, len(block))])
+            left -= len(block)
+    return sink.getvalue()
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+    '<Override PartName="/word/settings.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml"/>'
+    '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    "</Types>"
+)
+ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
+    "</Relationships>"
+)
+DOCUMENT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/settings" Target="settings.xml"/>'
+    "</Relationships>"
+)
+SETTINGS_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="{url}" TargetMode="External"/>'
+    "</Relationships>"
+)
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def make_docx(remote_template_url: str | None = None, *, text: str = "", author: str = "") -> bytes:
+    """A minimal Word document; with ``remote_template_url``, a remote template (T1221) in settings."""
+    template = '<w:attachedTemplate r:id="rId1"/>' if remote_template_url else ""
+    parts = {
+        "[Content_Types].xml": CONTENT_TYPES,
+        "_rels/.rels": ROOT_RELS,
+        "word/_rels/document.xml.rels": DOCUMENT_RELS,
+        "word/document.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{W_NS}">'
+            f"<w:body><w:p><w:r><w:t>{_xml(text)}</w:t></w:r></w:p></w:body></w:document>"
+        ),
+        "word/settings.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<w:settings xmlns:w="{W_NS}" xmlns:r="{R_NS}">{template}</w:settings>'
+        ),
+        "docProps/core.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
+            'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>{_xml(author)}</dc:creator>'
+            "</cp:coreProperties>"
+        ),
+    }
+    if remote_template_url:
+        parts["word/_rels/settings.xml.rels"] = SETTINGS_RELS.format(url=_xml(remote_template_url))
+    return make_zip({name: body.encode("utf-8") for name, body in parts.items()})
+
+
+def _xml(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+# --- disk images, HTML, PDF, executables ----------------------------------------------------------
+
+
+def make_iso(files: Members, volume: str = "DOCS") -> bytes:
+    """An ISO 9660 image with Joliet names holding ``files`` (in the root directory)."""
+    iso = pycdlib.PyCdlib()
+    iso.new(joliet=3, vol_ident=volume)
+    for index, (name, data) in enumerate(_items(files)):
+        iso.add_fp(io.BytesIO(data), len(data), f"/F{index}.;1", joliet_path="/" + name[:64])
+    sink = io.BytesIO()
+    iso.write_fp(sink)
+    iso.close()
+    return sink.getvalue()
+
+
+def make_html_smuggling(payload: bytes, filename: str = "document.zip") -> bytes:
+    """HTML whose script decodes ``payload`` from base64 and offers it as a download (T1027.006)."""
+    import base64
+
+    encoded = base64.b64encode(payload).decode("ascii")
+    return (
+        "<!DOCTYPE html><html><body><p>Loading document...</p><script>\n"
+        f'var b64 = "{encoded}";\n'
+        "var bin = atob(b64); var bytes = new Uint8Array(bin.length);\n"
+        "for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }\n"
+        "var blob = new Blob([bytes], {type: 'application/octet-stream'});\n"
+        "var a = document.createElement('a'); a.href = URL.createObjectURL(blob);\n"
+        f"a.download = '{filename}'; document.body.appendChild(a); a.click();\n"
+        "</script></body></html>\n"
+    ).encode()
+
+
+def make_pdf(
+    *,
+    javascript: str | None = None,
+    launch: str | None = None,
+    uri: str | None = None,
+    embedded: tuple[str, bytes] | None = None,
+    text: str = "Hello",
+) -> bytes:
+    """A small PDF, optionally with an OpenAction JavaScript, a Launch action, a URI link or an
+    embedded file (Flate-compressed)."""
+    objects: list[bytes] = []
+    action = ""
+    if javascript is not None:
+        action = f"/OpenAction << /S /JavaScript /JS ({_pdf_text(javascript)}) >>"
+    elif launch is not None:
+        action = f"/OpenAction << /S /Launch /F ({_pdf_text(launch)}) >>"
+    names = ""
+    if embedded is not None:
+        names = "/Names << /EmbeddedFiles << /Names [(file) 6 0 R] >> >>"
+    objects.append(f"<< /Type /Catalog /Pages 2 0 R {action} {names} >>".encode())
+    objects.append(b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    annots = "/Annots [5 0 R]" if uri else ""
+    objects.append(
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R {annots} >>".encode()
+    )
+    stream = f"BT /F1 12 Tf 20 100 Td ({_pdf_text(text)}) Tj ET".encode()
+    objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    link = f"<< /Type /Annot /Subtype /Link /Rect [0 0 200 200] /A << /S /URI /URI ({_pdf_text(uri or '')}) >> >>"
+    objects.append(link.encode())
+    if embedded is not None:
+        name, data = embedded
+        objects.append(
+            f"<< /Type /Filespec /F ({_pdf_text(name)}) /UF ({_pdf_text(name)}) /EF << /F 7 0 R >> >>".encode()
+        )
+        packed = zlib.compress(data)
+        objects.append(
+            b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+            + packed
+            + b"\nendstream"
+        )
+    return _pdf_file(objects)
+
+
+def _pdf_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _pdf_file(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def make_pe(overlay: bytes = b"", *, dll: bool = False) -> bytes:
+    """A PE32 file with one empty section and no code (it cannot run), plus ``overlay`` after the
+    image, as self-extracting archives carry their payload."""
+    dos = b"MZ" + bytes(58) + struct.pack("<I", 0x40)
+    characteristics = 0x0102 | (0x2000 if dll else 0)
+    coff = b"PE\x00\x00" + struct.pack("<HHIIIHH", 0x14C, 1, 0, 0, 0, 224, characteristics)
+    optional = struct.pack("<HBB", 0x10B, 14, 0) + bytes(220)
+    section = b".text\x00\x00\x00" + struct.pack(
+        "<IIIIIIHHI", 0x200, 0x1000, 0x200, 0x200, 0, 0, 0, 0, 0x60000020
+    )
+    headers = dos + coff + optional + section
+    image = headers + bytes(0x200 - len(headers)) + bytes(0x200)
+    return image + overlay
