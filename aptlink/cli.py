@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     except AptlinkError as exc:
         if debug:
             traceback.print_exc()
-        console.print(f"error: {exc}", markup=False, highlight=False)
+        # soft_wrap: one line per error whatever the terminal width
+        console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("error: interrupted", markup=False)

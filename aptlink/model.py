@@ -454,6 +454,8 @@ class Actor(Record):
             raise ValueError(f"not an ATT&CK group id: {self.attack_id!r}")
         object.__setattr__(self, "techniques", techniques(self.techniques))
         object.__setattr__(self, "cves", tuple(sorted({c.upper() for c in self.cves})))
+        # JSON gives lists; keep tuples so a round-tripped actor equals the original
+        object.__setattr__(self, "sources", {k: tuple(v) for k, v in self.sources.items()})
         if not self.id:
             object.__setattr__(self, "id", stable_id("actor", self.name.lower()))
 
