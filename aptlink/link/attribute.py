@@ -1,51 +1,425 @@
-"""Attribution: score actors for each campaign by overlap of techniques, software and IOCs."""
+"""Attribution: which known actor, if any, is behind each campaign, with the evidence for and against.
+
+Each actor is a hypothesis scored in log-odds against a background hypothesis ("someone not in the
+knowledge base"): techniques and software weighed by how specific they are to the actor's profile,
+plus intel IOCs attributed to the actor, known infrastructure, exploited CVEs, lure themes,
+victimology and active years; inconsistencies (techniques never reported for the actor, victims
+outside its targeting, activity outside its years, ransomware impact for an espionage actor) count
+against it and fill the competing-hypotheses table. A softmax over all hypotheses gives the
+confidence; below the threshold the campaign is "unattributed" (docs/attribution.md).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from aptlink.kb import KnowledgeBase
-from aptlink.model import Attribution, Campaign, Incident, Kind, Reason
+from aptlink.link.actorindex import ActorIndex, build_index, parent
+from aptlink.link.features import canonical_url, load_config, registered_domain
+from aptlink.model import INDICATOR_KINDS, Actor, Attribution, Campaign, Incident, Kind, Reason
 
-UNATTRIBUTED = 0.35
+if TYPE_CHECKING:
+    from aptlink.kb import KnowledgeBase
+
+UNATTRIBUTED = 0.5  # kept for callers of the first version; the live value is in attribution.toml
+
+
+@dataclasses.dataclass(slots=True)
+class CampaignProfile:
+    """What a campaign shows that attribution can weigh."""
+
+    techniques: set[str]
+    software: dict[str, str]  # canonical key -> name as seen
+    indicators: set[str]
+    sectors: set[str]
+    countries: set[str]
+    cves: set[str]
+    lures: set[str]
+    years: tuple[int, int] | None
+    impact: set[str]
 
 
 def attribute(
-    campaigns: Sequence[Campaign], incidents: Sequence[Incident], kb: KnowledgeBase | None
+    campaigns: Sequence[Campaign],
+    incidents: Sequence[Incident],
+    kb: KnowledgeBase | None,
+    *,
+    settings: Mapping[str, Any] | None = None,
 ) -> list[Attribution]:
+    """Ranked candidates (up to ``top`` per campaign) with Diamond-model evidence and ACH."""
     if kb is None:
         return []
+    index = build_index(kb, settings)
+    if not index.size:
+        return []
     by_id = {i.id: i for i in incidents}
+    intel = IntelCache(kb)
     out: list[Attribution] = []
-    for c in campaigns:
+    for c in sorted(campaigns, key=lambda c: c.id):
         members = [by_id[i] for i in c.incident_ids if i in by_id]
-        tech = set(c.techniques)
-        soft = {
-            o.value.lower()
-            for i in members
-            for o in i.observations
-            if o.kind in (Kind.MALWARE, Kind.TOOL)
-        }
-        scored = []
-        for actor in kb.actors():
-            shared_t = tech & set(actor.techniques)
-            shared_s = soft & {s.lower() for s in actor.software}
-            score = len(shared_t) / (len(tech) or 1) * 0.5 + (0.5 if shared_s else 0.0)
-            if score > 0:
-                ev = [Reason(code="capability:technique", detail=t) for t in sorted(shared_t)]
-                ev += [Reason(code="capability:software", detail=s) for s in sorted(shared_s)]
-                scored.append((score, actor, ev))
-        scored.sort(key=lambda s: -s[0])
-        for rank, (score, actor, ev) in enumerate(scored[:5], 1):
-            out.append(
-                Attribution(
-                    campaign_id=c.id,
-                    actor=actor.name,
-                    attack_id=actor.attack_id,
-                    confidence=round(min(score, 1.0), 3),
-                    rank=rank,
-                    attributed=score >= UNATTRIBUTED,
-                    evidence=tuple(ev),
-                )
-            )
+        prof = profile_of(c, members, index)
+        out.extend(rank_actors(c.id, prof, index, intel))
     return out
+
+
+def profile_of(
+    campaign: Campaign, members: Sequence[Incident], index: ActorIndex
+) -> CampaignProfile:
+    obs = [o for i in members for o in i.observations]
+    cfg = load_config()
+    techniques = set(campaign.techniques) | {o.value for o in obs if o.kind is Kind.TECHNIQUE}
+    software = {index.canon(o.value): o.value for o in obs if o.kind in (Kind.MALWARE, Kind.TOOL)}
+    times = [t for i in members for t in (i.first_seen, i.last_seen) if t]
+    years = (min(times).year, max(times).year) if times else None
+    return CampaignProfile(
+        techniques=techniques,
+        software=software,
+        indicators=indicator_values(obs),
+        sectors={o.value.lower() for o in obs if o.kind is Kind.SECTOR},
+        countries={o.value.lower() for o in obs if o.kind is Kind.COUNTRY},
+        cves={o.value.upper() for o in obs if o.kind is Kind.CVE},
+        lures={o.value.lower() for o in obs if o.kind is Kind.LURE_THEME},
+        years=years,
+        impact=techniques & cfg.commodity_techniques,
+    )
+
+
+def indicator_values(obs: Iterable[Any]) -> set[str]:
+    """Indicator values to look up in intel, with the registered domain of every host."""
+    values: set[str] = set()
+    for o in obs:
+        if o.kind not in INDICATOR_KINDS or o.kind is Kind.COMMAND_LINE:
+            continue
+        values.add(o.value)
+        host = _host_of(o.kind, o.value)
+        if host:
+            values.update({host, registered_domain(host)})
+    return values
+
+
+def _host_of(kind: Kind, value: str) -> str | None:
+    if kind in (Kind.DOMAIN, Kind.HOSTNAME):
+        return value
+    if kind is Kind.EMAIL and "@" in value:
+        return value.rsplit("@", 1)[1]
+    if kind is Kind.URL:
+        return canonical_url(value)[1] or None
+    return None
+
+
+class IntelCache:
+    """kb.ioc look-ups, once per value in a run."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.cache: dict[str, list[dict[str, Any]]] = {}
+
+    def __call__(self, value: str) -> list[dict[str, Any]]:
+        if value not in self.cache:
+            self.cache[value] = list(self.kb.ioc(value) or [])
+        return self.cache[value]
+
+
+@dataclasses.dataclass(slots=True)
+class Hypothesis:
+    """One actor's score: log-odds, the evidence for it (Diamond codes) and against it (ACH)."""
+
+    actor: int
+    score: float = 0.0
+    support: float = 0.0
+    evidence: list[Reason] = dataclasses.field(default_factory=list)
+    against: list[Reason] = dataclasses.field(default_factory=list)
+
+    def add(self, code: str, detail: str, weight: float, support: float | None = None) -> None:
+        """Count a piece of evidence; ``support`` is what it says beyond the background (for the
+        strength of the case), by default its weight when positive."""
+        self.score += weight
+        if weight >= 0:
+            self.support += weight if support is None else max(0.0, support)
+            self.evidence.append(Reason(code=code, detail=detail, weight=round(weight, 3)))
+        else:
+            self.against.append(Reason(code=code, detail=detail, weight=round(weight, 3)))
+
+
+def rank_actors(
+    campaign_id: str, prof: CampaignProfile, index: ActorIndex, intel: IntelCache
+) -> list[Attribution]:
+    """Score every actor, then describe the best few: evidence for, evidence against, confidence."""
+    m = index.settings["model"]
+    base, raw = capability_scores(prof, index)
+    for actor, bonus in intel_scores(prof, index, intel).items():
+        raw[actor] = raw.get(actor, 0.0) + bonus
+    if not raw:
+        return []
+    shortlist = sorted(raw, key=lambda a: (-raw[a], index.actors[a].name))[: 3 * m["top"]]
+    hyps = [explain(a, prof, index, intel, base) for a in shortlist]
+    hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
+    logits = [h.score / m["temperature"] for h in hyps]
+    rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
+    norm = _logsumexp(logits, extra=rest)
+    out = []
+    for rank, (h, logit) in enumerate(zip(hyps[: m["top"]], logits, strict=False), 1):
+        strength = 1.0 - math.exp(-h.support / m["support_scale"])
+        conf = round(min(1.0, math.exp(logit - norm) * strength), 3)
+        attributed = conf >= m["threshold"] and rank == 1
+        out.append(_attribution(campaign_id, index.actors[h.actor], h, conf, rank, attributed))
+    return out
+
+
+def _logsumexp(values: list[float], extra: float = 0.0) -> float:
+    top = max(values)
+    total = sum(math.exp(v - top) for v in values) + extra * math.exp(-top)
+    return top + math.log(total)
+
+
+def _attribution(
+    campaign_id: str, actor: Actor, h: Hypothesis, conf: float, rank: int, attributed: bool
+) -> Attribution:
+    return Attribution(
+        campaign_id=campaign_id,
+        actor=actor.name,
+        attack_id=actor.attack_id,
+        confidence=conf,
+        rank=rank,
+        attributed=attributed,
+        evidence=tuple(sorted(h.evidence, key=lambda r: (-r.weight, r.code, r.detail))),
+        against=tuple(sorted(h.against, key=lambda r: (r.weight, r.code, r.detail))),
+    )
+
+
+def known_techniques(prof: CampaignProfile, index: ActorIndex) -> set[str]:
+    """Techniques some actor (or some actor's sub-technique family) is known for: only these weigh."""
+    return {t for t in prof.techniques if t in index.tech_delta or parent(t) in index.parent_delta}
+
+
+def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, dict[int, float]]:
+    """The technique and software log-odds of every actor sharing something with the campaign,
+    and the score of an actor sharing nothing (``base``)."""
+    m = index.settings["model"]
+    techs = known_techniques(prof, index)
+    softs = [s for s in prof.software if s in index.soft_delta]
+    base = len(techs) * math.log(m["technique_noise"]) + len(softs) * math.log(m["software_noise"])
+    raw: dict[int, float] = defaultdict(float)
+    for t in sorted(techs):
+        exact = set()
+        for a, gain in index.tech_delta.get(t, ()):
+            raw[a] += gain
+            exact.add(a)
+        for a, gain in index.parent_delta.get(parent(t), ()):
+            if a not in exact:
+                raw[a] += gain
+    for s in softs:
+        for a, gain in index.soft_delta[s]:
+            raw[a] += gain
+    return base, {a: base + v for a, v in raw.items()}
+
+
+def intel_scores(prof: CampaignProfile, index: ActorIndex, intel: IntelCache) -> dict[int, float]:
+    """Actors that intel or profiles tie to the campaign's indicators (they join the shortlist)."""
+    b = index.settings["bonus"]
+    out: dict[int, float] = defaultdict(float)
+    for value in sorted(prof.indicators):
+        for hit in intel(value):
+            a = index.who(str(hit.get("actor", "")))
+            if a is not None:
+                out[a] = min(b["ioc_cap"], out[a] + b["ioc"] * _confidence(hit))
+    for value in sorted(prof.indicators):
+        for a in index.infrastructure.get(value, ()):
+            out[a] += b["infrastructure"]
+    return out
+
+
+def _confidence(hit: Mapping[str, Any]) -> float:
+    c = hit.get("confidence")
+    if c is None:
+        return 1.0
+    c = float(c)
+    return max(0.0, min(1.0, c / 100 if c > 1 else c))
+
+
+def explain(
+    a: int, prof: CampaignProfile, index: ActorIndex, intel: IntelCache, base: float
+) -> Hypothesis:
+    """The full score of one actor, each part as a reason: the ACH row of this hypothesis."""
+    h = Hypothesis(actor=a, score=base)
+    _capability(h, prof, index)
+    _software(h, prof, index)
+    _intel(h, prof, index, intel)
+    _victims(h, prof, index)
+    _time_and_motive(h, prof, index)
+    return h
+
+
+def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
+    m = index.settings["model"]
+    mine, family = index.techniques[h.actor], index.parents[h.actor]
+    gains = dict(index_gain(index.tech_delta, h.actor, known_techniques(prof, index)))
+    pgains = dict(index_gain(index.parent_delta, h.actor, {parent(t) for t in prof.techniques}))
+    seen = sorted(t for t in known_techniques(prof, index) if t in mine)
+    near = sorted(t for t in known_techniques(prof, index) if t not in mine and parent(t) in family)
+    unseen = sorted(
+        (t for t in known_techniques(prof, index) if t not in mine and parent(t) not in family),
+        key=lambda t: (-index.idf(t), t),
+    )
+    noise = math.log(m["technique_noise"])
+    generic = load_config().generic_techniques
+    if seen:
+        gain = sum(gains.get(t, 0.0) for t in seen)
+        beyond = sum(max(0.0, gains.get(t, 0.0) + noise) for t in seen if t not in generic)
+        top = sorted(seen, key=lambda t: (-index.idf(t), t))[:8]
+        h.add(
+            "capability:techniques",
+            f"{len(seen)} of {len(known_techniques(prof, index))} techniques in its profile, "
+            f"most specific: {', '.join(top)}",
+            gain,
+            support=beyond,
+        )
+    if near:
+        gain = sum(pgains.get(parent(t), 0.0) for t in near)
+        beyond = sum(max(0.0, pgains.get(parent(t), 0.0) + noise) for t in near if t not in generic)
+        h.add(
+            "capability:technique-family",
+            f"{len(near)} sub-techniques of families it uses: {', '.join(near[:8])}",
+            gain,
+        )
+    specific = [t for t in unseen if index.idf(t) >= 1.0]
+    if specific:
+        cost = len(unseen) * math.log(m["technique_noise"])
+        h.against.append(
+            Reason(
+                code="capability:techniques-unseen",
+                detail=f"{len(unseen)} techniques never reported for it, "
+                f"most specific: {', '.join(specific[:8])}",
+                weight=round(cost, 3),
+            )
+        )
+
+
+def index_gain(
+    deltas: Mapping[str, list[tuple[int, float]]], a: int, keys: Iterable[str]
+) -> Iterable[tuple[str, float]]:
+    for k in keys:
+        for who, gain in deltas.get(k, ()):
+            if who == a:
+                yield k, gain
+                break
+
+
+def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
+    m, p = index.settings["model"], index.settings["penalty"]
+    mine = index.software[h.actor]
+    for key, seen_as in sorted(prof.software.items()):
+        users = index.soft_users.get(key, [])
+        if key in mine:
+            gain = dict(index_gain(index.soft_delta, h.actor, [key]))[key]
+            h.add(
+                "capability:software",
+                f"{seen_as} (used by {len(users)} known actor(s))",
+                gain,
+                support=gain + math.log(m["software_noise"]),
+            )
+        elif users:
+            others = ", ".join(sorted(index.actors[u].name for u in users)[:3])
+            cost = math.log(m["software_noise"])
+            detail = f"{seen_as} is reported for {others}, never for {index.actors[h.actor].name}"
+            h.against.append(
+                Reason(code="capability:software-elsewhere", detail=detail, weight=round(cost, 3))
+            )
+            if len(users) <= 2:
+                h.add("capability:exclusive-software-elsewhere", detail, -p["exclusive_software"])
+
+
+def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: IntelCache) -> None:
+    b = index.settings["bonus"]
+    actor = index.actors[h.actor]
+    total = 0.0
+    for value in sorted(prof.indicators):
+        for hit in intel(value):
+            if index.who(str(hit.get("actor", ""))) == h.actor:
+                gain = min(b["ioc"] * _confidence(hit), b["ioc_cap"] - total)
+                if gain > 0:
+                    total += gain
+                    vertex = (
+                        "adversary"
+                        if value.count(".") == 0 and ":" not in value
+                        else "infrastructure"
+                    )
+                    h.add(
+                        f"{vertex}:intel-ioc",
+                        f"{value} attributed to {hit.get('actor')} by {hit.get('source', 'intel')}",
+                        gain,
+                    )
+    infra = prof.indicators & {v.lower() for v in actor.infrastructure}
+    for value in sorted(infra):
+        h.add(
+            "infrastructure:known", f"{value} is listed in its infrastructure", b["infrastructure"]
+        )
+    cves = prof.cves & set(actor.cves)
+    gain = min(b["cve_cap"], b["cve"] * len(cves))
+    if cves:
+        h.add("capability:cve", f"exploits {', '.join(sorted(cves))}, as it is known to", gain)
+    lures = {lure for lure in prof.lures if any(_same(lure, x) for x in actor.lure_themes)}
+    if lures:
+        h.add(
+            "adversary:lure-theme",
+            f"lure themes it uses: {', '.join(sorted(lures))}",
+            min(b["lure_cap"], b["lure_theme"] * len(lures)),
+        )
+
+
+def _same(a: str, b: str) -> bool:
+    b = b.lower()
+    return a == b or (len(a) >= 4 and len(b) >= 4 and (a in b or b in a))
+
+
+def _victims(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
+    b, p = index.settings["bonus"], index.settings["penalty"]
+    actor = index.actors[h.actor]
+    for field, seen, known in (
+        ("sector", prof.sectors, actor.sectors),
+        ("country", prof.countries, actor.target_countries),
+    ):
+        if not seen or not known:
+            continue
+        hits = sorted(s for s in seen if any(_same(s, k) for k in known))
+        if hits:
+            h.add(f"victim:{field}", f"targets {', '.join(hits)}, as it is known to", b[field])
+        else:
+            h.add(
+                f"victim:{field}-outside",
+                f"victims in {', '.join(sorted(seen))}, outside its "
+                f"known targeting ({', '.join(sorted(known)[:5])})",
+                -p[field],
+            )
+
+
+def _time_and_motive(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
+    b, p = index.settings["bonus"], index.settings["penalty"]
+    actor = index.actors[h.actor]
+    if prof.years and (actor.first_year or actor.last_year):
+        lo, hi = (actor.first_year or 1900), (actor.last_year or 9999)
+        if prof.years[1] < lo - 1 or prof.years[0] > hi + 2:
+            h.add(
+                "adversary:active-years-outside",
+                f"activity {prof.years[0]}-{prof.years[1]} "
+                f"outside its active years {lo}-{actor.last_year or 'now'}",
+                -p["years"],
+            )
+        else:
+            h.add(
+                "adversary:active-years",
+                f"activity {prof.years[0]}-{prof.years[1]} within its "
+                f"active years {lo}-{actor.last_year or 'now'}",
+                b["years"],
+            )
+    espionage = actor.kind.lower() in index.settings["kinds"]["espionage"]
+    impact = prof.impact - index.techniques[h.actor]
+    if impact and espionage:
+        h.add(
+            "capability:impact-unlike-actor",
+            f"ransomware/DDoS impact ({', '.join(sorted(impact))}) for an espionage actor",
+            -p["impact"],
+        )

@@ -1,56 +1,190 @@
-"""Campaigns: incidents linked by shared indicators (a first, thresholded union-find)."""
+"""Campaigns: the connected components of the correlation graph's strong edges.
+
+A thresholded union-find, chosen over Leiden/Louvain after measuring both on the link scenario
+(docs/linking.md): it is deterministic without a seed, explains every membership by one edge, and
+is linear in the number of edges. A commodity incident (ransomware, DDoS, mass crimeware) joins a
+non-commodity one only over an edge of ``commodity_edge`` weight, so weak shared values never pull
+it into an espionage campaign. Campaign ids are uuid5 over the sorted incident ids, hence stable
+when the evidence is unchanged.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from aptlink.kb import KnowledgeBase
-from aptlink.model import INDICATOR_KINDS, Campaign, Incident, Link, Reason
+from aptlink.link.features import Config, is_commodity, load_config
+from aptlink.link.graph import INFRASTRUCTURE_CHANNELS, CorrelationGraph, build_graph
+from aptlink.model import Campaign, Incident
+
+if TYPE_CHECKING:
+    from aptlink.kb import KnowledgeBase
+
+MAX_LISTED = 50
 
 
-def link_incidents(incidents: Sequence[Incident], kb: KnowledgeBase | None) -> list[Campaign]:
-    parent = {i.id: i.id for i in incidents}
+def link_incidents(
+    incidents: Sequence[Incident],
+    kb: KnowledgeBase | None,
+    *,
+    config: Config | None = None,
+    method: str = "union-find",
+) -> list[Campaign]:
+    """Incidents into campaigns; every incident ends up in exactly one (possibly alone)."""
+    cfg = config or load_config()
+    ordered = sorted(incidents, key=lambda i: i.id)
+    graph = build_graph(ordered, kb, cfg)
+    commodity = [is_commodity(i, cfg) for i in ordered]
+    if method == "louvain":
+        groups = louvain_groups(graph, commodity)
+    else:
+        groups = strong_components(graph, commodity)
+    campaigns = [build_campaign(graph, members, commodity) for members in groups]
+    return sorted(campaigns, key=lambda c: (c.first_seen is None, c.first_seen, c.id))
 
-    def find(x: str) -> str:
+
+def is_strong(graph: CorrelationGraph, a: int, b: int, w: float, commodity: list[bool]) -> bool:
+    g = graph.config.graph
+    need = g["commodity_edge"] if commodity[a] != commodity[b] else g["strong_edge"]
+    return w >= need
+
+
+def strong_components(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:
+    parent = list(range(len(graph.incidents)))
+
+    def find(x: int) -> int:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    by_value: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for inc in incidents:
-        for o in inc.observations:
-            if o.kind in INDICATOR_KINDS and not (kb and kb.warninglisted(o.value)):
-                by_value[(o.kind, o.value)].append(inc.id)
-    links: list[Link] = []
-    for (kind, value), ids in sorted(by_value.items()):
-        ids = sorted(set(ids))
-        for other in ids[1:]:
-            parent[find(other)] = find(ids[0])
-            links.append(
-                Link(
-                    source=ids[0],
-                    target=other,
-                    weight=1.0,
-                    reasons=(Reason(code=f"shared:{kind}", detail=value),),
-                )
-            )
-    groups: dict[str, list[Incident]] = defaultdict(list)
-    for inc in incidents:
-        groups[find(inc.id)].append(inc)
-    return [_campaign(n, members, links) for n, members in enumerate(groups.values(), 1)]
+    for (a, b), w in graph.edges.items():
+        if is_strong(graph, a, b, w, commodity):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pos in range(len(parent)):
+        groups[find(pos)].append(pos)
+    return list(groups.values())
 
 
-def _campaign(n: int, members: list[Incident], links: list[Link]) -> Campaign:
-    ids = {i.id for i in members}
-    times = [t for i in members for t in (i.first_seen, i.last_seen) if t]
+def louvain_groups(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:
+    """Modularity communities (networkx Louvain, fixed seed) over edges that pass the commodity
+    guard; measured against union-find in bench/link_scenario.py."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(range(len(graph.incidents)))
+    strong = graph.config.graph["strong_edge"]
+    for (a, b), w in graph.edges.items():
+        if commodity[a] == commodity[b] or w >= graph.config.graph["commodity_edge"]:
+            g.add_edge(a, b, weight=w / strong)
+    communities = nx.community.louvain_communities(g, weight="weight", seed=0)
+    return [sorted(c) for c in communities]
+
+
+def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[bool]) -> Campaign:
+    incs = [graph.incidents[p] for p in members]
+    strong = _intra_edges(graph, members, commodity)
+    times = [t for i in incs for t in (i.first_seen, i.last_seen) if t]
+    limit = int(graph.config.graph["max_links_per_campaign"])
+    facts = _facts(graph, members)
     return Campaign(
-        name=f"campaign {n}",
-        incident_ids=tuple(ids),
+        name=_name(incs, facts, min(times) if times else None),
+        incident_ids=tuple(i.id for i in incs),
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
-        victims=tuple(sorted({i.victim for i in members if i.victim})),
-        techniques=tuple(t for i in members for t in i.techniques),
-        links=tuple(lk for lk in links if lk.source in ids),
+        victims=tuple(sorted({i.victim for i in incs if i.victim})),
+        techniques=tuple(t for i in incs for t in i.techniques),
+        links=tuple(graph.link(a, b) for _, a, b in strong[:limit]),
+        membership=_membership(graph, members, strong),
+        extra={
+            **facts,
+            "incidents": len(incs),
+            "commodity": all(commodity[p] for p in members),
+            "method": "union-find over strong edges",
+        },
     )
+
+
+def _intra_edges(
+    graph: CorrelationGraph, members: list[int], commodity: list[bool]
+) -> list[tuple[float, int, int]]:
+    inside = set(members)
+    found = []
+    adj = graph.adjacency
+    for a in members:
+        for b, w in adj.get(a, ()):
+            if a < b and b in inside and is_strong(graph, a, b, w, commodity):
+                found.append((w, a, b))
+    return sorted(found, key=lambda e: (-e[0], graph.incidents[e[1]].id, graph.incidents[e[2]].id))
+
+
+def _membership(
+    graph: CorrelationGraph, members: list[int], strong: list[tuple[float, int, int]]
+) -> dict[str, str]:
+    best: dict[int, tuple[float, int]] = {}
+    for w, a, b in strong:
+        for me, other in ((a, b), (b, a)):
+            if me not in best or w > best[me][0]:
+                best[me] = (w, other)
+    out = {}
+    for p in members:
+        inc = graph.incidents[p]
+        if p in best:
+            w, other = best[p]
+            out[inc.id] = (
+                f"linked to {graph.incidents[other].id} by {graph.summary(p, other)} (weight {w:.2f})"
+            )
+        else:
+            out[inc.id] = _alone(graph, p)
+    return out
+
+
+def _alone(graph: CorrelationGraph, p: int) -> str:
+    weak = graph.adjacency.get(p, [])
+    threshold = graph.config.graph["strong_edge"]
+    if not weak:
+        return "stands alone: shares no weighted value with another incident"
+    w, other = max((w, o) for o, w in weak)
+    return (
+        f"stands alone: its best link ({graph.summary(p, other)}, weight {w:.2f}) to "
+        f"{graph.incidents[other].id} is below the {threshold:.2f} needed"
+    )
+
+
+def _facts(graph: CorrelationGraph, members: list[int]) -> dict[str, Any]:
+    """What the campaign's incidents show, by channel: infrastructure, malware, lures, victims."""
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    for p in members:
+        for fid in graph.members[p]:
+            channel, value = graph.features[fid]
+            by_channel[channel][value] += 1
+    infra = {
+        ch: _top(by_channel[ch]) for ch in sorted(INFRASTRUCTURE_CHANNELS) if by_channel.get(ch)
+    }
+    return {
+        "infrastructure": infra,
+        "malware": _top(by_channel["malware"]),
+        "tools": _top(by_channel["tool"]),
+        "lure_themes": _top(by_channel["lure"]),
+        "sectors": _top(by_channel["sector"]),
+        "countries": _top(by_channel["country"]),
+        "cves": _top(by_channel["cve"]),
+    }
+
+
+def _top(counts: Counter[str]) -> list[str]:
+    return [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_LISTED]]
+
+
+def _name(incs: list[Incident], facts: dict[str, Any], first: Any) -> str:
+    """A deterministic, readable name: month of first activity, what marks it, and its size."""
+    when = first.strftime("%Y-%m") if first else "undated"
+    marks = [*facts["malware"][:1], *facts["lure_themes"][:1]]
+    if not marks:
+        marks = [min(incs, key=lambda i: (i.first_seen is None, i.first_seen, i.id)).title[:60]]
+    size = f"{len(incs)} incidents" if len(incs) > 1 else "1 incident"
+    return f"{when} {' / '.join(marks)} ({size})"

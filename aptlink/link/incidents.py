@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from aptlink.model import Finding, Incident, Observation, Severity
+from aptlink.model import Finding, Incident, Observation, Severity, utc
 
 MIN_SEVERITY = Severity.MEDIUM
 
@@ -38,7 +39,7 @@ def group_findings(
 
 def _incident(key: str, fs: list[Finding]) -> Incident:
     top = max(fs, key=lambda f: (f.severity.rank, f.score))
-    times = [f.time for f in fs if f.time]
+    times = [t for f in fs for t in _times(f)]
     victims = sorted({f.victim for f in fs if f.victim})
     return Incident(
         title=top.title,
@@ -52,6 +53,21 @@ def _incident(key: str, fs: list[Finding]) -> Incident:
         source=top.detector,
         extra={"group_key": key, "detectors": sorted({f.detector for f in fs})},
     )
+
+
+def _times(f: Finding) -> list[datetime]:
+    """When a finding happened; an external incident also reports its first and last sighting."""
+    found = [f.time] if f.time else []
+    for key in ("first_seen", "last_seen"):
+        value = f.extra.get(key)
+        if isinstance(value, str):
+            try:
+                parsed = utc(value)
+            except ValueError:
+                continue
+            if parsed:
+                found.append(parsed)
+    return found
 
 
 def _unique(observations: Iterable[Observation]) -> tuple[Observation, ...]:

@@ -1,0 +1,148 @@
+"""The actors of the knowledge base as an inverted index for attribution: which actors use each
+technique and each piece of software, how specific that is (IDF over all actors), and the log-odds
+a match is worth under the profile-versus-background model of docs/attribution.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from aptlink.model import Actor
+
+if TYPE_CHECKING:
+    from aptlink.kb import KnowledgeBase
+
+Deltas = dict[str, list[tuple[int, float]]]
+
+
+@functools.cache
+def load_settings() -> dict[str, Any]:
+    text = resources.files("aptlink.link").joinpath("attribution.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def parent(tid: str) -> str:
+    return tid.split(".", 1)[0]
+
+
+def software_canon(kb: KnowledgeBase | None) -> Callable[[str], str]:
+    """A function giving one key per piece of software, whatever alias or case names it."""
+
+    @functools.cache
+    def canon(name: str) -> str:
+        key = name.strip().lower()
+        info = kb.software(name) if kb is not None else None
+        if info and info.get("name"):
+            return str(info["name"]).strip().lower()
+        return key
+
+    return canon
+
+
+@dataclasses.dataclass(slots=True)
+class ActorIndex:
+    """Actors with their technique and software sets and per-match log-odds, indexed by feature."""
+
+    actors: list[Actor]
+    techniques: list[frozenset[str]]
+    parents: list[frozenset[str]]
+    software: list[frozenset[str]]
+    tech_delta: Deltas
+    parent_delta: Deltas
+    soft_delta: Deltas
+    tech_idf: dict[str, float]
+    soft_users: dict[str, list[int]]
+    names: dict[str, int]
+    infrastructure: dict[str, list[int]]
+    canon: Callable[[str], str]
+    settings: Mapping[str, Any]
+
+    @property
+    def size(self) -> int:
+        return len(self.actors)
+
+    def idf(self, tid: str) -> float:
+        """Specificity of a technique: log((N+1)/(users+1)); unknown techniques count as rare."""
+        return self.tech_idf.get(tid, math.log(self.size + 1))
+
+    def who(self, name: str) -> int | None:
+        return self.names.get(name.strip().lower())
+
+
+def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = None) -> ActorIndex:
+    cfg = settings or load_settings()
+    actors = sorted(kb.actors() if kb is not None else [], key=lambda a: a.name.lower())
+    canon = software_canon(kb)
+    techs = [frozenset(a.techniques) for a in actors]
+    parents = [frozenset(parent(t) for t in ts) for ts in techs]
+    softs = [frozenset(canon(s) for s in a.software) for a in actors]
+    m = cfg["model"]
+    return ActorIndex(
+        actors=actors,
+        techniques=techs,
+        parents=parents,
+        software=softs,
+        tech_delta=_deltas(techs, m["technique_noise"], m["min_profile"]),
+        parent_delta=_deltas(
+            parents, m["technique_noise"], m["min_profile"], credit=m["parent_credit"]
+        ),
+        soft_delta=_deltas(softs, m["software_noise"], 4),
+        tech_idf=_idf(techs),
+        soft_users=_users(softs),
+        names=_names(actors),
+        infrastructure=_users([frozenset(v.lower() for v in a.infrastructure) for a in actors]),
+        canon=canon,
+        settings=cfg,
+    )
+
+
+def _users(sets: Sequence[frozenset[str]]) -> dict[str, list[int]]:
+    users: dict[str, list[int]] = defaultdict(list)
+    for i, values in enumerate(sets):
+        for v in values:
+            users[v].append(i)
+    return dict(users)
+
+
+def _idf(sets: Sequence[frozenset[str]]) -> dict[str, float]:
+    counts: Counter[str] = Counter(v for s in sets for v in s)
+    n = len(sets)
+    return {v: math.log((n + 1) / (c + 1)) for v, c in counts.items()}
+
+
+def _deltas(
+    sets: Sequence[frozenset[str]], noise: float, min_profile: float, credit: float = 1.0
+) -> Deltas:
+    """Log-odds gained when a campaign feature is in an actor's profile, against its absence.
+
+    P(f | actor) = (1 - noise) * [f in profile] / |profile| + noise * bg(f) and P(f | background)
+    = bg(f), the share of all actor-feature uses that are f. A match is worth
+    log(noise + (1 - noise) * credit / (|profile| * bg(f))) - log(noise): large for a rare feature
+    in a small profile, near zero for a generic one.
+    """
+    counts: Counter[str] = Counter(v for s in sets for v in s)
+    total = sum(counts.values()) or 1
+    out: Deltas = defaultdict(list)
+    for i, values in enumerate(sets):
+        size = max(len(values), min_profile)
+        for v in sorted(values):
+            bg = counts[v] / total
+            gain = math.log(noise + (1 - noise) * credit / (size * bg)) - math.log(noise)
+            out[v].append((i, max(gain, 0.0)))
+    return dict(out)
+
+
+def _names(actors: Sequence[Actor]) -> dict[str, int]:
+    names: dict[str, int] = {}
+    for i, a in enumerate(actors):
+        for n in (a.name, *a.aliases, a.attack_id or ""):
+            if n:
+                names.setdefault(n.strip().lower(), i)
+    return names

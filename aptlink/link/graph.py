@@ -1,0 +1,324 @@
+"""The correlation graph: incidents joined by weighted, explained edges.
+
+Each incident is reduced to its features (aptlink/link/features.py). A value on a MISP warninglist,
+or shared by more incidents than the over-correlation cap, carries no weight. *Anchor* values (hashes,
+C2 domains, URLs, sender accounts, lures ...) propose pairs of incidents; every pair's weight is then
+the sum over everything the two share, traits included (techniques by specificity, victim sector and
+country, tools, CVEs), adjusted for closeness in time. Pairs are found through an inverted index, so
+the cost grows with the number of shared values, not with the square of the number of incidents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aptlink.link.features import Config, Feature, incident_features, load_config
+from aptlink.model import Incident, Link, Reason
+
+if TYPE_CHECKING:
+    from aptlink.kb import KnowledgeBase
+
+# Channels whose values a warninglist can hold (freemail domains, public resolvers, big hosters).
+WARNINGLIST_CHANNELS = frozenset({"domain", "email", "ip", "url", "net24"})
+INFRASTRUCTURE_CHANNELS = frozenset({"hash", "fuzzy", "url", "domain", "email", "ip", "registry"})
+SPREAD = 4  # a wide anchor value links each incident to this many time-neighbours, not to all
+
+
+@dataclasses.dataclass(slots=True)
+class CorrelationGraph:
+    """Incidents (by position), their feature ids, and weighted edges between positions."""
+
+    incidents: list[Incident]
+    features: list[Feature]
+    weights: list[float]
+    members: list[frozenset[int]]
+    edges: dict[tuple[int, int], float]
+    suppressed: dict[str, int]
+    config: Config
+    ids: dict[Feature, int] = dataclasses.field(default_factory=dict)
+    _adjacency: dict[int, list[tuple[int, float]]] | None = None
+
+    def __post_init__(self) -> None:
+        self.ids = {f: i for i, f in enumerate(self.features)}
+
+    def shared(self, a: int, b: int) -> dict[str, list[str]]:
+        """What two incidents share that carries weight, by channel."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for fid in sorted(self.members[a] & self.members[b]):
+            if self.weights[fid] > 0:
+                channel, value = self.features[fid]
+                out[channel].append(value)
+        return dict(out)
+
+    def reasons(self, a: int, b: int) -> tuple[Reason, ...]:
+        """One reason per channel, with counts: '3 shared C2 domains', 'same lure theme'."""
+        out = []
+        for channel, values in sorted(self.shared(a, b).items()):
+            ch = self.config.channels.get(channel) or self.config.channels["fuzzy"]
+            label = ch.label(len(values))
+            weight = sum(self.weights[self.ids[(channel, v)]] for v in values)
+            shown = ", ".join(values[:3]) + (" ..." if len(values) > 3 else "")
+            out.append(
+                Reason(
+                    code=f"shared:{channel}", detail=f"{label}: {shown}", weight=round(weight, 3)
+                )
+            )
+        return tuple(sorted(out, key=lambda r: (-r.weight, r.code)))
+
+    def link(self, a: int, b: int) -> Link:
+        lo, hi = sorted((self.incidents[a].id, self.incidents[b].id))
+        return Link(
+            source=lo,
+            target=hi,
+            weight=round(self.edges[_pair(a, b)], 3),
+            reasons=self.reasons(a, b),
+        )
+
+    def summary(self, a: int, b: int) -> str:
+        return ", ".join(r.detail.split(":", 1)[0] for r in self.reasons(a, b))
+
+    @property
+    def adjacency(self) -> dict[int, list[tuple[int, float]]]:
+        """Each incident's weighted neighbours (built once)."""
+        if self._adjacency is None:
+            adj: dict[int, list[tuple[int, float]]] = defaultdict(list)
+            for (a, b), w in self.edges.items():
+                adj[a].append((b, w))
+                adj[b].append((a, w))
+            self._adjacency = dict(adj)
+        return self._adjacency
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def build_graph(
+    incidents: Sequence[Incident],
+    kb: KnowledgeBase | None = None,
+    config: Config | None = None,
+    min_weight: float = 0.3,
+) -> CorrelationGraph:
+    """The weighted graph over ``incidents`` (kept in the order given); edges below ``min_weight``
+    are dropped."""
+    cfg = config or load_config()
+    index, features, members = _index(incidents)
+    suppressed: Counter[str] = Counter()
+    weights = _feature_weights(features, index, len(incidents), kb, cfg, suppressed)
+    candidates = _candidate_pairs(index, features, weights, incidents, cfg)
+    edges = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
+    return CorrelationGraph(
+        incidents=list(incidents),
+        features=features,
+        weights=weights,
+        members=members,
+        edges=edges,
+        suppressed=dict(suppressed),
+        config=cfg,
+    )
+
+
+def _index(
+    incidents: Sequence[Incident],
+) -> tuple[list[list[int]], list[Feature], list[frozenset[int]]]:
+    ids: dict[Feature, int] = {}
+    index: list[list[int]] = []
+    members: list[frozenset[int]] = []
+    for pos, inc in enumerate(incidents):
+        mine = []
+        for feat in sorted(incident_features(inc)):
+            fid = ids.setdefault(feat, len(ids))
+            if fid == len(index):
+                index.append([])
+            index[fid].append(pos)
+            mine.append(fid)
+        members.append(frozenset(mine))
+    features = [f for f, _ in sorted(ids.items(), key=lambda kv: kv[1])]
+    return index, features, members
+
+
+def _feature_weights(
+    features: list[Feature],
+    index: list[list[int]],
+    n: int,
+    kb: KnowledgeBase | None,
+    cfg: Config,
+    suppressed: Counter[str],
+) -> list[float]:
+    g = cfg.graph
+    hard = max(g["df_hard"], g["df_hard_fraction"] * n)
+    specificity = TechniqueSpecificity.from_kb(kb, cfg)
+    exclusivity = SoftwareExclusivity.from_kb(kb, cfg)
+    out = []
+    for fid, (channel, value) in enumerate(features):
+        df = len(index[fid])
+        if df >= hard:
+            suppressed["over-correlated"] += 1
+            out.append(0.0)
+            continue
+        if (
+            channel in WARNINGLIST_CHANNELS
+            and kb is not None
+            and _warninglisted(kb, channel, value)
+        ):
+            suppressed["warninglisted"] += 1
+            out.append(0.0)
+            continue
+        base = _base_weight(channel, value, cfg, specificity, exclusivity)
+        out.append(base * _df_factor(df, g["df_soft"], hard))
+    return out
+
+
+def _warninglisted(kb: KnowledgeBase, channel: str, value: str) -> bool:
+    if channel == "url":
+        # A specific path on a big host (a OneDrive share link) is the attacker's; the bare host is not.
+        return bool(kb.warninglisted(value)) and "/" not in value.split("://", 1)[-1]
+    if channel == "email":
+        return False  # the sender account is the attacker's even when the provider is freemail
+    return bool(kb.warninglisted(value.split("/", 1)[0] if channel == "net24" else value))
+
+
+def _base_weight(
+    channel: str,
+    value: str,
+    cfg: Config,
+    specificity: TechniqueSpecificity,
+    exclusivity: SoftwareExclusivity,
+) -> float:
+    if channel == "fuzzy-gram":
+        return cfg.channels["fuzzy"].weight * 0.5
+    base = cfg.channels[channel].weight
+    if channel == "technique":
+        return base * specificity(value)
+    if channel in ("malware", "tool"):
+        return base * exclusivity(value)
+    return base
+
+
+def _df_factor(df: int, soft: float, hard: float) -> float:
+    """1 up to ``soft`` incidents sharing a value, falling (in log scale) to 0 at ``hard``."""
+    if df <= soft:
+        return 1.0
+    return max(0.0, 1.0 - math.log(df / soft) / math.log(hard / soft))
+
+
+def _candidate_pairs(
+    index: list[list[int]],
+    features: list[Feature],
+    weights: list[float],
+    incidents: Sequence[Incident],
+    cfg: Config,
+) -> set[tuple[int, int]]:
+    """Pairs proposed by anchor values; a wide value links time-neighbours only (bounded cost)."""
+    pairs: set[tuple[int, int]] = set()
+    for fid, holders in enumerate(index):
+        channel = features[fid][0]
+        anchor = channel == "fuzzy-gram" or cfg.channels[channel].anchor
+        if not anchor or weights[fid] <= 0 or len(holders) < 2:
+            continue
+        if len(holders) <= cfg.graph["df_soft"]:
+            pairs.update(_pair(a, b) for i, a in enumerate(holders) for b in holders[i + 1 :])
+        else:
+            ordered = sorted(holders, key=lambda p: _time_key(incidents[p]))
+            for i, a in enumerate(ordered):
+                pairs.update(_pair(a, b) for b in ordered[i + 1 : i + 1 + SPREAD])
+    return pairs
+
+
+def _time_key(inc: Incident) -> tuple[float, str]:
+    t = inc.first_seen or inc.last_seen
+    return (t.timestamp() if t else 0.0, inc.id)
+
+
+def _weigh_pairs(
+    candidates: Iterable[tuple[int, int]],
+    members: list[frozenset[int]],
+    features: list[Feature],
+    weights: list[float],
+    incidents: Sequence[Incident],
+    cfg: Config,
+    min_weight: float,
+) -> dict[tuple[int, int], float]:
+    is_technique = [f[0] == "technique" for f in features]
+    times = [inc.first_seen or inc.last_seen for inc in incidents]
+    cap = cfg.graph["technique_cap"]
+    edges: dict[tuple[int, int], float] = {}
+    for a, b in sorted(candidates):
+        total = tech = 0.0
+        for fid in members[a] & members[b]:
+            if is_technique[fid]:
+                tech += weights[fid]
+            else:
+                total += weights[fid]
+        if total <= 0:
+            continue
+        w = _time_adjusted(total + min(tech, cap), times[a], times[b], cfg.graph)
+        if w >= min_weight:
+            edges[(a, b)] = w
+    return edges
+
+
+def _time_adjusted(
+    w: float, ta: datetime | None, tb: datetime | None, g: Mapping[str, float]
+) -> float:
+    if ta is None or tb is None:
+        return w
+    days = abs((ta - tb).total_seconds()) / 86400
+    if days <= g["time_close_days"]:
+        return w + g["time_close"]
+    if days >= g["time_far_days"]:
+        return w * g["time_far_factor"]
+    return w
+
+
+@dataclasses.dataclass(slots=True)
+class TechniqueSpecificity:
+    """How much sharing a technique says (0-1): IDF over the actors' technique sets; generic -> 0."""
+
+    idf: dict[str, float]
+    generic: frozenset[str]
+    default: float = 0.5
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase | None, cfg: Config) -> TechniqueSpecificity:
+        actors = kb.actors() if kb is not None else []
+        counts: Counter[str] = Counter(t for a in actors for t in set(a.techniques))
+        n = len(actors)
+        idf = (
+            {t: math.log((n + 1) / (c + 1)) / math.log(n + 1) for t, c in counts.items()}
+            if n > 1
+            else {}
+        )
+        return cls(idf=idf, generic=cfg.generic_techniques, default=1.0 if n > 1 else 0.5)
+
+    def __call__(self, tid: str) -> float:
+        if tid in self.generic or tid.split(".")[0] in {"T1059", "T1105", "T1082"}:
+            return 0.0
+        return self.idf.get(tid, self.default)
+
+
+@dataclasses.dataclass(slots=True)
+class SoftwareExclusivity:
+    """How much sharing a malware family or tool says (0-1): 1 for one actor's own, less when many
+    actors (or criminals at large) use it."""
+
+    users: dict[str, int]
+    commodity: frozenset[str]
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase | None, cfg: Config) -> SoftwareExclusivity:
+        users: Counter[str] = Counter()
+        for actor in kb.actors() if kb is not None else []:
+            users.update({s.lower() for s in actor.software})
+        return cls(users=dict(users), commodity=cfg.commodity_software)
+
+    def __call__(self, name: str) -> float:
+        if name in self.commodity:
+            return 0.2
+        k = self.users.get(name, 1)
+        return 1.0 / math.sqrt(max(k, 1))
