@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from aptlink.commands import exposure, hunt, kb, triage
+    from aptlink.commands import exposure, hunt, kb, report, triage
 
-    for module in (kb, triage, hunt, exposure):
+    for module in (kb, triage, hunt, exposure, report):
         module.register(app)

@@ -10,6 +10,10 @@ from typing import Any
 import yaml
 
 from aptlink.errors import ConfigError
+from aptlink.model import TECHNIQUE_RE
+
+WHERE = "aptlink/report/data/measures.yaml"
+REQUIRED = frozenset({"id", "title", "action", "sources"})
 
 
 @cache
@@ -18,8 +22,24 @@ def catalogue() -> tuple[dict[str, Any], ...]:
     text = resources.files("aptlink.report").joinpath("data/measures.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     if not isinstance(data, dict) or not isinstance(data.get("measures"), list):
-        raise ConfigError("measures.yaml must hold a list under 'measures'", "aptlink/report/data")
+        raise ConfigError("measures.yaml must hold a list under 'measures'", WHERE)
+    for m in data["measures"]:
+        check(m)
     return tuple(data["measures"])
+
+
+def check(measure: Any) -> None:
+    """A measure has the required fields, and its lists hold plain strings."""
+    name = measure.get("id", "?") if isinstance(measure, dict) else "?"
+    if not isinstance(measure, dict) or not measure.keys() >= REQUIRED:
+        raise ConfigError(f"measure {name} lacks one of {sorted(REQUIRED)}", WHERE)
+    for key in ("techniques", "cves", "sources"):
+        values = measure.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"measure {name}: {key} must be a list of strings", WHERE)
+    bad = [t for t in measure.get("techniques", []) if not TECHNIQUE_RE.match(t)]
+    if bad:
+        raise ConfigError(f"measure {name}: not ATT&CK technique ids: {bad}", WHERE)
 
 
 def covers(listed: str, seen: str) -> bool:

@@ -1,0 +1,40 @@
+"""The `aptlink report` command: write one report or export of a stored case."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aptlink.report import FORMATS
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command(name="report")(report)
+
+
+def report(
+    case: Annotated[
+        Path, typer.Option("--case", help="case folder (holds case.db and reports)")
+    ] = Path(os.environ.get("APTLINK_CASE", "cases/default")),
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"one of: {', '.join(FORMATS)}")
+    ] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="file to write (default: in the case folder)")
+    ] = None,
+    attack: Annotated[
+        Path | None,
+        typer.Option("--attack", envvar="APTLINK_ATTACK", help="ATT&CK Enterprise STIX 2.1 bundle"),
+    ] = None,
+) -> None:
+    """Write a report of a case: md, html, json, stix (STIX 2.1), misp (MISP event), navigator."""
+    from aptlink.cli import load_kb
+    from aptlink.cli import out as stdout
+    from aptlink.report import export_case
+
+    path = export_case(case, fmt, out, load_kb(attack))
+    stdout.print(str(path))
