@@ -93,7 +93,9 @@ def make_zip(members: Members, password: str | None = None, *, aes: bool = True)
     if password is None:
         with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in _items(members):
-                archive.writestr(name, data)
+                # a fixed date, not the clock: the same members always give the same bytes
+                info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
         return sink.getvalue()
     if aes:
         with pyzipper.AESZipFile(

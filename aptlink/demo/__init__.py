@@ -64,7 +64,7 @@ def demo_files() -> dict[str, bytes]:
     s = scenario()
     files: dict[str, bytes] = {}
     for spec in s["mails"]:
-        files[mail_path(spec)] = build_mail(spec, s)
+        files[mail_path(spec)] = build_mail(spec)
     files["directory/people.csv"] = people_csv(s)
     files["edge/inventory.csv"] = inventory_csv(s)
     for host in s["hosts"]:
@@ -84,7 +84,7 @@ def shortcut_hashes(s: Mapping[str, Any]) -> dict[str, str]:
     for spec in s["mails"]:
         att = spec.get("attachment")
         if att and att["kind"] == "encrypted_zip_lnk":
-            lnk = attachments.shortcut(att, as_datetime(spec["date"]))
+            lnk = attachments.shortcut(att)
             out[spec["id"]] = hashlib.sha256(lnk).hexdigest()
     return out
 

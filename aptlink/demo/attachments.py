@@ -6,10 +6,10 @@ poses as a Word document. All deterministic, all inert.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
-from aptlink.demo import builders, vba
+from aptlink.analysis import builders
+from aptlink.demo import vba
 
 Built = tuple[str, bytes, str]  # file name, bytes, MIME subtype
 
@@ -30,16 +30,14 @@ End Sub
 """
 
 
-def build(
-    spec: Mapping[str, Any] | None, scenario: Mapping[str, Any], when: datetime
-) -> Built | None:
+def build(spec: Mapping[str, Any] | None) -> Built | None:
     """The attachment a mail carries, or None for a mail without one."""
     if not spec:
         return None
-    return BUILDERS[spec["kind"]](spec, when)
+    return BUILDERS[spec["kind"]](spec)
 
 
-def macro_doc(spec: Mapping[str, Any], when: datetime) -> Built:
+def macro_doc(spec: Mapping[str, Any]) -> Built:
     streams = {
         **vba.word97_stub("コンテンツの有効化をクリックしてください"),
         **vba.vba_streams(MACRO_SOURCE.format(url=spec["url"])),
@@ -47,34 +45,27 @@ def macro_doc(spec: Mapping[str, Any], when: datetime) -> Built:
     return spec["name"], vba.make_cfb(streams), "msword"
 
 
-def remote_template_docx(spec: Mapping[str, Any], when: datetime) -> Built:
-    data = builders.make_remote_template_docx(
-        spec["template"], spec.get("text", []), title=spec["name"], author=spec["author"], when=when
-    )
+def remote_template_docx(spec: Mapping[str, Any]) -> Built:
+    text = " ".join(spec.get("text", []))
+    data = builders.make_docx(spec["template"], text=text, author=spec["author"])
     return spec["name"], data, "vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def shortcut(spec: Mapping[str, Any], when: datetime) -> bytes:
+def shortcut(spec: Mapping[str, Any]) -> bytes:
     """The ``.lnk`` of an ``encrypted_zip_lnk`` attachment (also hashed for the intel bundle)."""
     lnk = spec["lnk"]
     return builders.make_lnk(
-        builders.Shortcut(
-            target=lnk["target"],
-            arguments=lnk["arguments"],
-            icon=lnk["icon"],
-            description=lnk.get("description", ""),
-            when=when,
-        )
+        lnk["target"], lnk["arguments"], lnk["icon"], description=lnk.get("description", "")
     )
 
 
-def encrypted_zip_lnk(spec: Mapping[str, Any], when: datetime) -> Built:
-    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
-    member = builders.Member(spec["member"], shortcut(spec, when), stamp)
-    return spec["name"], builders.make_zip([member], password=spec["password"]), "zip"
+def encrypted_zip_lnk(spec: Mapping[str, Any]) -> Built:
+    # ZipCrypto, not AES: it is what the lures used (Windows opens it without extra software)
+    members = {spec["member"]: shortcut(spec)}
+    return spec["name"], builders.make_zip(members, spec["password"], aes=False), "zip"
 
 
-BUILDERS: Mapping[str, Callable[[Mapping[str, Any], datetime], Built]] = {
+BUILDERS: Mapping[str, Callable[[Mapping[str, Any]], Built]] = {
     "macro_doc": macro_doc,
     "remote_template_docx": remote_template_docx,
     "encrypted_zip_lnk": encrypted_zip_lnk,

@@ -49,11 +49,11 @@ def as_datetime(value: Any) -> datetime:
     return result
 
 
-def build_mail(spec: Mapping[str, Any], scenario: Mapping[str, Any]) -> bytes:
+def build_mail(spec: Mapping[str, Any]) -> bytes:
     """One .eml for one mail of the scenario."""
     when = as_datetime(spec["date"])
     body = _body(spec)
-    attachment = attachments.build(spec.get("attachment"), scenario, when)
+    attachment = attachments.build(spec.get("attachment"))
     if attachment is None:
         msg: MIMEText | MIMEMultipart = body
     else:
