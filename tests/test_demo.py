@@ -118,7 +118,7 @@ def test_senders_are_freemail_accounts_wearing_directory_names() -> None:
 
 
 def test_password_protected_zip_with_a_shortcut_posing_as_a_document() -> None:
-    name, data = next((n, d) for n, d in all_attachments().items() if n.endswith(".zip"))
+    data = next(d for n, d in all_attachments().items() if n.endswith(".zip"))
     archive = zipfile.ZipFile(io.BytesIO(data))
     (member,) = archive.infolist()
     assert member.filename.endswith(".docx.lnk")
