@@ -103,14 +103,7 @@ def _zip_member(
     try:
         with archive.open(info, pwd=password) as fh:
             body, more = read_bounded(fh, cap)
-    except (
-        RuntimeError,
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-    ) as exc:
+    except ZIP_ERRORS as exc:
         out.error(f"{info.filename}: cannot unpack ({_why(exc)})")
         out.flag("archive-corrupt", f"{info.filename}: {_why(exc)}")
         return
@@ -319,6 +312,9 @@ def analyse_rar(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     except (rarfile.Error, OSError, EOFError, ValueError, struct.error) as exc:
         out.flag("archive-corrupt", f"unreadable RAR ({_why(exc)})")
         out.error(f"unreadable RAR: {_why(exc)}")
+        return
+    if not infos:
+        out.flag("archive-corrupt", "a RAR archive with no readable member (truncated?)")
         return
     locked = archive.needs_password() or any(i.needs_password() for i in infos)
     if locked:

@@ -1,0 +1,71 @@
+"""The evidence builders produce real formats that the reference libraries read back."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import LnkParse3
+import py7zr
+import pycdlib
+import pyzipper
+import rarfile
+
+from aptlink.analysis import builders
+
+
+def test_lnk_parses_with_lnkparse3() -> None:
+    data = builders.make_lnk(
+        r"C:\Windows\System32\cmd.exe",
+        "/c start https://example.invalid/",
+        r"%ProgramFiles%\Microsoft Office\root\Office16\WINWORD.EXE",
+        working_dir=r"C:\Users\Public",
+        description="report",
+    )
+    info = LnkParse3.lnk_file(indata=data).get_json()
+    assert info["link_info"]["local_base_path"] == r"C:\Windows\System32\cmd.exe"
+    assert info["data"] == {
+        "description": "report",
+        "relative_path": r"C:\Windows\System32\cmd.exe",
+        "working_directory": r"C:\Users\Public",
+        "command_line_arguments": "/c start https://example.invalid/",
+        "icon_location": r"%ProgramFiles%\Microsoft Office\root\Office16\WINWORD.EXE",
+    }
+
+
+def test_zip_aes_and_zipcrypto_open_with_their_password() -> None:
+    for aes in (True, False):
+        data = builders.make_zip({"a.txt": b"hello"}, password="pw", aes=aes)
+        with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+            assert archive.read("a.txt", pwd=b"pw") == b"hello"
+    with zipfile.ZipFile(
+        io.BytesIO(builders.make_zip({"a.txt": b"hi"}, password="pw", aes=False))
+    ) as zc:
+        assert zc.read("a.txt", pwd=b"pw") == b"hi"  # the standard library reads ZipCrypto
+
+
+def test_7z_rar_iso_round_trip() -> None:
+    with py7zr.SevenZipFile(io.BytesIO(builders.make_7z({"a.txt": b"x"}))) as seven:
+        assert seven.getnames() == ["a.txt"]
+    with rarfile.RarFile(io.BytesIO(builders.make_rar({"b.txt": b"stored"}))) as rar:
+        assert rar.read("b.txt") == b"stored"
+    iso = pycdlib.PyCdlib()
+    iso.open_fp(io.BytesIO(builders.make_iso({"EXPO 2025.docx.lnk": b"L"})))
+    names = [f for _, _, files in iso.walk(joliet_path="/") for f in files]
+    iso.close()
+    assert names == ["EXPO 2025.docx.lnk"]
+
+
+def test_docx_remote_template_relationship() -> None:
+    data = builders.make_docx("https://example.invalid/t.dotm", author="Taro")
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        rels = package.read("word/_rels/settings.xml.rels").decode()
+        assert 'TargetMode="External"' in rels and "attachedTemplate" in rels
+        assert b"<w:attachedTemplate" in package.read("word/settings.xml")
+
+
+def test_zip_bomb_is_small_on_disk() -> None:
+    data = builders.make_zip_bomb(100 << 20)
+    assert len(data) < 200_000
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.infolist()[0].file_size == 100 << 20

