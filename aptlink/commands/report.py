@@ -34,7 +34,9 @@ def report(
     """Write a report of a case: md, html, json, stix (STIX 2.1), misp (MISP event), navigator."""
     from aptlink.cli import load_kb
     from aptlink.cli import out as stdout
-    from aptlink.report import export_case
+    from aptlink.report import load_case, target, write
 
-    path = export_case(case, fmt, out, load_kb(attack))
-    stdout.print(str(path))
+    stored = load_case(case)  # before the knowledge base: a missing case fails fast
+    path = target(case, fmt, out)
+    kb = None if fmt == "json" else load_kb(attack)  # names of techniques and actors
+    stdout.print(str(write(fmt, stored, path, kb)))

@@ -28,25 +28,37 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def write(fmt: str, case: CaseResult, path: Path, kb: KnowledgeBase | None) -> Path:
-    """Write ``case`` in format ``fmt`` to ``path``."""
+def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r}; one of {', '.join(FORMATS)}")
-    module: Any = importlib.import_module(f"aptlink.report.{FORMATS[fmt][0]}")
+    return fmt
+
+
+def write(fmt: str, case: CaseResult, path: Path, kb: KnowledgeBase | None) -> Path:
+    """Write ``case`` in format ``fmt`` to ``path``."""
+    module: Any = importlib.import_module(f"aptlink.report.{FORMATS[check_format(fmt)][0]}")
     if fmt == "json":
         return Path(module.write(case, path))
     return Path(module.write(case, path, kb))
 
 
-def export_case(case_dir: Path, fmt: str, out: Path | None, kb: KnowledgeBase | None) -> Path:
-    """Load a stored case and write one report of it (default: beside case.db)."""
+def load_case(case_dir: Path) -> CaseResult:
+    """Everything a stored case holds; StoreError when there is no case there."""
     from aptlink.store import CaseStore
 
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown report format {fmt!r}; one of {', '.join(FORMATS)}")
     with CaseStore.open(case_dir, create=False) as store:
-        case = store.load()
-    path = out or case_dir / FORMATS[fmt][1]
-    if path.parent and not path.parent.is_dir():
+        return store.load()
+
+
+def target(case_dir: Path, fmt: str, out: Path | None) -> Path:
+    """Where the report goes: ``out``, or its default name in the case folder."""
+    path = out or case_dir / FORMATS[check_format(fmt)][1]
+    if not path.parent.is_dir():
         raise ConfigError("no such folder for the report", str(path.parent))
-    return write(fmt, case, path, kb)
+    return path
+
+
+def export_case(case_dir: Path, fmt: str, out: Path | None, kb: KnowledgeBase | None) -> Path:
+    """Load a stored case and write one report of it (default: beside case.db)."""
+    case = load_case(case_dir)
+    return write(fmt, case, target(case_dir, fmt, out), kb)
