@@ -4,6 +4,7 @@ Schemes (named in ``data/products.yaml``):
 
 - ``dotted``: ``7.2.4``, ``v7.0.12 build0523 (GA)``, ``9.4.0.481``, ``Ver5.61``, ``17.1.0.3``, ``FTA_9_12_416``; a trailing
   build number is kept in ``build`` but does not take part in comparison (advisories name releases).
+- ``build``: SonicOS ``7.1.1-7058``: the build after the dash is the fourth component (advisories name it).
 - ``hotfix``: PAN-OS ``10.2.9-h1``: the hotfix is a fourth component (``10.2.9`` < ``10.2.9-h1``).
 - ``ivanti``: Pulse/Ivanti ``22.7R2.1``, ``9.1R18.3``: major.minor, then the R release and its parts.
 - ``citrix``: NetScaler ``13.1-49.15``: release, then the build, which advisories do name.
@@ -31,6 +32,7 @@ SCHEMES: dict[str, re.Pattern[str]] = {
         r"|\s*patch\s*(?P<patch>\d+))?",
         re.I,
     ),
+    "build": re.compile(_PREFIX + r"(?P<main>\d+(?:\.\d+){0,3})(?:\s*-\s*(?P<extra>\d+))?", re.I),
     "hotfix": re.compile(_PREFIX + r"(?P<main>\d+(?:\.\d+){0,3})(?:[\s\-]*h(?P<extra>\d+))?", re.I),
     "ivanti": re.compile(
         _PREFIX + r"(?P<main>\d+\.\d+)\s*r\s*(?P<extra>\d+(?:\.\d+){0,3})" + _BUILD, re.I
@@ -46,7 +48,7 @@ SCHEMES: dict[str, re.Pattern[str]] = {
     ),
 }
 # How many release components come before the extra part, so "10.2-h1" cannot pass for "10.2.1".
-_WIDTH = {"zld": 2, "hotfix": 3, "ivanti": 2, "citrix": 2, "featurepack": 3, "cisco": 2}
+_WIDTH = {"build": 3, "zld": 2, "hotfix": 3, "ivanti": 2, "citrix": 2, "featurepack": 3, "cisco": 2}
 
 
 class VersionError(ValueError):

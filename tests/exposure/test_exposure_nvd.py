@@ -18,17 +18,17 @@ NVD = Path(__file__).resolve().parents[1] / "data" / "exposure" / "nvd-cpe-range
 
 def test_nvd_ranges_are_added_where_none_is_curated() -> None:
     catalogue = load_catalogue()
-    assert catalogue.ranged("CVE-2022-41328", "fortios") is None
-    assert apply_nvd_ranges(catalogue, NVD) == 2  # CVE-2022-41328 on FortiOS, CVE-2020-3452 on ASA
-    added = catalogue.ranged("CVE-2022-41328", "fortios")
+    assert catalogue.ranged("CVE-2020-12812", "fortios") is None
+    assert apply_nvd_ranges(catalogue, NVD) == 2  # CVE-2020-12812 on FortiOS, CVE-2020-3452 on ASA
+    added = catalogue.ranged("CVE-2020-12812", "fortios")
     assert added is not None and added.source == "nvd"
     assert [r.describe() for r in added.ranges] == [
-        ">= 6.4.0, < 6.4.12",
-        ">= 7.0.0, < 7.0.10",
-        ">= 7.2.0, <= 7.2.3",
+        ">= 6.0.0, <= 6.0.9",
+        ">= 6.2.0, < 6.2.4",
+        ">= 6.4.0, <= 6.4.0",
     ]
-    assert added.affecting(parse_version("7.2.3")) is not None
-    assert added.affecting(parse_version("7.2.4")) is None
+    assert added.affecting(parse_version("6.2.3")) is not None
+    assert added.affecting(parse_version("6.2.4")) is None
 
 
 def test_curated_ranges_win_over_nvd() -> None:
@@ -48,14 +48,14 @@ def test_exact_versions_and_unusable_matches() -> None:
 
 def test_nvd_ranges_change_the_assessment() -> None:
     asset = Asset(
-        name="fw", vendor="Fortinet", product="FortiOS", version="7.2.3", exposure="internet"
+        name="fw", vendor="Fortinet", product="FortiOS", version="6.2.3", exposure="internet"
     )
     before = Assessor(kev=load_kev(), catalogue=load_catalogue()).assess(asset)
     after = Assessor(kev=load_kev(), catalogue=load_catalogue(nvd_path=NVD)).assess(asset)
-    assert "CVE-2022-41328" in before.unranged and "CVE-2022-41328" not in before.cves
-    assert "CVE-2022-41328" in after.cves and "CVE-2022-41328" not in after.unranged
-    hit = {h.cve: h for h in after.hits}["CVE-2022-41328"]
-    assert hit.source == "nvd" and hit.advisory == "https://nvd.nist.gov/vuln/detail/CVE-2022-41328"
+    assert "CVE-2020-12812" in before.unranged and "CVE-2020-12812" not in before.cves
+    assert "CVE-2020-12812" in after.cves and "CVE-2020-12812" not in after.unranged
+    hit = {h.cve: h for h in after.hits}["CVE-2020-12812"]
+    assert hit.source == "nvd" and hit.advisory == "https://nvd.nist.gov/vuln/detail/CVE-2020-12812"
 
 
 def test_unreadable_nvd_file_is_a_knowledge_error(tmp_path: Path) -> None:
