@@ -8,10 +8,12 @@ unless one source ranks above the other (the curated pack over ATT&CK over the M
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -108,7 +110,17 @@ def read_pack(path: Path | None = None) -> list[dict[str, Any]]:
     """The curated actor entries; a malformed pack raises KnowledgeError naming the place."""
     path = path or pack_path()
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise KnowledgeError(f"cannot read actor pack: {exc}", str(path)) from exc
+    return copy.deepcopy(_read_pack(path, stamp))
+
+
+@lru_cache(maxsize=8)
+def _read_pack(path: Path, stamp: int) -> list[dict[str, Any]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -569,7 +569,10 @@ def choose_importer(path: Path) -> Importer | None:
 
 def _json_importer(path: Path) -> Importer:
     def sniffed(p: Path, opts: FeedOptions) -> list[Indicator]:
-        head = p.open("rb").read(4096) if p.is_file() else b""
+        head = b""
+        if p.is_file():
+            with p.open("rb") as fh:
+                head = fh.read(4096)
         if b'"bundle"' in head or b'"spec_version"' in head:
             return import_stix(p, opts)
         return import_misp(p, opts)

@@ -54,7 +54,7 @@ def _attack_hits(kb: KnowledgeBase, needle: str) -> Iterator[dict[str, Any]]:
             )
             if rank is not None:
                 yield {
-                    "type": table.rstrip("s").replace("softwar", "software"),
+                    "type": label,
                     "id": row["id"],
                     "name": row["name"],
                     "rank": rank,
