@@ -63,9 +63,31 @@ def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
     return {
         "summary": data["summary"],
         "attributions": top,
+        "campaigns": campaign_digest(case),
         "mitigations": case.mitigations[:5],
         "reports": reports,
     }
+
+
+def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, Any]]:
+    """Each campaign with its size, period, victims and best-ranked actors, largest first."""
+    ranked: dict[str, list[dict[str, Any]]] = {}
+    for a in sorted(case.attributions, key=lambda a: a.rank):
+        if a.rank <= actors_shown:
+            ranked.setdefault(a.campaign_id, []).append(a.to_dict())
+    digest = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "incidents": len(c.incident_ids),
+            "first_seen": c.first_seen.date().isoformat() if c.first_seen else None,
+            "last_seen": c.last_seen.date().isoformat() if c.last_seen else None,
+            "victims": list(c.victims),
+            "actors": ranked.get(c.id, []),
+        }
+        for c in case.campaigns
+    ]
+    return sorted(digest, key=lambda c: (-c["incidents"], c["first_seen"] or "", c["id"]))
 
 
 def render_summary(summary: dict[str, Any]) -> str:
@@ -75,13 +97,32 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"failed {s['failed']})  findings {s['findings']}  incidents {s['incidents']}  "
         f"campaigns {s['campaigns']}",
     ]
-    for a in summary["attributions"]:
-        verdict = a["actor"] if a["attributed"] else f"unattributed (best: {a['actor']})"
-        lines.append(
-            f"  {a['campaign_id'][:17]}  {verdict} {a['attack_id'] or ''} "
-            f"confidence {a['confidence']:.2f}"
-        )
+    campaigns = summary.get("campaigns", [])
+    for c in campaigns[:CAMPAIGNS_SHOWN]:
+        lines += _campaign_lines(c)
+    if len(campaigns) > CAMPAIGNS_SHOWN:
+        lines.append(f"  ... {len(campaigns) - CAMPAIGNS_SHOWN} more campaigns in the report")
+    if summary["mitigations"]:
+        lines.append("preventive measures:")
     for m in summary["mitigations"]:
         lines.append(f"  measure {m.get('id', '')} {m.get('name', '')}")
     lines += [f"report: {r}" for r in summary["reports"]]
     return "\n".join(lines)
+
+
+CAMPAIGNS_SHOWN = 6
+
+
+def _campaign_lines(c: dict[str, Any]) -> list[str]:
+    period = f"{c['first_seen']} to {c['last_seen']}" if c["first_seen"] else "undated"
+    victims = ", ".join(c["victims"][:4]) + (" ..." if len(c["victims"]) > 4 else "")
+    lines = [c["name"], f"  {c['incidents']} incidents, {period}, victims: {victims or '-'}"]
+    if not c["actors"]:
+        lines.append("  no candidate actor")
+    for a in c["actors"]:
+        actor = f"{a['actor']} {a['attack_id'] or ''}".strip()
+        verdict = "" if a["attributed"] else "  (below the attribution threshold)"
+        if a["rank"] == 1 and not a["attributed"]:
+            actor, verdict = f"unattributed (best: {actor})", ""
+        lines.append(f"  {a['rank']}. {actor} confidence {a['confidence']:.2f}{verdict}")
+    return lines
