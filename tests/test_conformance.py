@@ -23,7 +23,9 @@ from aptlink.demo import demo_files, roles, scenario
 from aptlink.detect.base import DETECTORS, Detector
 from aptlink.evidence.base import PARSERS, ParseContext, Parser, Source, choose_parser
 from aptlink.model import TECHNIQUE_RE
-from tests.conftest import ATTACK_BUNDLE, SHARED
+
+SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+ATTACK_BUNDLE = SHARED / "attack" / "enterprise-attack.json"
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CYCLONEDX = {
