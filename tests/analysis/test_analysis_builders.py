@@ -6,12 +6,17 @@ import io
 import zipfile
 
 import LnkParse3
+import olefile
 import py7zr
 import pycdlib
 import pyzipper
 import rarfile
+from oletools import olevba
 
 from aptlink.analysis import builders
+from aptlink.analysis.cfbwriter import write_cfb
+from aptlink.detect.attachments import analyse_attachment, extract_passwords, iter_reasons
+from aptlink.model import Provenance
 
 
 def test_lnk_parses_with_lnkparse3() -> None:
@@ -69,3 +74,44 @@ def test_zip_bomb_is_small_on_disk() -> None:
     assert len(data) < 200_000
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.infolist()[0].file_size == 100 << 20
+
+
+def test_compound_file_writer_round_trips_through_olefile() -> None:
+    streams = {
+        "PROJECT": b"ID=x\r\n",
+        "VBA/dir": b"abc" * 10,
+        "VBA/Module1": b"y" * 5000,
+        "Big": b"z" * 9000,
+    }
+    with olefile.OleFileIO(write_cfb(streams)) as ole:
+        found = {"/".join(p): ole.openstream(p).read() for p in ole.listdir()}
+    assert found == streams
+
+
+def test_ovba_compression_round_trips_through_olevba() -> None:
+    data = bytes(range(256)) * 20 + b"tail"
+    assert olevba.decompress_stream(bytearray(builders.ovba_compress(data))) == data
+
+
+def test_synthesised_vba_project_is_read_by_olevba() -> None:
+    docm = builders.make_docm('MsgBox "hi"\nShell "cmd /c echo inert"')
+    parser = olevba.VBA_Parser("a.docm", data=docm)
+    try:
+        (macro,) = list(parser.extract_macros())
+        results = {(kind, keyword) for kind, keyword, _ in parser.analyze_macros()}
+    finally:
+        parser.close()
+    assert macro[2] == "ThisDocument.cls" and 'Shell "cmd /c echo inert"' in macro[3]
+    assert {("AutoExec", "Document_Open"), ("Suspicious", "Shell")} <= results
+
+
+def test_lure_catalogue_is_found_as_documented() -> None:
+    prov = Provenance(file="mail.eml", sha256="0" * 64)
+    for lure in builders.lure_attachments():
+        passwords = [lure.password] if lure.password else []
+        report = analyse_attachment(lure.name, lure.data, prov, passwords=passwords)
+        codes = {r.code.removeprefix("attachment:") for r in iter_reasons(report)}
+        assert set(lure.expect) <= codes, lure.name
+        assert lure.technique in {r.technique for r in iter_reasons(report)}, lure.name
+        if lure.password:
+            assert lure.password in extract_passwords(lure.body_line)
