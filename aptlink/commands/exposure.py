@@ -35,7 +35,12 @@ def exposure(
         ),
     ] = None,
     nvd: Annotated[
-        Path | None, typer.Option("--nvd", help="NVD CVE API 2.0 JSON with CPE configurations")
+        Path | None,
+        typer.Option(
+            "--nvd",
+            envvar="APTLINK_NVD_RANGES",
+            help="NVD CVE API 2.0 JSON with CPE configurations (default: kb sync cache)",
+        ),
     ] = None,
 ) -> None:
     """Which edge devices run a version with a known exploited vulnerability, and what to do."""
@@ -54,7 +59,7 @@ def run_exposure(
     from aptlink.evidence.base import ParseContext, Source, choose_parser
     from aptlink.evidence.inventory import CycloneDxInventoryParser, InventoryCsvParser
     from aptlink.exposure.assess import Assessor, Asset
-    from aptlink.exposure.catalogue import load_catalogue
+    from aptlink.exposure.catalogue import default_nvd_path, load_catalogue
     from aptlink.kb.kev import load_kev
 
     if not inventory.is_file():
@@ -65,7 +70,7 @@ def run_exposure(
         raise UnsupportedEvidence("not an inventory CSV or CycloneDX JSON", str(inventory))
     assert parser is not None
     assets = [a for item in parser().parse(source, ctx) for a in item.data if isinstance(a, Asset)]
-    catalogue = load_catalogue(nvd_path=nvd)
+    catalogue = load_catalogue(nvd_path=nvd or default_nvd_path())
     kev_catalogue = load_kev(kev)
     reports = Assessor(kev=kev_catalogue, catalogue=catalogue, kb=load_kb(None)).assess_all(assets)
     rows = [r.to_dict() for r in reports]

@@ -9,11 +9,13 @@ unreadable version are reported as warnings with their inventory line, never dro
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from aptlink.detect.base import DetectContext, Detector
 from aptlink.evidence.base import Item
 from aptlink.exposure.assess import Assessor, Asset, AssetReport, CveHit
+from aptlink.exposure.catalogue import default_nvd_path, load_catalogue
 from aptlink.kb.kev import load_kev
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
@@ -41,7 +43,9 @@ class ExposureDetector(Detector):
     def assessor(self) -> Assessor:
         if self._assessor is None:
             kev_path = self.ctx.options.get("kev") or getattr(self.ctx.kb, "kev_path", None)
-            self._assessor = Assessor(kev=load_kev(kev_path), kb=self.ctx.kb)
+            nvd_path = self.ctx.options.get("nvd") or default_nvd_path()
+            catalogue = load_catalogue(nvd_path=Path(nvd_path) if nvd_path else None)
+            self._assessor = Assessor(kev=load_kev(kev_path), catalogue=catalogue, kb=self.ctx.kb)
         return self._assessor
 
     def detect(self, item: Item) -> Iterator[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -142,9 +143,27 @@ class Catalogue:
         return [p for p in self.products.values() if vendor_product in p.cpe]
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _data(name: str) -> Any:
     text = (resources.files("aptlink.exposure") / "data" / name).read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=_LOADER)
+
+
+NVD_ENV = "APTLINK_NVD_RANGES"
+NVD_SYNCED = "nvd-cpe-ranges.json"
+
+
+def default_nvd_path() -> Path | None:
+    """NVD ranges from ``$APTLINK_NVD_RANGES`` or, when ``kb sync`` saved them, ``<cache>/sources/``."""
+    env = os.environ.get(NVD_ENV)
+    if env:
+        return Path(env)
+    from aptlink.kb.attack import default_cache_dir
+
+    synced = default_cache_dir() / "sources" / NVD_SYNCED
+    return synced if synced.is_file() else None
 
 
 def load_catalogue(ranges_path: Path | None = None, nvd_path: Path | None = None) -> Catalogue:

@@ -183,3 +183,11 @@ def test_every_range_names_an_advisory_url() -> None:
     for pid in catalogue.products:
         for entry in catalogue.ranges_for(pid):
             assert entry.advisory.startswith("https://"), entry.cve
+
+
+def test_the_real_knowledge_base_names_mirrorface(kev: Kev) -> None:
+    from aptlink.kb import KnowledgeBase
+
+    assessor = Assessor(kev=kev, catalogue=load_catalogue(), kb=KnowledgeBase.load())
+    for cve in MIRRORFACE_CVES:
+        assert "MirrorFace" in assessor.actors_for(cve)[0], cve

@@ -9,7 +9,7 @@ import pytest
 
 from aptlink.errors import KnowledgeError
 from aptlink.exposure.assess import Assessor, Asset
-from aptlink.exposure.catalogue import apply_nvd_ranges, load_catalogue
+from aptlink.exposure.catalogue import apply_nvd_ranges, default_nvd_path, load_catalogue
 from aptlink.exposure.versions import parse_version
 from aptlink.kb.kev import load_kev
 
@@ -66,3 +66,17 @@ def test_unreadable_nvd_file_is_a_knowledge_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps([]))
     assert apply_nvd_ranges(load_catalogue(), empty) == 0
+
+
+def test_default_nvd_path_follows_env_and_sync_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APTLINK_NVD_RANGES", raising=False)
+    monkeypatch.setenv("APTLINK_CACHE", str(tmp_path))
+    assert default_nvd_path() is None
+    synced = tmp_path / "sources" / "nvd-cpe-ranges.json"
+    synced.parent.mkdir()
+    synced.write_bytes(NVD.read_bytes())
+    assert default_nvd_path() == synced
+    monkeypatch.setenv("APTLINK_NVD_RANGES", str(NVD))
+    assert default_nvd_path() == NVD
