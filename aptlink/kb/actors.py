@@ -24,7 +24,7 @@ from aptlink.errors import KnowledgeError
 from aptlink.kb.attack import AttackData, Row
 from aptlink.model import TECHNIQUE_RE, Actor, ActorRelation
 
-CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.IGNORECASE)
+CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b")
 # How much each source's word on an alias counts; equal ranks that disagree make a conflict.
 ALIAS_RANK = {"name": 0, "curated": 1, "attack": 2, "misp-galaxy": 3}
 LIST_FIELDS = (
@@ -219,7 +219,8 @@ def _cves_in(users: Iterable[Row]) -> set[str]:
             *user["software"].values(),
         ]
         for text in texts:
-            found.update(m.upper() for m in CVE_RE.findall(text or ""))
+            if text and "CVE-" in text:  # a substring test first: most texts name no CVE
+                found.update(CVE_RE.findall(text))
     return found
 
 
@@ -326,11 +327,12 @@ class ActorIndex:
 
 def build_index(profiles: Iterable[Profile], misp_conflicts: list[dict[str, Any]]) -> ActorIndex:
     claims: dict[str, list[tuple[int, Profile]]] = defaultdict(list)
+    profiles = list(profiles)
     for p in profiles:
         for alias in p.lists["aliases"]:
             rank = ALIAS_RANK[p.alias_origin.get(alias.lower(), "misp-galaxy")]
             claims[alias.lower()].append((rank, p))
-    frozen = {id(p): p.freeze() for _, ps in claims.items() for _, p in ps}
+    frozen = {id(p): p.freeze() for p in profiles}
     by_alias: dict[str, Actor] = {}
     conflicts = list(misp_conflicts)
     for alias, claimants in sorted(claims.items()):
