@@ -83,9 +83,10 @@ def test_env_variable_chooses_the_file(tmp_path: Path, monkeypatch: pytest.Monke
         (b"not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"title": "x"}', "no 'vulnerabilities' list"),
-        (gzip.compress(b"{")[:-4], "gzip"),
+        (gzip.compress(b"{", mtime=0)[:-4], "gzip"),
         (json.dumps({"vulnerabilities": [{"cveID": "nope"}]}).encode(), "bad KEV entry"),
     ],
+    ids=["not-json", "array", "no-list", "truncated-gzip", "bad-entry"],
 )
 def test_bad_catalogues_raise_with_the_place(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "kev.json"
