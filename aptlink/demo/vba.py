@@ -26,16 +26,73 @@ CFB_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 # ---- MS-OVBA ---------------------------------------------------------------------------------
 
 
+CHUNK = 4096
+MAX_CHUNK_BYTES = 4098  # header + data of one compressed chunk
+
+
 def compress(data: bytes) -> bytes:
-    """An MS-OVBA compressed container of literal tokens only (valid, if not small)."""
+    """An MS-OVBA compressed container (2.4.1): 4096-byte chunks, LZ77 copy tokens."""
     out = bytearray(b"\x01")
-    for start in range(0, max(len(data), 1), 3640):
-        chunk = data[start : start + 3640]
-        body = bytearray()
-        for i in range(0, len(chunk), 8):
-            body += b"\x00" + chunk[i : i + 8]
-        out += struct.pack("<H", (len(body) + 2 - 3) | (0b011 << 12) | (1 << 15)) + body
+    for start in range(0, len(data), CHUNK):
+        out += _chunk(data[start : start + CHUNK])
     return bytes(out)
+
+
+def _chunk(chunk: bytes) -> bytes:
+    body = _tokens(chunk)
+    if len(body) + 2 <= MAX_CHUNK_BYTES:
+        return struct.pack("<H", (len(body) - 1) | (0b011 << 12) | (1 << 15)) + body
+    if len(chunk) == CHUNK:  # incompressible: a raw chunk
+        return struct.pack("<H", (CHUNK - 1) | (0b011 << 12)) + chunk
+    raise ValueError("an incompressible final chunk cannot be stored")
+
+
+def _tokens(chunk: bytes) -> bytes:
+    """Token sequences: a flag byte, then up to 8 literal bytes or 2-byte copy tokens."""
+    out = bytearray()
+    seen: dict[bytes, list[int]] = {}
+    pos = 0
+    while pos < len(chunk):
+        flag_at, flags = len(out), 0
+        out.append(0)
+        for bit in range(8):
+            if pos >= len(chunk):
+                break
+            offset, length = _longest_match(chunk, pos, seen)
+            step = length if length >= 3 else 1
+            if length >= 3:
+                out += struct.pack("<H", _copy_token(pos, offset, length))
+                flags |= 1 << bit
+            else:
+                out.append(chunk[pos])
+            for p in range(pos, pos + step):
+                seen.setdefault(chunk[p : p + 3], []).append(p)
+            pos += step
+        out[flag_at] = flags
+    return bytes(out)
+
+
+def _bit_count(pos: int) -> int:
+    return max((pos - 1).bit_length(), 4)
+
+
+def _longest_match(chunk: bytes, pos: int, seen: dict[bytes, list[int]]) -> tuple[int, int]:
+    if pos == 0:
+        return 0, 0
+    limit = min((0xFFFF >> _bit_count(pos)) + 3, len(chunk) - pos)
+    best = (0, 0)
+    for start in reversed(seen.get(chunk[pos : pos + 3], [])[-64:]):
+        length = 0
+        while length < limit and chunk[start + length] == chunk[pos + length]:
+            length += 1
+        if length > best[1]:
+            best = (pos - start, length)
+    return best
+
+
+def _copy_token(pos: int, offset: int, length: int) -> int:
+    bits = _bit_count(pos)
+    return ((offset - 1) << (16 - bits)) | (length - 3)
 
 
 def _rec(rid: int, payload: bytes) -> bytes:
@@ -153,7 +210,7 @@ def make_cfb(streams: Mapping[str, bytes]) -> bytes:
     root.start = layout.add(mini) if mini else ENDOFCHAIN
     root.size = len(mini)
     for n in big:
-        n.start = layout.add(n.data or b"")
+        n.start, n.size = layout.add(n.data or b""), len(n.data or b"")
     minifat_start = layout.add(_u32s(minifat, SECTOR)) if minifat else ENDOFCHAIN
     directory = b"".join(_entry(n) for n in nodes)
     dir_start = layout.add(directory)
