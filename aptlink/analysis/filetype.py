@@ -65,7 +65,7 @@ def _by_magic(data: bytes) -> str | None:
         return "pe" if is_pe(data) else "mz"
     if b"%PDF-" in data[:1024]:
         return "pdf"
-    if data[:64].lstrip()[:5] == b"{\\rt":
+    if data[:64].lstrip()[:4] == b"{\\rt":
         return "rtf"
     if head[:2] == b"\x1f\x8b":
         return "gzip"

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from aptlink.analysis.base import Analysis, Scan
+from aptlink.analysis.text import urls_in
 from aptlink.model import Kind
 
 SCAN_CHARS = 4_000_000
@@ -47,6 +48,8 @@ def analyse_html(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
         out.flag("html-credential-form", f"a password form{where}")
         if action:
             out.note(Kind.URL, action.group(1), source="html-form")
+    for url in urls_in(text[:1_000_000]):
+        out.note(Kind.URL, url, source="html")
     for match in REDIRECT.finditer(text[:200_000]):
         out.flag("html-redirect", f"redirects to {match.group(1)[:200]}")
         out.note(Kind.URL, match.group(1), source="html-redirect")

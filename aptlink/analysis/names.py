@@ -92,6 +92,7 @@ EXECUTABLE_TYPES = frozenset(
     }
 )
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200d\u2060-\u2064\u3164\ufeff]")
 PADDING = re.compile(r"[\s\u3000\u2000-\u200b\u2800_]{8,}\.[A-Za-z0-9]{1,5}$")
 
 
@@ -100,6 +101,13 @@ def check_name(name: str, content_type: str, out: Analysis) -> None:
     shown = BIDI_CONTROLS.sub("", name)
     if BIDI_CONTROLS.search(name):
         out.flag("right-to-left-override", f"{shown!r} hides its order with bidirectional controls")
+    if INVISIBLE.search(shown):
+        count = len(INVISIBLE.findall(shown))
+        out.flag(
+            "invisible-characters",
+            f"{INVISIBLE.sub('', shown)!r} carries {count} invisible characters",
+        )
+        shown = INVISIBLE.sub("", shown)
     inner = _inner_extension(shown)
     outer = extension(shown)
     if inner in DOCUMENT_EXTENSIONS and outer in RISKY_EXTENSIONS:

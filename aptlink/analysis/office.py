@@ -21,6 +21,7 @@ import olefile
 from oletools import msodde, oleobj, olevba, rtfobj
 
 from aptlink.analysis.base import BOMB_MIN_BYTES, Analysis, Member, Scan, read_bounded
+from aptlink.analysis.text import urls_in
 from aptlink.model import Kind
 
 DEFAULT_PASSWORD = "VelvetSweatshop"
@@ -42,6 +43,7 @@ CORE_AUTHOR_RE = re.compile(rb"<(?:dc:creator|cp:lastModifiedBy)>([^<]{1,256})</
 APP_TEMPLATE_RE = re.compile(rb"<Template>([^<]{1,512})</Template>")
 DDE_FIELD_RE = re.compile(r"(?i)^\s*dde(?:auto)?\b")
 PART_CAP = 32 << 20
+RTF_URL_SCAN = 4 << 20
 EXPLOIT_CLASSES = frozenset({"equation.3", "equation.2", "ole2link", "equation.dsmt4"})
 
 # oletools logs its parsing troubles; they become our errors instead.
@@ -384,6 +386,8 @@ def analyse_rtf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     for index, obj in enumerate(parser.objects):
         if obj.is_ole:
             _rtf_object(index, obj, out)
+    for url in urls_in(data[:RTF_URL_SCAN].decode("latin-1")):
+        out.note(Kind.URL, url, source="rtf")
 
 
 def _rtf_object(index: int, obj: rtfobj.RtfObject, out: Analysis) -> None:

@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
-from aptlink.analysis import archives, html, lnk, mail, office, pdf, pe, scripts
+from aptlink.analysis import archives, html, lnk, mail, office, pdf, pe, scripts, text
 from aptlink.analysis.base import Analysis, Budget, Member, Scan, signals
 from aptlink.analysis.filetype import detect, extension
 from aptlink.analysis.names import check_name
@@ -40,6 +40,7 @@ ANALYSERS: dict[str, Analyser] = {
     **pdf.ANALYSERS,
     **html.ANALYSERS,
     **mail.ANALYSERS,
+    **text.ANALYSERS,
 }
 IMAGE_EXTENSIONS = frozenset({".iso", ".img", ".vhd", ".vhdx"})
 MAX_STEP = 120

@@ -200,3 +200,22 @@ def test_nested_mail_opens_its_zip_with_its_own_password() -> None:
     assert report.type == "eml"
     (child,) = report.children
     assert child.opened_with == "nested1" and "lnk-powershell" in _codes(child)
+
+
+def test_invisible_characters_in_names() -> None:
+    report = _analyse("reviewdocument_txtid$3545767\u034f\u034f.RTF", b"{\\rtf1 hello}")
+    assert report.type == "rtf" and _codes(report) == {"invisible-characters"}
+
+
+def test_urls_in_text_rtf_and_html_are_observed() -> None:
+    invite = b"BEGIN:VCALENDAR\r\nDESCRIPTION:Join https://example.invalid/meet?id=1.\r\nEND:VCALENDAR\r\n"
+    rtf = b'{\\rtf1 {\\field{\\*\\fldinst HYPERLINK "https://example.invalid/r"}}}'
+    page = b"<html><body><a href='https://example.invalid/h'>x</a></body></html>"
+    for name, data, url in [
+        ("invite.ics", invite, "https://example.invalid/meet?id=1"),
+        ("a.rtf", rtf, "https://example.invalid/r"),
+        ("a.html", page, "https://example.invalid/h"),
+    ]:
+        report = _analyse(name, data)
+        assert url in {o.value for o in report.observations if o.kind is Kind.URL}, name
+        assert _codes(report) == set(), name
