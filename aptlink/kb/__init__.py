@@ -61,6 +61,7 @@ class KnowledgeBase:
         self.cache_dir = default_cache_dir()
         self._kev: Any = None
         self._misp_actors: dict[str, dict[str, Any]] | None = None
+        self._software_names: dict[str, str] | None = None
         self.feed_warnings: list[str] = []
 
     @classmethod
@@ -191,10 +192,19 @@ class KnowledgeBase:
         if key.upper().startswith("S") and key[1:].isdigit():
             row = self.attack.get(key.upper())
             return dict(row) if row else None
-        for row in self.attack.software.values():
-            if key == row["name"].lower() or key in (a.lower() for a in row["aliases"]):
-                return dict(row)
-        return None
+        sid = self._software_index().get(key)
+        return dict(self.attack.software[sid]) if sid else None
+
+    def _software_index(self) -> dict[str, str]:
+        """name or alias (lower case) -> software id; a name wins over another's alias."""
+        if self._software_names is None:
+            index: dict[str, str] = {}
+            for row in self.attack.software.values():
+                for alias in row["aliases"]:
+                    index.setdefault(alias.lower(), row["id"])
+            index.update({row["name"].lower(): row["id"] for row in self.attack.software.values()})
+            self._software_names = index
+        return self._software_names
 
     # ------------------------------------------------------------ indicators, warninglists, KEV
 

@@ -63,18 +63,41 @@ def _cached_cluster(path: Path, mtime_ns: int) -> dict[str, Any]:
     return read_cluster(path)
 
 
+PROBLEMS: list[str] = []  # broken cluster copies that were passed over, for `kb status`
+
+
 def cluster(name: str, extra_dirs: Iterable[Path] = ()) -> dict[str, Any] | None:
-    """The newest copy of one cluster among the packaged one and the given folders."""
+    """The newest copy of one cluster among the packaged one and the given folders.
+
+    A broken copy is passed over (and listed in PROBLEMS) so that the others still count.
+    """
     best: dict[str, Any] | None = None
     dirs = [d for d in (packaged_clusters_dir(), *map(clusters_dir, extra_dirs)) if d]
     for folder in dirs:
-        path = folder / f"{name}.json"
-        if not path.is_file():
+        data = _try_cluster(folder / f"{name}.json")
+        if data is None:
             continue
-        data = _cached_cluster(path, path.stat().st_mtime_ns)
-        if best is None or int(data.get("version", 0)) >= int(best.get("version", 0)):
+        if best is None or _version(data) >= _version(best):
             best = data
     return best
+
+
+def _try_cluster(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return _cached_cluster(path, path.stat().st_mtime_ns)
+    except KnowledgeError as exc:
+        if str(exc) not in PROBLEMS:
+            PROBLEMS.append(str(exc))
+        return None
+
+
+def _version(data: dict[str, Any]) -> int:
+    try:
+        return int(data.get("version", 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def split_value(value: str) -> tuple[str, str | None]:

@@ -103,6 +103,7 @@ def _galaxy_status(kb: KnowledgeBase) -> dict[str, Any]:
         "threat_actor_version": data.get("version"),
         "threat_actors": len(data.get("values", ())),
         "folders": [str(d) for d in kb.galaxy_dirs] or ["pymispgalaxies (packaged)"],
+        "problems": list(galaxy.PROBLEMS),
     }
 
 
