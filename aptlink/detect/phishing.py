@@ -1,0 +1,1194 @@
+"""Phishing detector: judges each mail by its sender, lure, links, content and attachments.
+
+Every signal is a reason with a code, a sentence and an ATT&CK technique; weights, thresholds, the
+lure lexicon, brands and provider lists are data in ``aptlink/detect/data`` (plus the MISP
+warninglists shipped offline in pymispwarninglists). A ``directory`` item (people.csv) teaches the
+detector the organisation's people and domains, so that impersonation and lookalikes can be seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import ipaddress
+import json
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aptlink.detect.base import DetectContext, Detector
+from aptlink.evidence.base import Item, Limits
+from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink
+from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
+
+try:  # the attachments workstream's analyser; name/extension signals stand in until it lands
+    from aptlink.detect.attachments import analyse_attachment, extract_passwords, iter_reasons
+except ImportError:  # pragma: no cover - depends on the tree's state
+    analyse_attachment = None  # type: ignore[assignment]
+    extract_passwords = None  # type: ignore[assignment]
+    iter_reasons = None  # type: ignore[assignment]
+
+DATA = Path(__file__).parent / "data"
+MAX_SCAN_CHARS = 200_000
+MAX_LINKS = 60
+
+
+# --- rules as data --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signal:
+    """One kind of reason: its weight, ATT&CK technique, family (for caps) and title."""
+
+    code: str
+    weight: float
+    technique: str
+    family: str
+    title: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Theme:
+    """A lure theme of the lexicon."""
+
+    name: str
+    kind: str
+    weight: float
+    terms: tuple[str, ...]
+
+
+@dataclasses.dataclass(slots=True)
+class Rules:
+    """Everything the detector weighs with, loaded from data files."""
+
+    signals: dict[str, Signal]
+    suspicious: float
+    malicious: float
+    caps: dict[str, float]
+    themes: dict[str, Theme]
+    lexicon: Any  # an Aho-Corasick automaton over the lexicon's terms (one pass over the text)
+    term_theme: dict[str, str]
+    freemail: frozenset[str]
+    disposable: frozenset[str]
+    shorteners: frozenset[str]
+    dynamic_dns: frozenset[str]
+    free_hosting: frozenset[str]
+    brands: dict[str, frozenset[str]]
+    brand_names: Any  # automaton over brand names and administrative roles
+    protected_labels: dict[str, str]
+
+    def signal(self, code: str) -> Signal:
+        return self.signals[code]
+
+
+def _yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _warninglist(name: str) -> list[str]:
+    """A MISP warninglist shipped inside pymispwarninglists (offline); empty if unavailable."""
+    try:
+        import pymispwarninglists
+
+        base = Path(pymispwarninglists.__file__).parent / "data" / "misp-warninglists" / "lists"
+        with (base / name / "list.json").open(encoding="utf-8") as fh:
+            return [str(v).lower().lstrip(".") for v in json.load(fh)["list"]]
+    except (ImportError, OSError, KeyError, ValueError):
+        return []
+
+
+def _term_pattern(term: str) -> str:
+    escaped = re.escape(term.lower())
+    if term.isascii() and term[:1].isalnum():
+        escaped = r"\b" + escaped
+    if term.isascii() and term[-1:].isalnum():
+        escaped += r"\b"
+    return escaped
+
+
+def _compile_terms(terms: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
+    return re.compile("|".join(_term_pattern(t) for t in ordered) or r"(?!x)x")
+
+
+def _automaton(terms: Iterable[str]) -> Any:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for term in terms:
+        key = unicodedata.normalize("NFKC", term).lower()
+        automaton.add_word(key, (key, key.isascii()))
+    if len(automaton) == 0:
+        automaton.add_word("\x00never\x00", ("\x00never\x00", True))
+    automaton.make_automaton()
+    return automaton
+
+
+def find_terms(automaton: Any, text: str) -> Iterator[str]:
+    """Lexicon terms in the text; ASCII terms only as whole words (so 'ups' is not in 'groups')."""
+    for end, (term, ascii_term) in automaton.iter(text):
+        if ascii_term:
+            start = end - len(term) + 1
+            if term[0].isalnum() and start > 0 and text[start - 1].isalnum():
+                continue
+            if term[-1].isalnum() and end + 1 < len(text) and text[end + 1].isalnum():
+                continue
+        yield term
+
+
+def load_themes(paths: Sequence[Path]) -> dict[str, Theme]:
+    """The packaged lexicon, extended by the user's files (themes merged, terms appended)."""
+    themes: dict[str, Theme] = {}
+    for path in (DATA / "lexicon.yaml", *paths):
+        for name, spec in (_yaml(path) or {}).get("themes", {}).items():
+            old = themes.get(name)
+            terms = tuple(str(t) for t in spec.get("terms", ()))
+            themes[name] = Theme(
+                name=name,
+                kind=str(spec.get("kind", old.kind if old else "commodity")),
+                weight=float(spec.get("weight", old.weight if old else 10)),
+                terms=(*(old.terms if old else ()), *terms),
+            )
+    return themes
+
+
+@functools.lru_cache(maxsize=8)
+def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
+    """Rules from the packaged data (cached); ``lexicons`` adds user lure lexicons."""
+    spec = _yaml(DATA / "signals.yaml")
+    signals = {
+        code: Signal(code, float(s["weight"]), s["technique"], s.get("family", ""), s["title"])
+        for code, s in spec["signals"].items()
+    }
+    themes = load_themes(lexicons)
+    term_theme = {
+        unicodedata.normalize("NFKC", t).lower(): th.name
+        for th in themes.values()
+        for t in th.terms
+    }
+    brand_spec = _yaml(DATA / "brands.yaml")
+    brands = {k.lower(): frozenset(v) for k, v in brand_spec["brands"].items()}
+    return Rules(
+        signals=signals,
+        suspicious=float(spec["thresholds"]["suspicious"]),
+        malicious=float(spec["thresholds"]["malicious"]),
+        caps={k: float(v) for k, v in spec.get("caps", {}).items()},
+        themes=themes,
+        lexicon=_automaton(term_theme),
+        term_theme=term_theme,
+        freemail=frozenset(_yaml(DATA / "freemail.yaml")["freemail"]),
+        disposable=frozenset(_warninglist("disposable-email")),
+        shorteners=frozenset(_warninglist("url-shortener")) | SHORTENERS,
+        dynamic_dns=frozenset(_warninglist("dynamic-dns")),
+        free_hosting=frozenset(_warninglist("lots-project")) | FREE_HOSTING,
+        brands=brands,
+        brand_names=_automaton([*brands, *brand_spec.get("roles", ())]),
+        protected_labels=_protected_labels(brands),
+    )
+
+
+SHORTENERS = frozenset(
+    [
+        "bit.ly",
+        "tinyurl.com",
+        "t.co",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "t.ly",
+        "rb.gy",
+        "tiny.cc",
+        "s.id",
+        "v.gd",
+        "qrco.de",
+        "lnkd.in",
+        "bl.ink",
+        "short.io",
+    ]
+)
+FREE_HOSTING = frozenset(
+    [
+        "000webhostapp.com",
+        "firebaseapp.com",
+        "web.app",
+        "pages.dev",
+        "workers.dev",
+        "r2.dev",
+        "glitch.me",
+        "weebly.com",
+        "wixsite.com",
+        "square.site",
+        "ipfs.io",
+        "dweb.link",
+        "ipfs.dweb.link",
+        "netlify.app",
+        "vercel.app",
+        "herokuapp.com",
+        "godaddysites.com",
+        "webflow.io",
+        "blogspot.com",
+        "sites.google.com",
+        "forms.gle",
+        "typeform.com",
+        "jotform.com",
+        "formstack.com",
+        "surge.sh",
+        "repl.co",
+        "replit.app",
+        "github.io",
+        "gitbook.io",
+        "notion.site",
+        "mybluehost.me",
+        "translate.goog",
+        "storage.googleapis.com",
+        "blob.core.windows.net",
+        "firebasestorage.googleapis.com",
+        "appspot.com",
+        "azurewebsites.net",
+        "framer.app",
+        "wordpress.com",
+    ]
+)
+CLOUD_STORAGE = frozenset(
+    {
+        "onedrive.live.com",
+        "1drv.ms",
+        "sharepoint.com",
+        "drive.google.com",
+        "docs.google.com",
+        "drive.usercontent.google.com",
+        "dropbox.com",
+        "dropboxusercontent.com",
+        "box.com",
+        "mega.nz",
+        "mediafire.com",
+        "wetransfer.com",
+        "we.tl",
+        "sendspace.com",
+        "gofile.io",
+        "4shared.com",
+        "filetransfer.io",
+        "pcloud.com",
+        "icloud.com",
+        "transfer.sh",
+        "anonfiles.com",
+    }
+)
+RISKY_LINK_EXT = re.compile(
+    r"(?i)\.(zip|rar|7z|gz|tgz|cab|iso|img|vhdx?|exe|scr|com|pif|msi|lnk|js|jse|vbs|vbe|wsf|hta|"
+    r"bat|cmd|ps1|jar|apk|dll|cpl|one|svg)(?:$|[?#&])"
+)
+ARCHIVE_HINT = re.compile(r"(?i)\.(zip|rar|7z|lzh|iso|img|exe|lnk)\b|ダウンロード|download")
+DOMAIN_IN_TEXT = re.compile(
+    r"(?i)(?:https?://)?((?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24})(?=[/:\s]|$)"
+)
+CMS_PATH = re.compile(r"(?i)/(wp-content|wp-includes|wp-admin|wp-login|administrator/|cgi-bin/)")
+REDIRECT_PARAM = re.compile(
+    r"(?i)[?&](?:url|u|q|redirect|redirect_uri|redir|next|target|dest|destination|link|goto|r)=(?:https?%3a|https?:|%2f%2f|//)"
+)
+LOGIN_PATH = re.compile(
+    r"(?i)(log-?in|sign-?in|signon|verify|verification|account|secure|update|auth|webscr|password|wallet|unlock|recover)"
+)
+PASSWORD_FIELD = re.compile(r"""(?i)<input\b[^>]{0,500}type\s*=\s*["']?password""")
+HIDDEN_STYLE = re.compile(r"font-size\s*:\s*0(?:px|pt|em)?\s*[;\"'!]")
+WORD_RE = re.compile(r"\w+")
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+PASSWORD_PHRASE = re.compile(
+    r"(?i)(?:password|passcode|pass\s*word|pw|pwd|パスワード|解凍パスワード|パス|暗証番号|密码)"
+    r"\s*(?:is|は|:|：|=|＝)?\s*[「『\"']?\s*([!-~]{3,40})"
+)
+
+EXECUTABLE_EXT = frozenset(
+    [
+        "exe",
+        "scr",
+        "com",
+        "pif",
+        "cpl",
+        "msi",
+        "msp",
+        "dll",
+        "js",
+        "jse",
+        "vbs",
+        "vbe",
+        "wsf",
+        "wsh",
+        "hta",
+        "bat",
+        "cmd",
+        "ps1",
+        "psm1",
+        "jar",
+        "reg",
+        "vb",
+        "sct",
+        "application",
+        "gadget",
+        "msc",
+        "ws",
+        "inf",
+    ]
+)
+MACRO_EXT = frozenset(
+    ["docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "ppsm", "sldm", "xlsb"]
+)
+ARCHIVE_EXT = frozenset(
+    [
+        "zip",
+        "rar",
+        "7z",
+        "gz",
+        "tgz",
+        "bz2",
+        "xz",
+        "cab",
+        "arj",
+        "lzh",
+        "lha",
+        "ace",
+        "tar",
+        "z",
+        "uue",
+    ]
+)
+IMAGE_DISK_EXT = frozenset(["iso", "img", "vhd", "vhdx", "udf"])
+HTML_EXT = frozenset(["html", "htm", "shtml", "xhtml", "svg", "mht", "mhtml"])
+DOC_EXT = frozenset(
+    [
+        "doc",
+        "docx",
+        "docm",
+        "xls",
+        "xlsx",
+        "xlsm",
+        "ppt",
+        "pptx",
+        "pdf",
+        "txt",
+        "rtf",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "csv",
+        "odt",
+        "ods",
+        "hwp",
+        "jtd",
+    ]
+)
+RTLO = "\u202e"
+
+
+# --- the organisation's directory -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Person:
+    """One person of the directory (people.csv)."""
+
+    name: str
+    address: str
+    organisation: str = ""
+    former_staff: bool = False
+    sector: str = ""
+    country: str = ""
+
+
+def name_key(name: str) -> str:
+    """A display name reduced for comparison: NFKC, case-folded, no spaces or punctuation, words sorted."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    words = [w for w in re.split(r"[\s,.・·\-_'\"()（）]+", text) if w]
+    return "".join(sorted(words))
+
+
+@dataclasses.dataclass(slots=True)
+class Directory:
+    """The people and domains of the organisations being defended."""
+
+    people: list[Person] = dataclasses.field(default_factory=list)
+    by_name: dict[str, list[Person]] = dataclasses.field(default_factory=dict)
+    addresses: dict[str, Person] = dataclasses.field(default_factory=dict)
+    domains: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def add(self, person: Person) -> None:
+        self.people.append(person)
+        key = name_key(person.name)
+        if key:
+            self.by_name.setdefault(key, []).append(person)
+        if person.address:
+            self.addresses[person.address.lower()] = person
+            domain = person.address.rpartition("@")[2].lower()
+            if domain and domain not in FREEMAIL_FALLBACK and not person.former_staff:
+                self.domains.setdefault(registered_domain(domain), person.organisation)
+
+    def extend(self, people: Iterable[Person]) -> None:
+        for p in people:
+            self.add(p)
+
+    def organisation_of(self, address: str) -> str | None:
+        person = self.addresses.get(address.lower())
+        if person and person.organisation:
+            return person.organisation
+        return self.domains.get(registered_domain(address.rpartition("@")[2])) or None
+
+
+FREEMAIL_FALLBACK = frozenset(
+    {"gmail.com", "outlook.com", "hotmail.com", "yahoo.co.jp", "yahoo.com"}
+)
+
+
+# --- domains --------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _extractor() -> Any:
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@functools.lru_cache(maxsize=65536)
+def registered_domain(host: str) -> str:
+    """The registrable domain (eTLD+1) of a host, offline; the host itself for IPs and odd names."""
+    host = host.lower().strip(".")
+    if not host or is_ip(host):
+        return host
+    ext = _extractor()(host)
+    if ext.domain and ext.suffix:
+        return f"{ext.domain}.{ext.suffix}"
+    return host
+
+
+@functools.lru_cache(maxsize=65536)
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(re.fullmatch(r"(?:0x[0-9a-f]+|\d{8,10})", host))
+    return True
+
+
+def in_domain_list(host: str, domains: frozenset[str]) -> bool:
+    """Whether the host is one of the domains or a subdomain of one."""
+    if host in domains:
+        return True
+    dot = host.find(".")
+    while dot >= 0:
+        if host[dot + 1 :] in domains:
+            return True
+        dot = host.find(".", dot + 1)
+    return False
+
+
+HOMOGLYPHS = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "$": "s", "@": "a", "4": "a"})
+
+
+def skeleton(label: str) -> str:
+    """A label with common look-alike substitutions undone (rn->m, vv->w, digits->letters)."""
+    label = unicodedata.normalize("NFKC", label).lower().translate(HOMOGLYPHS)
+    return label.replace("rn", "m").replace("vv", "w").replace("cl", "d").replace("i", "l")
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))} | {word}
+
+
+def _protected_labels(brands: Mapping[str, frozenset[str]]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for domains in brands.values():
+        for d in domains:
+            label = d.split(".")[0]
+            if len(label) >= 6:
+                labels[label] = d
+    return labels
+
+
+@dataclasses.dataclass(slots=True)
+class LookalikeIndex:
+    """Registered domains worth imitating (brands, the directory's), found by one-edit neighbours."""
+
+    owners: dict[str, str]  # label -> its real registered domain
+    real: frozenset[str]
+    deletes: dict[str, str] = dataclasses.field(default_factory=dict)
+    skeletons: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for label, domain in self.owners.items():
+            self.skeletons.setdefault(skeleton(label), domain)
+            for variant in _deletes(label):
+                self.deletes.setdefault(variant, domain)
+
+    def imitated(self, host: str) -> str | None:
+        """The real domain this host imitates, or None."""
+        reg = registered_domain(host)
+        if reg in self.real or is_ip(reg):
+            return None
+        label = reg.split(".")[0]
+        if len(label) < 5:
+            return None
+        target = self.owners.get(label)  # same name under another suffix: paypal.com-secure.net
+        if target is None:
+            target = self.skeletons.get(skeleton(label))
+        if target is None and len(label) >= 6:
+            target = next((self.deletes[v] for v in _deletes(label) if v in self.deletes), None)
+        if target is None:
+            target = self._brand_token(label)
+        return target if target and registered_domain(target) != reg else None
+
+    def _brand_token(self, label: str) -> str | None:
+        for token in re.split(r"[-_]", label):
+            if token in self.owners and token != label:
+                return self.owners[token]
+        return None
+
+
+# --- the assessment -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class Assessment:
+    """A mail's verdict: score, reasons, victim and the indicators it rests on."""
+
+    score: float
+    verdict: Verdict
+    reasons: list[Reason]
+    victim: str | None = None
+    indicators: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def techniques(self) -> list[str]:
+        return sorted({r.technique for r in self.reasons if r.technique})
+
+
+class Judge:
+    """Turns one Mail into reasons and a verdict, with the rules, directory and knowledge base given."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        directory: Directory | None = None,
+        kb: Any = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.rules = rules
+        self.directory = directory or Directory()
+        self.kb = kb
+        self.limits = limits or Limits()
+        self._index: LookalikeIndex | None = None
+        self._index_size = -1
+        self._hosts: dict[str, list[Reason]] = {}
+
+    # the index depends on the directory, which may grow while a case is read
+    def index(self) -> LookalikeIndex:
+        if self._index is None or self._index_size != len(self.directory.domains):
+            owners = dict(self.rules.protected_labels)
+            for domain in self.directory.domains:
+                label = domain.split(".")[0]
+                if len(label) >= 5:
+                    owners[label] = domain
+            brand = {registered_domain(d) for ds in self.rules.brands.values() for d in ds}
+            real = frozenset(brand | set(self.directory.domains))
+            self._index = LookalikeIndex(owners=owners, real=real)
+            self._index_size = len(self.directory.domains)
+            self._hosts.clear()
+        return self._index
+
+    def reason(self, code: str, detail: str, technique: str | None = None) -> Reason:
+        sig = self.rules.signal(code)
+        return Reason(
+            code=code, detail=detail, technique=technique or sig.technique, weight=sig.weight
+        )
+
+    def assess(self, mail: Mail, provenance: Provenance | None = None) -> Assessment:
+        reasons: list[Reason] = []
+        reasons += self.sender_reasons(mail)
+        reasons += self.lure_reasons(mail)
+        reasons += self.link_reasons(mail)
+        reasons += self.content_reasons(mail)
+        reasons += self.attachment_reasons(mail, provenance)
+        reasons = _dedupe(reasons)
+        score = self.score(reasons)
+        return Assessment(
+            score=score,
+            verdict=self.verdict(score),
+            reasons=sorted(reasons, key=lambda r: -r.weight),
+            victim=self.victim(mail),
+            indicators=indicators(mail),
+        )
+
+    def score(self, reasons: Sequence[Reason]) -> float:
+        per_family: dict[str, float] = {}
+        for r in reasons:
+            family = self.rules.signals[r.code].family if r.code in self.rules.signals else ""
+            per_family[family] = per_family.get(family, 0.0) + r.weight
+        total = sum(min(v, self.rules.caps.get(f, 100.0)) for f, v in per_family.items())
+        return round(min(100.0, max(0.0, total)), 1)
+
+    def verdict(self, score: float) -> Verdict:
+        if score >= self.rules.malicious:
+            return Verdict.MALICIOUS
+        if score >= self.rules.suspicious:
+            return Verdict.SUSPICIOUS
+        return Verdict.CLEAN
+
+    def victim(self, mail: Mail) -> str | None:
+        for rcpt in (*mail.to, *mail.cc):
+            org = self.directory.organisation_of(rcpt.address)
+            if org:
+                return org
+        return None
+
+    # --- sender --------------------------------------------------------------------------
+
+    def sender_reasons(self, mail: Mail) -> Iterator[Reason]:
+        sender = mail.sender
+        if sender is None or "@" not in sender.address:
+            yield self.reason("sender:missing", "the From header has no usable address")
+            return
+        domain = sender.domain
+        yield from self._provider(sender)
+        yield from self._impersonation(sender, mail)
+        yield from self._reply_paths(mail, sender)
+        yield from self._sender_domain(domain)
+        yield from self._authentication(mail, sender)
+        yield from self._known_sender(sender)
+
+    def _provider(self, sender: Address) -> Iterator[Reason]:
+        domain = sender.domain
+        if domain in self.rules.freemail:
+            yield self.reason("sender:freemail", f"{sender.address} is a {domain} webmail account")
+        elif in_domain_list(domain, self.rules.disposable):
+            yield self.reason("sender:disposable", f"{domain} is a disposable mail provider")
+
+    def _impersonation(self, sender: Address, mail: Mail) -> Iterator[Reason]:
+        name = sender.name
+        if not name:
+            return
+        for person in self.directory.by_name.get(name_key(name), []):
+            if person.address and person.address.lower() != sender.address:
+                code = (
+                    "sender:impersonates-former-staff"
+                    if person.former_staff
+                    else "sender:impersonates-person"
+                )
+                who = "former staff member " if person.former_staff else ""
+                yield self.reason(
+                    code,
+                    f"display name {name!r} is {who}{person.name} <{person.address}>, but the mail comes from {sender.address}",
+                )
+                return
+        yield from self._brand_claim(sender)
+        shown = EMAIL_IN_TEXT.search(name)
+        if shown and shown.group(0).lower() != sender.address:
+            yield self.reason(
+                "sender:address-in-display-name",
+                f"display name shows {shown.group(0)} but the address is {sender.address}",
+            )
+
+    def _brand_claim(self, sender: Address) -> Iterator[Reason]:
+        text = unicodedata.normalize("NFKC", sender.name).lower()
+        reg = registered_domain(sender.domain)
+        names = list(find_terms(self.rules.brand_names, text))
+        for brand in names:
+            owned = self.rules.brands.get(brand)
+            if owned is not None and reg not in owned and not in_domain_list(sender.domain, owned):
+                yield self.reason(
+                    "sender:brand-display-name",
+                    f"display name {sender.name!r} claims {brand}, but the mail comes from {sender.domain}",
+                )
+                return
+        role = next((n for n in names if n not in self.rules.brands), None)
+        if role and reg not in self.directory.domains:
+            yield self.reason(
+                "sender:role-display-name",
+                f"display name {sender.name!r} poses as {role!r} from {sender.domain}",
+            )
+
+    def _reply_paths(self, mail: Mail, sender: Address) -> Iterator[Reason]:
+        reg = registered_domain(sender.domain)
+        for rt in mail.reply_to[:3]:
+            if rt.domain and registered_domain(rt.domain) != reg:
+                if rt.domain in self.rules.freemail and sender.domain not in self.rules.freemail:
+                    yield self.reason(
+                        "sender:reply-to-freemail", f"Reply-To is {rt.address}, a webmail account"
+                    )
+                yield self.reason(
+                    "sender:reply-to-mismatch", f"Reply-To {rt.address} is outside {sender.domain}"
+                )
+                break
+        rp = mail.return_path
+        if rp and "@" in rp and registered_domain(rp.rpartition("@")[2]) != reg:
+            yield self.reason(
+                "sender:return-path-mismatch",
+                f"Return-Path {rp} differs from From {sender.address}",
+            )
+        if any(r.address == sender.address for r in mail.to) and not mail.cc:
+            yield self.reason(
+                "sender:spoofs-recipient", f"From {sender.address} is also the recipient"
+            )
+
+    def _sender_domain(self, domain: str) -> Iterator[Reason]:
+        if "xn--" in domain:
+            yield self.reason("sender:punycode-domain", f"sender domain {domain} is punycode")
+        target = self.index().imitated(domain)
+        if target:
+            yield self.reason(
+                "sender:lookalike-domain", f"sender domain {domain} imitates {target}"
+            )
+
+    def _authentication(self, mail: Mail, sender: Address) -> Iterator[Reason]:
+        results = {m: set(mail.auth_results(m)) for m in ("spf", "dkim", "dmarc")}
+        if results["dmarc"] & {"fail", "permerror"} and "pass" not in results["dmarc"]:
+            yield self.reason(
+                "sender:dmarc-fail",
+                f"DMARC {'/'.join(sorted(results['dmarc']))} for {sender.domain}",
+            )
+        if results["spf"] & {"fail", "softfail"} and "pass" not in results["spf"]:
+            yield self.reason(
+                "sender:spf-fail", f"SPF {'/'.join(sorted(results['spf']))} for the envelope sender"
+            )
+        if "fail" in results["dkim"] and "pass" not in results["dkim"]:
+            yield self.reason("sender:dkim-fail", "DKIM signature did not verify")
+        failed = any(results[m] & {"fail", "softfail", "permerror"} for m in results)
+        if failed and registered_domain(sender.domain) in self.directory.domains:
+            yield self.reason(
+                "sender:spoofs-own-domain",
+                f"From claims {sender.domain}, the organisation's own domain, and authentication failed",
+            )
+
+    def _known_sender(self, sender: Address) -> Iterator[Reason]:
+        for value in (sender.address, sender.domain):
+            hit = self._ioc(value)
+            if hit:
+                yield self.reason("sender:known-bad", f"{value} {hit}")
+                return
+
+    def _ioc(self, value: str) -> str | None:
+        if self.kb is None or not value:
+            return None
+        try:
+            hits = self.kb.ioc(value)
+        except Exception:  # a knowledge-base problem must not lose the verdict
+            return None
+        if not hits:
+            return None
+        hit = hits[0]
+        return f"is a known indicator ({hit.get('actor') or 'unattributed'}, {hit.get('source', 'intel')})"
+
+    # --- lures ---------------------------------------------------------------------------
+
+    def lure_reasons(self, mail: Mail) -> Iterator[Reason]:
+        text = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
+        text = unicodedata.normalize("NFKC", text).lower()
+        found: dict[str, list[str]] = {}
+        for term in find_terms(self.rules.lexicon, text):
+            theme = self.rules.term_theme.get(term)
+            if theme and term not in found.setdefault(theme, []):
+                found[theme].append(term)
+        for name, terms in found.items():
+            theme = self.rules.themes[name]
+            code = {
+                "targeted": "lure:targeted-theme",
+                "urgency": "lure:urgency",
+                "qr": "content:qr-code-lure",
+            }.get(theme.kind, "lure:commodity-theme")
+            sig = self.rules.signal(code)
+            yield Reason(
+                code=code,
+                detail=f"{name}: {', '.join(terms[:4])}",
+                technique=sig.technique,
+                weight=theme.weight,
+            )
+
+    # --- links ---------------------------------------------------------------------------
+
+    def link_reasons(self, mail: Mail) -> Iterator[Reason]:
+        recipients = [a.address for a in (*mail.to, *mail.cc) if "@" in a.address]
+        archive_hint = bool(ARCHIVE_HINT.search(mail.subject)) or bool(
+            ARCHIVE_HINT.search(mail.body[:20000])
+        )
+        for link in mail.links[:MAX_LINKS]:
+            yield from self._link(link, recipients, archive_hint, mail)
+        if mail.forms:
+            yield self.reason(
+                "link:html-form",
+                f"{len(mail.forms)} form(s) posting to {mail.forms[0][:120] or 'the page'}",
+            )
+        if "password" in mail.html and PASSWORD_FIELD.search(mail.html[:MAX_SCAN_CHARS]):
+            yield self.reason("link:password-field", "an <input type=password> inside the mail")
+
+    def _link(
+        self, link: MailLink, recipients: list[str], archive_hint: bool, mail: Mail
+    ) -> Iterator[Reason]:
+        url = link.url
+        lower = url.lower()
+        if lower.startswith(("mailto:", "tel:", "cid:", "#", "sms:")):
+            return
+        if lower.startswith(("data:", "javascript:", "vbscript:")):
+            yield self.reason("link:data-uri", f"link to a {lower.split(':', 1)[0]}: URL")
+            return
+        host = link.host
+        if not host or ("." not in host and not is_ip(host)):
+            return
+        yield from self._host_reasons(host)
+        yield from self._link_target(link, host, archive_hint)
+        if link.source == "html":
+            yield from self._mismatch(link, host)
+        yield from self._recipient_in_url(url, recipients)
+        hit = self._ioc(url) or self._ioc(host)
+        if hit:
+            yield self.reason("link:known-bad", f"{url[:200]} {hit}")
+
+    def _host_reasons(self, host: str) -> list[Reason]:
+        """Reasons that depend on the host alone, cached: mails repeat hosts many times."""
+        cached = self._hosts.get(host)
+        if cached is None:
+            if len(self._hosts) > 50_000:
+                self._hosts.clear()
+            cached = self._hosts[host] = list(self._link_host(host))
+        return cached
+
+    def _link_host(self, host: str) -> Iterator[Reason]:
+        if is_ip(host):
+            yield self.reason("link:ip-host", f"link to IP address {host}")
+            return
+        if "xn--" in host:
+            yield self.reason("link:punycode-domain", f"link to punycode host {host}")
+        if in_domain_list(host, self.rules.shorteners):
+            yield self.reason("link:shortener", f"link through shortener {host}")
+        if in_domain_list(host, self.rules.dynamic_dns):
+            yield self.reason("link:dynamic-dns", f"link to dynamic-DNS host {host}")
+        elif in_domain_list(host, self.rules.free_hosting):
+            yield self.reason("link:free-hosting", f"link to {host}")
+        target = self.index().imitated(host)
+        if target:
+            yield self.reason("link:lookalike-domain", f"link host {host} imitates {target}")
+        yield from self._brand_on_foreign_host(host)
+
+    def _brand_on_foreign_host(self, host: str) -> Iterator[Reason]:
+        reg = registered_domain(host)
+        sub = host[: -len(reg)] if host.endswith(reg) else ""
+        for label in sub.split("."):
+            if label in self.index().owners and self.index().owners[label] != reg:
+                yield self.reason(
+                    "link:brand-on-foreign-host", f"{host} puts {label} in front of {reg}"
+                )
+                return
+
+    def _link_target(self, link: MailLink, host: str, archive_hint: bool) -> Iterator[Reason]:
+        url = link.url
+        path = urllib.parse.urlsplit(url).path if "://" in url else url
+        risky = RISKY_LINK_EXT.search(path) or RISKY_LINK_EXT.search(link.text)
+        cloud = in_domain_list(host, CLOUD_STORAGE)
+        if cloud and (risky or archive_hint):
+            yield self.reason(
+                "link:cloud-archive", f"{host} link to an archive or program: {url[:160]}"
+            )
+        elif cloud:
+            yield self.reason("link:cloud-storage", f"file-sharing link {url[:160]}")
+        elif risky and link.source != "src":
+            yield self.reason("link:risky-file", f"link to a {risky.group(1)} file: {url[:160]}")
+        if CMS_PATH.search(url):
+            yield self.reason(
+                "link:compromised-site-path", f"link into {CMS_PATH.search(url).group(1)} on {host}"
+            )  # type: ignore[union-attr]
+        if REDIRECT_PARAM.search(url) and link.source != "src":
+            yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
+
+    def _mismatch(self, link: MailLink, host: str) -> Iterator[Reason]:
+        shown = DOMAIN_IN_TEXT.search(link.text.strip())
+        if shown is None or "@" in link.text:
+            return
+        shown_host = shown.group(1).lower()
+        if not re.search(r"[a-z]", shown_host.rpartition(".")[2]):
+            return
+        if registered_domain(shown_host) != registered_domain(host) and not _tld_only(shown_host):
+            yield self.reason(
+                "link:text-href-mismatch", f"link shows {shown_host} but goes to {host}"
+            )
+
+    def _recipient_in_url(self, url: str, recipients: list[str]) -> Iterator[Reason]:
+        if not recipients or len(url) < 12:
+            return
+        decoded = urllib.parse.unquote(url).lower()
+        for rcpt in recipients[:5]:
+            b64 = base64.b64encode(rcpt.encode()).decode().rstrip("=")
+            if rcpt in decoded or (len(b64) >= 8 and b64[:-2] in url):
+                yield self.reason("link:recipient-in-url", f"the link embeds the recipient {rcpt}")
+                return
+
+    # --- content -------------------------------------------------------------------------
+
+    def content_reasons(self, mail: Mail) -> Iterator[Reason]:
+        markup = mail.html[:MAX_SCAN_CHARS].lower()
+        words = len(WORD_RE.findall(mail.body[:3000]))
+        images = markup.count("<img") + sum(
+            1 for a in mail.attachments if a.content_type.startswith("image/")
+        )
+        only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
+        if images and words < 15 and only_images:
+            yield self.reason("content:image-only", f"{images} image(s) and {words} words of text")
+        if "font-size" in markup and HIDDEN_STYLE.search(markup):
+            yield self.reason("content:hidden-text", "HTML hides text from the reader")
+        if any(p.startswith(("damaged", "undecodable")) for p in mail.problems):
+            yield self.reason("content:parse-problem", "; ".join(mail.problems[:2]))
+        for att in mail.attachments:
+            if att.oversize:
+                yield self.reason(
+                    "content:oversize", f"{att.name or att.content_type} is about {att.size} bytes"
+                )
+
+    # --- attachments ---------------------------------------------------------------------
+
+    def attachment_reasons(self, mail: Mail, provenance: Provenance | None) -> Iterator[Reason]:
+        if not mail.attachments:
+            return
+        body = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
+        passwords = self.passwords(body)
+        if analyse_attachment is not None and provenance is not None:
+            yield from self._analysed(mail, provenance, passwords)
+            return
+        for att in mail.attachments:
+            yield from self._attachment_by_name(att, passwords)
+
+    def passwords(self, body: str) -> list[str]:
+        if extract_passwords is not None:
+            try:
+                return list(extract_passwords(body))
+            except Exception:
+                pass
+        return list(
+            dict.fromkeys(m.group(1).rstrip("」』\"'。.,") for m in PASSWORD_PHRASE.finditer(body))
+        )[:10]
+
+    def _analysed(
+        self, mail: Mail, provenance: Provenance, passwords: list[str]
+    ) -> Iterator[Reason]:
+        for att in mail.attachments:
+            if not att.data:
+                continue
+            try:
+                report = analyse_attachment(  # type: ignore[misc]
+                    att.name or "attachment",
+                    att.data,
+                    provenance.child(f"attachment:{att.name or att.content_type}"),
+                    passwords=passwords,
+                    limits=self.limits,
+                )
+                yield from iter_reasons(report)  # type: ignore[misc]
+            except Exception as exc:  # the analyser failing on hostile bytes must not lose the mail
+                yield from self._attachment_by_name(att, passwords)
+                yield self.reason(
+                    "content:parse-problem", f"attachment {att.name!r}: {type(exc).__name__}"
+                )
+
+    def _attachment_by_name(self, att: MailAttachment, passwords: list[str]) -> Iterator[Reason]:
+        name = att.name or ""
+        lower = name.lower().strip()
+        parts = lower.rsplit(".", 2)
+        ext = parts[-1] if len(parts) > 1 else ""
+        if RTLO in name:
+            yield self.reason("attachment:rtlo", f"{name!r} hides its extension with U+202E")
+        if len(parts) == 3 and parts[1] in DOC_EXT and ext not in DOC_EXT:
+            yield self.reason("attachment:double-extension", f"{name!r} ends in .{parts[1]}.{ext}")
+        if ext == "lnk":
+            yield self.reason("attachment:shortcut", f"{name!r} is a Windows shortcut")
+        elif ext in EXECUTABLE_EXT:
+            yield self.reason("attachment:executable", f"{name!r} is a .{ext} file")
+        elif ext in MACRO_EXT:
+            yield self.reason("attachment:macro-document", f"{name!r} is a macro-enabled document")
+        elif ext in HTML_EXT or att.content_type in ("text/html", "image/svg+xml"):
+            yield self.reason("attachment:html", f"{name or att.content_type!r} is HTML/SVG")
+        elif ext in IMAGE_DISK_EXT:
+            yield self.reason("attachment:disk-image", f"{name!r} is a disk image")
+        elif ext == "one":
+            yield self.reason("attachment:onenote", f"{name!r} is a OneNote file")
+        elif ext in ARCHIVE_EXT:
+            yield from self._archive_by_name(att, passwords)
+
+    def _archive_by_name(self, att: MailAttachment, passwords: list[str]) -> Iterator[Reason]:
+        yield self.reason("attachment:archive", f"{att.name!r} is an archive")
+        data = att.data
+        if data[:4] == b"PK\x03\x04" and len(data) > 8 and data[6] & 1:
+            yield self.reason("attachment:encrypted-archive", f"{att.name!r} is password-protected")
+            if passwords:
+                yield self.reason(
+                    "attachment:password-in-body",
+                    f"the body gives a password ({len(passwords)} candidate(s))",
+                )
+        names = _zip_names(data)
+        for member in names:
+            ext = member.lower().rsplit(".", 1)[-1]
+            if ext in EXECUTABLE_EXT or ext in ("lnk", "iso", "img", "one") or RTLO in member:
+                yield self.reason(
+                    "attachment:archive-risky-member", f"{att.name!r} holds {member!r}", "T1204.002"
+                )
+                if member.lower().count(".") >= 2:
+                    yield self.reason(
+                        "attachment:double-extension", f"{member!r} inside {att.name!r}"
+                    )
+                return
+
+
+def _zip_names(data: bytes) -> list[str]:
+    """Member names from a ZIP's central directory (names only; nothing is extracted)."""
+    if data[:2] != b"PK":
+        return []
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return [i.filename for i in zf.infolist()[:500]]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return []
+
+
+def _tld_only(host: str) -> bool:
+    return host.count(".") == 0
+
+
+def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
+    """One reason per code (the first detail), so one bad link repeated ten times counts once."""
+    seen: dict[str, Reason] = {}
+    for r in reasons:
+        seen.setdefault(r.code, r)
+    return list(seen.values())
+
+
+def indicators(mail: Mail) -> list[str]:
+    found: list[str] = []
+    if mail.sender and mail.sender.address:
+        found += [mail.sender.address, mail.sender.domain]
+    found += [a.address for a in mail.reply_to if a.address]
+    found += [link.url for link in mail.links[:20] if link.source != "src"]
+    import hashlib
+
+    found += [hashlib.sha256(a.data).hexdigest() for a in mail.attachments if a.data]
+    return list(dict.fromkeys(v for v in found if v))
+
+
+# --- the detector ---------------------------------------------------------------------------
+
+SEVERITY = {
+    Verdict.MALICIOUS: Severity.HIGH,
+    Verdict.SUSPICIOUS: Severity.MEDIUM,
+    Verdict.CLEAN: Severity.INFO,
+}
+
+
+def mail_finding(item: Item, mail: Mail, result: Assessment, detector: str = "phishing") -> Finding:
+    """The finding for one judged mail (group key: the message id, else the file's sha256)."""
+    observations = list(item.observations)
+    if result.victim:
+        observations.append(
+            Observation(
+                kind=Kind.ORGANISATION,
+                value=result.victim,
+                provenance=item.provenance,
+                time=mail.date,
+            )
+        )
+    return Finding(
+        detector=detector,
+        title=f"{result.verdict} mail: {mail.subject[:120] or '(no subject)'}",
+        severity=SEVERITY[result.verdict],
+        score=result.score,
+        provenance=item.provenance,
+        reasons=tuple(result.reasons),
+        observations=tuple(observations),
+        time=mail.date,
+        group_key=mail.message_id or item.provenance.sha256,
+        victim=result.victim,
+        verdict=result.verdict,
+        extra={
+            "message_id": mail.message_id,
+            "subject": mail.subject,
+            "from": mail.sender.address if mail.sender else "",
+            "indicators": result.indicators,
+        },
+    )
+
+
+class PhishingDetector(Detector):
+    """Spear-phishing and phishing mails: sender, lure, link, content and attachment signals."""
+
+    name = "phishing"
+    description = "judges mails by sender, lure, links and attachments, with reasons and ATT&CK ids"
+    accepts = frozenset({"mail", "directory"})
+    techniques = (
+        "T1566",
+        "T1566.001",
+        "T1566.002",
+        "T1204.001",
+        "T1204.002",
+        "T1656",
+        "T1585.002",
+        "T1583.001",
+        "T1036.002",
+        "T1036.007",
+        "T1027",
+        "T1027.001",
+        "T1027.006",
+        "T1027.013",
+        "T1221",
+        "T1553.005",
+    )
+
+    def __init__(self, ctx: DetectContext) -> None:
+        super().__init__(ctx)
+        lexicons = tuple(Path(p) for p in ctx.options.get("lexicons", ()))
+        self.judge = Judge(load_rules(lexicons), Directory(), ctx.kb, ctx.parse.limits)
+        self._pending: list[tuple[Item, Mail, Assessment]] = []
+        self._senders: dict[str, int] = {}
+
+    def detect(self, item: Item) -> Iterator[Finding]:
+        if item.kind == "directory":
+            self.judge.directory.extend(
+                item.data.people if hasattr(item.data, "people") else item.data
+            )
+            return iter(())
+        mail: Mail = item.data
+        result = self.judge.assess(mail, item.provenance)
+        sender = mail.sender.address if mail.sender else ""
+        self._senders[sender] = self._senders.get(sender, 0) + 1
+        self._pending.append((item, mail, result))
+        return iter(())
+
+    def finalize(self) -> Iterator[Finding]:
+        """Findings for the mails judged not clean, after the first-seen-sender signal is known."""
+        many = len(self._senders) > 1
+        for item, mail, result in self._pending:
+            sender = mail.sender.address if mail.sender else ""
+            if (
+                many
+                and sender
+                and self._senders.get(sender) == 1
+                and sender not in self.judge.directory.addresses
+            ):
+                self._first_seen(result, sender)
+            if result.verdict is not Verdict.CLEAN:
+                yield mail_finding(item, mail, result, self.name)
+        self._pending.clear()
+
+    def _first_seen(self, result: Assessment, sender: str) -> None:
+        if result.score <= 0:
+            return  # a first-time sender of an otherwise unremarkable mail is not news
+        result.reasons.append(
+            self.judge.reason("sender:first-seen", f"{sender} sent one mail in this case")
+        )
+        result.score = self.judge.score(result.reasons)
+        result.verdict = self.judge.verdict(result.score)

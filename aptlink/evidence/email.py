@@ -1,0 +1,680 @@
+"""Mail parsers: RFC 822 messages (.eml, Maildir files, stdin) and mbox files, into ``Mail`` records.
+
+A mail becomes one item of kind ``mail`` whose data is a :class:`Mail` (headers, addresses, decoded
+bodies, links with their displayed text, attachments held in memory only, authentication results)
+and whose observations are the indicators it carries. Japanese charsets (ISO-2022-JP, Shift_JIS/CP932,
+EUC-JP) and MIME encoded-words are decoded with fallbacks, so a wrong declared charset degrades to a
+warning, never a crash. ``parse_message_bytes`` is the entry point for nested messages too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.header
+import email.message
+import email.policy
+import email.utils
+import hashlib
+import html
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from email.message import Message
+from pathlib import Path
+
+from aptlink.errors import UnsupportedEvidence
+from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.model import Kind, Observation, Provenance, utc
+
+# Headers that open an RFC 822 message; two of them in the first lines make a mail.
+HEADER_NAMES = frozenset(
+    b"received return-path from to subject date message-id mime-version delivered-to reply-to "
+    b"x-mailer content-type cc sender x-original-to user-agent thread-topic dkim-signature "
+    b"authentication-results arc-seal x-received envelope-to".split()
+)
+HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):")
+MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.{0,200}$", re.M)
+URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
+A_OPEN_RE = re.compile(r"(?i)<a\s[^>]{0,4000}>")
+HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+SRC_RE = re.compile(
+    r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
+)
+FORM_RE = re.compile(r"""(?is)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})""")
+TAG_RE = re.compile(r"(?s)<[^>]{0,4000}>")
+BLOCK_OPEN_RE = re.compile(r"<(style|script|head)\b")
+SPACE_RE = re.compile(r"[ \t\r\f\v]+")
+AUTH_RE = re.compile(r"(?i)\b(spf|dkim|dmarc|compauth)\s*=\s*([a-z]+)")
+SURROGATE_RE = re.compile("[\udc80-\udcff]")
+TRAILING_PUNCT = ".,;:!?)]}>'\"»」』）"
+
+# Declared charsets mapped to the Python codecs that decode what mailers actually send.
+CHARSET_ALIASES = {
+    "shift_jis": ("cp932", "shift_jis_2004"),
+    "shift-jis": ("cp932", "shift_jis_2004"),
+    "sjis": ("cp932",),
+    "x-sjis": ("cp932",),
+    "windows-31j": ("cp932",),
+    "cp932": ("cp932",),
+    "iso-2022-jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_3", "cp932"),
+    "iso-2022-jp-2": ("iso2022_jp_2",),
+    "csiso2022jp": ("iso2022_jp_ext",),
+    "euc-jp": ("euc_jp", "euc_jis_2004", "cp932"),
+    "x-euc-jp": ("euc_jp",),
+    "us-ascii": ("utf-8", "cp1252"),
+    "ascii": ("utf-8", "cp1252"),
+    "iso-8859-1": ("cp1252",),
+    "latin-1": ("cp1252",),
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    "ks_c_5601-1987": ("cp949",),
+    "unicode-1-1-utf-7": ("utf-7",),
+}
+FALLBACK_CHARSETS = ("utf-8", "cp932", "euc_jp", "iso2022_jp_ext", "cp1252")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox: the display name as shown and the address (lower case)."""
+
+    name: str
+    address: str
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2] if "@" in self.address else ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MailLink:
+    """A URL in a mail: where it really goes, what the reader sees, and where it was found."""
+
+    url: str
+    text: str = ""
+    source: str = "text"  # text | html | src | form
+
+    @property
+    def host(self) -> str:
+        return url_host(self.url)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MailAttachment:
+    """An attachment held in memory only (never written to disk). ``data`` is empty when oversize."""
+
+    name: str
+    content_type: str
+    data: bytes
+    size: int
+    oversize: bool = False
+    inline: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Mail:
+    """A parsed message: what the detectors need, decoded, plus the problems met while parsing."""
+
+    headers: tuple[tuple[str, str], ...]
+    sender: Address | None
+    reply_to: tuple[Address, ...] = ()
+    return_path: str = ""
+    sender_header: str = ""
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    subject: str = ""
+    date: datetime | None = None
+    message_id: str = ""
+    text: str = ""
+    html: str = ""
+    links: tuple[MailLink, ...] = ()
+    forms: tuple[str, ...] = ()
+    attachments: tuple[MailAttachment, ...] = ()
+    auth: tuple[tuple[str, str], ...] = ()
+    problems: tuple[str, ...] = ()
+    size: int = 0
+
+    def header(self, name: str) -> str:
+        key = name.lower()
+        return next((v for k, v in self.headers if k.lower() == key), "")
+
+    def auth_results(self, mechanism: str) -> list[str]:
+        return [r for m, r in self.auth if m == mechanism]
+
+    html_text: str = ""
+    body: str = ""  # the readable text: the plain part, and the HTML's text when it says more
+
+
+def url_host(url: str) -> str:
+    rest = re.sub(r"(?i)^[a-z][a-z0-9+.-]{0,20}:/*", "", url.strip())
+    host = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    host = host.rpartition("@")[2]
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0].lower()
+    return host.split(":", 1)[0].lower().rstrip(".")
+
+
+def html_to_text(markup: str) -> str:
+    """The text a reader sees in HTML: no style/script/head blocks, no tags, entities decoded."""
+    text = TAG_RE.sub(" ", _drop_blocks(markup))
+    if "&" in text:
+        text = html.unescape(text)
+    return SPACE_RE.sub(" ", text).strip()
+
+
+def _drop_blocks(markup: str) -> str:
+    lower = markup.lower()
+    if "<style" not in lower and "<script" not in lower and "<head" not in lower:
+        return markup
+    kept: list[str] = []
+    pos = 0
+    for m in BLOCK_OPEN_RE.finditer(lower):
+        if m.start() < pos:
+            continue
+        end = lower.find(f"</{m.group(1)}", m.end())
+        kept.append(markup[pos : m.start()])
+        pos = len(markup) if end < 0 else lower.find(">", end) + 1 or len(markup)
+    kept.append(markup[pos:])
+    return " ".join(kept)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
+    """Text from bytes in the declared charset, falling back safely; the flag says a fallback was used."""
+    declared = (charset or "").strip().strip('"').lower()
+    if not declared and b"\x1b$" in data[:200000]:
+        declared = "iso-2022-jp"
+    candidates = [
+        *CHARSET_ALIASES.get(declared, (declared,) if declared else ()),
+        *FALLBACK_CHARSETS,
+    ]
+    for codec in candidates:
+        try:
+            return data.decode(codec), codec not in CHARSET_ALIASES.get(declared, (declared,))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("utf-8", "replace"), True
+
+
+def decode_header_value(value: object) -> str:
+    """A header as text: encoded-words decoded, raw 8-bit bytes guessed, never an exception."""
+    if value is None:
+        return ""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    raw = str(value)
+    if "=?" not in raw:
+        text = _unescape_surrogates(raw)
+        if "\n" in text or "  " in text or "\t" in text:
+            text = SPACE_RE.sub(" ", text.replace("\r", " ").replace("\n", " "))
+        return text.strip()
+    try:
+        parts = email.header.decode_header(raw)
+    except Exception:
+        parts = [(raw, None)]
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(_header_bytes(chunk, charset))
+        else:
+            out.append(_unescape_surrogates(chunk))
+    text = "".join(out) if len(parts) > 1 else out[0] if out else ""
+    return SPACE_RE.sub(" ", text.replace("\r", " ").replace("\n", " ")).strip()
+
+
+def _header_bytes(chunk: bytes, charset: str | None) -> str:
+    if charset is None:
+        try:
+            chunk = chunk.decode("ascii", "surrogateescape").encode("ascii", "surrogateescape")
+        except UnicodeError:
+            pass
+    return decode_bytes(chunk, charset)[0]
+
+
+def _unescape_surrogates(text: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogates: decode them as the bytes they are."""
+    if not SURROGATE_RE.search(text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), None)[0]
+
+
+def parse_addresses(value: str) -> tuple[Address, ...]:
+    try:
+        pairs = email.utils.getaddresses([value[:4000]])
+    except Exception:
+        return ()
+    found = []
+    for name, addr in pairs:
+        addr = addr.strip().strip("<>").lower()
+        if addr or name:
+            found.append(Address(name=name.strip().strip('"').strip(), address=addr))
+    return tuple(found)
+
+
+def parse_date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    try:
+        return utc(parsed)
+    except (ValueError, OverflowError):
+        return None
+
+
+# --- message walking ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class _Walk:
+    """What a walk over a MIME tree collects."""
+
+    ctx: ParseContext
+    where: str
+    deadline: float
+    texts: list[str] = dataclasses.field(default_factory=list)
+    htmls: list[str] = dataclasses.field(default_factory=list)
+    attachments: list[MailAttachment] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+    parts: int = 0
+    text_chars: int = 0
+
+    def problem(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
+            self.ctx.warn(self.where, message)
+
+
+MAX_PARTS = 1000
+MAX_MIME_DEPTH = 20
+
+
+def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
+    state.parts += 1
+    if state.parts > MAX_PARTS:
+        state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+        return
+    if depth > MAX_MIME_DEPTH:
+        state.problem(f"MIME nesting deeper than {MAX_MIME_DEPTH}; the rest was not read")
+        return
+    if time.monotonic() > state.deadline:
+        state.problem("parse time limit reached; the rest was not read")
+        return
+    if part.is_multipart():
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    _walk(sub, state, depth + 1)
+        return
+    _leaf(part, state)
+
+
+def _leaf(part: Message, state: _Walk) -> None:
+    ctype = part.get_content_type()
+    name = _part_name(part)
+    disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+    if ctype == "message/rfc822" or ctype.startswith("message/"):
+        _attach(part, state, name or "attached-message.eml", ctype, disposition)
+        return
+    if ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
+        _text_part(part, state, ctype)
+        return
+    _attach(part, state, name, ctype, disposition)
+
+
+def _part_name(part: Message) -> str:
+    raw = part.get_param("filename", None, "content-disposition") or part.get_param("name")
+    if raw is None:
+        return ""
+    try:
+        name = email.utils.collapse_rfc2231_value(raw)  # type: ignore[arg-type]
+    except Exception:
+        name = str(raw)
+    return decode_header_value(name)[:500]
+
+
+def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int, bool]:
+    """The decoded payload, unless its encoded size says it is over the limit."""
+    raw = part.get_payload()
+    if isinstance(raw, list):
+        raw = raw[0].as_string() if raw and isinstance(raw[0], Message) else ""
+    encoded_len = len(raw) if isinstance(raw, str | bytes) else 0
+    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    estimate = encoded_len * 3 // 4 if cte == "base64" else encoded_len
+    if estimate > limit:
+        return b"", estimate, True
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as exc:
+        state.problem(f"undecodable part: {type(exc).__name__}")
+        data = None
+    if data is None:
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    if part.defects:
+        state.problem("damaged MIME part: " + ", ".join(type(d).__name__ for d in part.defects[:3]))
+    return data, len(data), False
+
+
+def _text_part(part: Message, state: _Walk, ctype: str) -> None:
+    data, _, oversize = _payload_bytes(part, state, state.ctx.limits.max_text_chars)
+    if oversize:
+        state.problem("body text over the size limit was not decoded")
+        return
+    text, fallback = decode_bytes(data, part.get_content_charset())
+    if fallback:
+        state.problem(f"body not in its declared charset {part.get_content_charset()!r}")
+    room = state.ctx.limits.max_text_chars - state.text_chars
+    if room <= 0:
+        return
+    text = text[:room]
+    state.text_chars += len(text)
+    (state.htmls if ctype == "text/html" else state.texts).append(text)
+
+
+def _attach(part: Message, state: _Walk, name: str, ctype: str, disposition: str) -> None:
+    limit = state.ctx.limits.max_member_bytes
+    if ctype.startswith("message/"):
+        data = _message_part_bytes(part)
+        size, oversize = len(data), len(data) > limit
+        data = b"" if oversize else data
+    else:
+        data, size, oversize = _payload_bytes(part, state, limit)
+    if oversize:
+        state.problem(f"attachment {name or ctype!r} of about {size} bytes is over the limit")
+    state.attachments.append(
+        MailAttachment(
+            name=name,
+            content_type=ctype,
+            data=data,
+            size=size,
+            oversize=oversize,
+            inline=disposition == "inline" or (not name and ctype.startswith("image/")),
+        )
+    )
+
+
+def _message_part_bytes(part: Message) -> bytes:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        try:
+            return payload[0].as_bytes()
+        except Exception:
+            return payload[0].as_string().encode("utf-8", "replace")
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+def extract_links(text: str, markup: str, limit: int = 500) -> tuple[list[MailLink], list[str]]:
+    """Links from the HTML (href with its displayed text, image/script sources, form actions) and text."""
+    links: list[MailLink] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(url: str, shown: str, source: str) -> None:
+        url = html.unescape(url).strip().rstrip(TRAILING_PUNCT)
+        if url and (url, source) not in seen and len(links) < limit:
+            seen.add((url, source))
+            links.append(MailLink(url=url, text=shown, source=source))
+
+    for url, shown in _anchors(markup):
+        add(url, shown, "html")
+    for m in SRC_RE.finditer(markup):
+        if not m.group(1).lower().startswith(("cid:", "data:")):
+            add(m.group(1), "", "src")
+    forms = [html.unescape(m.group(1)) for m in FORM_RE.finditer(markup)]
+    for action in forms:
+        if action:
+            add(action, "", "form")
+    for m in URL_RE.finditer(text):
+        add(m.group(0), "", "text")
+    return links, forms
+
+
+def _anchors(markup: str) -> Iterator[tuple[str, str]]:
+    """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
+    if "<a" not in markup and "<A" not in markup:
+        return
+    lower = markup.lower()
+    for m in A_OPEN_RE.finditer(markup):
+        href = HREF_RE.search(m.group(0))
+        if href is None:
+            continue
+        close = lower.find("</a", m.end(), m.end() + 4000)
+        inner = markup[m.end() : close] if close >= 0 else ""
+        shown = SPACE_RE.sub(" ", html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
+        yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
+
+
+# --- the message ----------------------------------------------------------------------------
+
+
+def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) -> Mail:
+    """Parse one RFC 822 message from bytes. Never raises on bad MIME: problems become warnings."""
+    where = provenance.where()
+    state = _Walk(ctx=ctx, where=where, deadline=time.monotonic() + ctx.limits.parse_seconds)
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    except Exception as exc:  # the stdlib parser is lenient; this is a last resort
+        state.problem(f"unparseable message: {type(exc).__name__}")
+        msg = Message()
+    if msg.defects:
+        state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
+    _walk(msg, state)
+    return _assemble(msg, state, len(data))
+
+
+# Headers decoded for the detectors; the others are kept as they came (decoding all is slow).
+DECODED_HEADERS = frozenset(
+    [
+        "from",
+        "to",
+        "cc",
+        "reply-to",
+        "subject",
+        "sender",
+        "return-path",
+        "message-id",
+        "date",
+        "authentication-results",
+        "received-spf",
+        "arc-authentication-results",
+        "x-original-from",
+        "thread-topic",
+    ]
+)
+
+
+def _header_text(name: str, value: object) -> str:
+    if name.lower() in DECODED_HEADERS:
+        return decode_header_value(str(value)[:20000])
+    return str(value)[:20000]
+
+
+def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
+    headers = tuple((k, _header_text(k, v)) for k, v in msg.items()[:500])
+    get = _getter(headers)
+    text = "\n".join(state.texts)
+    markup = "\n".join(state.htmls)
+    links, forms = extract_links(text, markup)
+    senders = parse_addresses(get("from"))
+    html_text = html_to_text(markup) if markup else ""
+    return Mail(
+        headers=headers,
+        sender=senders[0] if senders else None,
+        reply_to=parse_addresses(get("reply-to")),
+        return_path=_bare_address(get("return-path")),
+        sender_header=_bare_address(get("sender")),
+        to=parse_addresses(get("to")),
+        cc=parse_addresses(get("cc")),
+        subject=get("subject"),
+        date=parse_date(get("date")),
+        message_id=get("message-id").strip().strip("<>").strip()[:500],
+        text=text,
+        html=markup,
+        html_text=html_text,
+        body=_readable(text, html_text),
+        links=tuple(links),
+        forms=tuple(forms),
+        attachments=tuple(state.attachments),
+        auth=_auth_results(headers),
+        problems=tuple(state.problems),
+        size=size,
+    )
+
+
+def _readable(text: str, html_text: str) -> str:
+    if not text:
+        return html_text
+    return text if len(html_text) <= len(text) else f"{text}\n{html_text}"
+
+
+def _getter(headers: tuple[tuple[str, str], ...]):  # type: ignore[no-untyped-def]
+    first: dict[str, str] = {}
+    for k, v in headers:
+        first.setdefault(k.lower(), v)
+    return lambda name: first.get(name, "")
+
+
+def _bare_address(value: str) -> str:
+    found = parse_addresses(value)
+    return found[0].address if found else ""
+
+
+def _auth_results(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """SPF/DKIM/DMARC results from Authentication-Results and Received-SPF headers."""
+    results: list[tuple[str, str]] = []
+    for key, value in headers:
+        name = key.lower()
+        if name in ("authentication-results", "arc-authentication-results"):
+            results.extend((m.lower(), r.lower()) for m, r in AUTH_RE.findall(value[:4000]))
+        elif name == "received-spf" and value:
+            results.append(("spf", value.split(None, 1)[0].lower().strip("();")))
+    return tuple(dict.fromkeys(results))
+
+
+# --- observations ---------------------------------------------------------------------------
+
+
+def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
+    """The indicators a mail carries, each with the mail's provenance and time."""
+    found: list[tuple[Kind, str]] = []
+    if mail.sender:
+        found += [(Kind.EMAIL, mail.sender.address), (Kind.DOMAIN, mail.sender.domain)]
+        found.append((Kind.DISPLAY_NAME, mail.sender.name))
+    found += [(Kind.EMAIL, a.address) for a in mail.reply_to]
+    found += [(Kind.EMAIL, mail.return_path), (Kind.SUBJECT, mail.subject)]
+    found.append((Kind.MESSAGE_ID, mail.message_id))
+    for link in mail.links[:100]:
+        found += [(Kind.URL, link.url[:2000]), (Kind.DOMAIN, link.host)]
+    for att in mail.attachments:
+        found.append((Kind.FILE_NAME, att.name))
+        if att.data:
+            found.append((Kind.SHA256, hashlib.sha256(att.data).hexdigest()))
+            found.append((Kind.MD5, hashlib.md5(att.data).hexdigest()))
+    return _observations(found, prov, mail.date)
+
+
+def _observations(
+    found: list[tuple[Kind, str]], prov: Provenance, when: datetime | None
+) -> tuple[Observation, ...]:
+    out: dict[str, Observation] = {}
+    for kind, value in found:
+        if value and value.strip():
+            try:
+                obs = Observation(kind=kind, value=value, provenance=prov, time=when)
+            except ValueError:
+                continue
+            out.setdefault(obs.id, obs)
+    return tuple(out.values())
+
+
+def mail_item(mail: Mail, prov: Provenance) -> Item:
+    return Item(
+        kind="mail",
+        provenance=prov,
+        data=mail,
+        observations=mail_observations(mail, prov),
+        time=mail.date,
+    )
+
+
+# --- sniffing and parsers -------------------------------------------------------------------
+
+
+def looks_like_rfc822(head: bytes) -> bool:
+    """Two or more known header names among the first header lines."""
+    known = 0
+    for line in head.lstrip(b"\xef\xbb\xbf\r\n").splitlines()[:40]:
+        if not line.strip():
+            break
+        if line[:1] in (b" ", b"\t"):
+            continue
+        m = HEADER_LINE.match(line)
+        if m is None:
+            return False
+        known += m.group(1).lower() in HEADER_NAMES
+        if known >= 2:
+            return True
+    return False
+
+
+class EmlParser(Parser):
+    """One RFC 822 message a file: .eml, Maildir entries, saved mails with any or no extension."""
+
+    name = "eml"
+    description = "RFC 822 / MIME mail (.eml, Maildir files)"
+    extensions = (".eml", ".mail", ".email")
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        if looks_like_rfc822(head):
+            return 70
+        return 10 if path.suffix.lower() in cls.extensions else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        data = source.read()
+        if not looks_like_rfc822(data[:8192]) and source.path.suffix.lower() not in self.extensions:
+            raise UnsupportedEvidence("no RFC 822 headers", str(source.path))
+        prov = source.provenance(self.name)
+        yield mail_item(parse_message_bytes(data, prov, ctx), prov)
+
+
+class MboxParser(Parser):
+    """Many messages in one file, each starting with a ``From `` line (mbox)."""
+
+    name = "mbox"
+    description = "Unix mbox mail folder"
+    extensions = (".mbox", ".mbx")
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        if head.startswith(b"From ") and MBOX_SEP.match(head.split(b"\n", 1)[0].rstrip(b"\r")):
+            return 80
+        return 10 if path.suffix.lower() in cls.extensions else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        data = source.read()
+        if not data.startswith(b"From "):
+            raise UnsupportedEvidence("not an mbox (no leading 'From ' line)", str(source.path))
+        for number, chunk in enumerate(split_mbox(data), 1):
+            prov = source.provenance(self.name, record=f"message {number}")
+            yield mail_item(parse_message_bytes(chunk, prov, ctx), prov)
+
+
+def split_mbox(data: bytes) -> Iterator[bytes]:
+    """The messages of an mbox, without their ``From `` lines, ``>From`` quoting undone."""
+    starts = [m.start() for m in MBOX_SEP.finditer(data)]
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        chunk = data[start:end]
+        chunk = chunk.split(b"\n", 1)[1] if b"\n" in chunk else b""
+        yield re.sub(rb"(?m)^>(>*From )", rb"\1", chunk)
