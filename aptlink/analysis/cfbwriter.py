@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+import uuid
 from collections.abc import Mapping
 
 SECTOR = 512
@@ -28,11 +29,15 @@ class _Entry:
     right: int = NONE
     child: int = NONE
     start: int = END
+    clsid: bytes = bytes(16)
 
 
-def write_cfb(streams: Mapping[str, bytes]) -> bytes:
-    """A compound file holding ``streams``, keyed by slash-separated paths (storages are implied)."""
+def write_cfb(streams: Mapping[str, bytes], *, root_clsid: str | None = None) -> bytes:
+    """A compound file holding ``streams``, keyed by slash-separated paths (storages are implied);
+    ``root_clsid`` names the application class of the whole file (an MSI package has one)."""
     root = _tree(streams)
+    if root_clsid:
+        root.clsid = uuid.UUID(root_clsid).bytes_le
     entries = _number(root)
     mini_fat, mini_stream = _mini(entries)
     return _layout(entries, mini_fat, mini_stream)
@@ -143,7 +148,7 @@ def _dir_entry(entry: _Entry, mini_size: int) -> bytes:
         start, size = 0, 0
     head = name.ljust(64, b"\x00") + struct.pack("<HBB", len(name), entry.kind, 1)
     links = struct.pack("<III", entry.left, entry.right, entry.child)
-    return head + links + b"\x00" * 16 + struct.pack("<IQQIQ", 0, 0, 0, start, size)
+    return head + links + entry.clsid + struct.pack("<IQQIQ", 0, 0, 0, start, size)
 
 
 def _header(fat_count: int, dir_start: int, mini_fat_start: int, mini_fat_count: int) -> bytes:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import struct
 
+import olefile
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 LNK_MAGIC = b"\x4c\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46"
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
@@ -14,7 +16,9 @@ RAR_MAGIC = b"Rar!\x1a\x07"
 ISO_OFFSETS = (0x8001, 0x8801, 0x9001)
 ISO_IDS = (b"CD001", b"BEA01", b"NSR02", b"NSR03")
 MSG_MARK = "__substg1.0_".encode("utf-16-le")
-ENCRYPTED_OOXML_MARK = "EncryptionInfo".encode("utf-16-le")
+ONENOTE_MAGIC = bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3")
+MSI_CLSID = "000C1084-0000-0000-C000-000000000046"
+URL_SHORTCUT = re.compile(rb"^(?:\xef\xbb\xbf)?\s{0,64}\[InternetShortcut\]", re.I)
 
 SCRIPT_EXTENSIONS = {
     ".js": "script-js",
@@ -52,7 +56,7 @@ def detect(name: str, data: bytes) -> str:
 def _by_magic(data: bytes) -> str | None:
     head = data[:8]
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
-        return "ooxml" if b"[Content_Types].xml" in data else "zip"
+        return _zip_kind(data)
     if head[:6] == SEVEN_ZIP_MAGIC:
         return "7z"
     if head[:6] == RAR_MAGIC:
@@ -61,6 +65,10 @@ def _by_magic(data: bytes) -> str | None:
         return _ole_kind(data)
     if data[:20] == LNK_MAGIC:
         return "lnk"
+    if data[:16] == ONENOTE_MAGIC:
+        return "onenote"
+    if head[:4] == b"ITSF":
+        return "chm"
     if head[:2] == b"MZ":
         return "pe" if is_pe(data) else "mz"
     if b"%PDF-" in data[:1024]:
@@ -80,10 +88,28 @@ def _by_magic(data: bytes) -> str | None:
     return None
 
 
+def _zip_kind(data: bytes) -> str:
+    if b"[Content_Types].xml" in data:
+        return "ooxml"
+    if b"META-INF/MANIFEST.MF" in data:
+        return "jar"
+    return "zip"
+
+
 def _ole_kind(data: bytes) -> str:
     if MSG_MARK in data:
         return "msg"
+    if _ole_root_clsid(data) == MSI_CLSID:
+        return "msi"
     return "ole-doc"
+
+
+def _ole_root_clsid(data: bytes) -> str:
+    try:
+        with olefile.OleFileIO(data) as ole:
+            return str(ole.root.clsid).upper()
+    except (OSError, ValueError, struct.error, IndexError):
+        return ""
 
 
 def is_pe(data: bytes) -> bool:
@@ -98,6 +124,8 @@ def _by_text(name: str, data: bytes) -> str:
     head = data[:4096]
     if ext in SCRIPT_EXTENSIONS:
         return SCRIPT_EXTENSIONS[ext]
+    if URL_SHORTCUT.match(head):
+        return "url-shortcut"
     if head.startswith(b"#@~^"):
         return "script-vbs"
     if ext == ".eml" or _looks_like_mail(head):

@@ -80,6 +80,10 @@ RISKY_EXTENSIONS = frozenset(
 # Content types a document-looking name must not hide.
 EXECUTABLE_TYPES = frozenset(
     {
+        "chm",
+        "msi",
+        "jar",
+        "url-shortcut",
         "pe",
         "mz",
         "lnk",

@@ -14,7 +14,18 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
-from aptlink.analysis import archives, html, lnk, mail, office, pdf, pe, scripts, text
+from aptlink.analysis import (
+    archives,
+    html,
+    installers,
+    lnk,
+    mail,
+    office,
+    pdf,
+    pe,
+    scripts,
+    text,
+)
 from aptlink.analysis.base import Analysis, Budget, Member, Scan, signals
 from aptlink.analysis.filetype import detect, extension
 from aptlink.analysis.names import check_name
@@ -41,6 +52,7 @@ ANALYSERS: dict[str, Analyser] = {
     **html.ANALYSERS,
     **mail.ANALYSERS,
     **text.ANALYSERS,
+    **installers.ANALYSERS,
 }
 IMAGE_EXTENSIONS = frozenset({".iso", ".img", ".vhd", ".vhdx"})
 MAX_STEP = 120

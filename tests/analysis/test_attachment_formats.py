@@ -3,6 +3,8 @@ stay clean."""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from aptlink.analysis import builders
@@ -219,3 +221,26 @@ def test_urls_in_text_rtf_and_html_are_observed() -> None:
         report = _analyse(name, data)
         assert url in {o.value for o in report.observations if o.kind is Kind.URL}, name
         assert _codes(report) == set(), name
+
+
+def test_windows_run_formats() -> None:
+    from aptlink.analysis.cfbwriter import write_cfb
+    from aptlink.analysis.filetype import MSI_CLSID, ONENOTE_MAGIC
+    from aptlink.analysis.installers import ONENOTE_FILE_GUID
+
+    msi = write_cfb({"\u4840\u3b3f": b"x" * 100}, root_clsid=MSI_CLSID)
+    assert _analyse("update.msi", msi).type == "msi"
+    assert "T1218.007" in _techniques(_analyse("update.msi", msi))
+    assert _codes(_analyse("help.chm", b"ITSF" + bytes(100))) == {"chm-file"}
+    jar = builders.make_zip(
+        {"META-INF/MANIFEST.MF": b"Main-Class: A\n", "A.class": b"\xca\xfe\xba\xbe"}
+    )
+    assert _codes(_analyse("invoice.jar", jar)) == {"jar-file"}
+    url = _analyse("doc.url", b"[InternetShortcut]\r\nURL=file://203.0.113.9/share/doc.exe\r\n")
+    assert _codes(url) == {"url-shortcut"}
+    assert "file://203.0.113.9/share/doc.exe" in {o.value for o in url.observations}
+    hta = b"<html><script>new ActiveXObject('WScript.Shell')</script></html>"
+    one = ONENOTE_MAGIC + bytes(64) + ONENOTE_FILE_GUID + struct.pack("<QIQ", len(hta), 0, 0) + hta
+    report = _analyse("invoice.one", one)
+    assert {"onenote-file", "onenote-embedded-file"} <= _codes(report)
+    assert report.children[0].type == "html"
