@@ -209,7 +209,12 @@ class KnowledgeBase:
     # ------------------------------------------------------------ indicators, warninglists, KEV
 
     def ioc(self, value: str) -> list[dict[str, Any]]:
-        return [i.to_dict() for i in self.indicators.find(value)]
+        """Indicators with this value; for a URL also those of its host (``matched_on: host``)."""
+        hits = [i.to_dict() for i in self.indicators.find(value)]
+        host = url_host(value)
+        if host:
+            hits += [{**i.to_dict(), "matched_on": "host"} for i in self.indicators.find(host)]
+        return hits
 
     def warninglisted(self, value: str) -> list[str]:
         from aptlink.kb.warninglists import warninglisted
@@ -241,6 +246,21 @@ class KnowledgeBase:
         from aptlink.kb.search import status
 
         return status(self)
+
+
+def url_host(value: str) -> str | None:
+    """The host of a (possibly defanged) URL, or None when the value is not a URL."""
+    from urllib.parse import urlsplit
+
+    from aptlink.kb.indicators import URL_RE, refang
+
+    value = refang(value)
+    if not URL_RE.match(value):
+        return None
+    try:
+        return urlsplit(value).hostname
+    except ValueError:
+        return None
 
 
 def _load_attack_source(attack_path: Path | None, cache: Path) -> AttackData | None:

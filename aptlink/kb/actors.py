@@ -253,6 +253,8 @@ def merge_misp(
     An entry whose names match two different actors is not merged; it is returned as a conflict.
     """
     index = _alias_index(profiles.values())
+    entries = list(entries)
+    by_uuid = {str(e.get("uuid")): str(e["value"]) for e in entries}
     conflicts: list[dict[str, Any]] = []
     for entry in entries:
         names = _misp_names(entry)
@@ -260,8 +262,35 @@ def merge_misp(
         if len(hits) > 1:
             conflicts.append(_misp_conflict(entry, names, hits, profiles))
         elif hits:
-            _apply_misp(profiles[hits.pop()], entry, names)
+            p = profiles[hits.pop()]
+            _apply_misp(p, entry, names)
+            _misp_relations(p, entry, by_uuid, index, profiles)
     return conflicts
+
+
+MISP_RELATIONS = {"similar", "overlaps", "linked-to", "part-of", "related-to", "associated-with"}
+MISP_CLUSTER_URL = "https://github.com/MISP/misp-galaxy/blob/main/clusters/threat-actor.json"
+
+
+def _misp_relations(
+    p: Profile,
+    entry: Mapping[str, Any],
+    by_uuid: Mapping[str, str],
+    index: Mapping[str, str],
+    profiles: Mapping[str, Profile],
+) -> None:
+    """MISP's actor-to-actor links (``similar``, ``overlaps`` ...), with their likelihood tag."""
+    for rel in entry.get("related") or ():
+        target = by_uuid.get(str(rel.get("dest-uuid")))
+        if rel.get("type") not in MISP_RELATIONS or not target:
+            continue
+        name = profiles[index[target.lower()]].name if target.lower() in index else target
+        if name == p.name or any(r.target == name and r.kind == rel["type"] for r in p.relations):
+            continue
+        note = "; ".join(str(t) for t in rel.get("tags") or ())
+        p.relations.append(
+            ActorRelation(kind=str(rel["type"]), target=name, source=MISP_CLUSTER_URL, note=note)
+        )
 
 
 def _misp_names(entry: Mapping[str, Any]) -> list[str]:
@@ -297,7 +326,14 @@ def _apply_misp(p: Profile, entry: Mapping[str, Any], names: list[str]) -> None:
     p.description = p.description or str(entry.get("description") or "")
     refs = [str(r) for r in meta.get("refs") or ()]
     p.cite("aliases", refs[:5])
+    cves = sorted(set(CVE_RE.findall(str(entry.get("description") or ""))))
+    if cves:
+        p.add("cves", cves)
+        p.cite("cves", refs[:3] or [MISP_CLUSTER_URL])
     p.extra["misp_refs"] = refs
+    vendors = {k.split(":", 1)[1]: str(v) for k, v in meta.items() if k.startswith("origin:")}
+    if vendors:
+        p.extra["alias_vendors"] = {**p.extra.get("alias_vendors", {}), **vendors}
     p.extra["origins"] = [*p.extra.get("origins", []), "misp-galaxy"]
 
 

@@ -238,3 +238,8 @@ def test_feeds_given_to_the_kb(tmp_path: Path) -> None:
     kb = KnowledgeBase.load(None, feeds=[tmp_path], cache_dir=tmp_path / "cache")
     assert kb.ioc("zz-evil.example.com")[0]["source"] == "iocs.txt"
     assert len(kb.feed_warnings) == 1 and "broken.csv" in kb.feed_warnings[0]
+
+
+def test_url_matches_on_its_host(kb_offline: KnowledgeBase) -> None:
+    hits = kb_offline.ioc("hxxp://www.ninesmn[.]com/index.php?id=1")
+    assert [(h["actor"], h["matched_on"]) for h in hits] == [("MirrorFace", "host")]

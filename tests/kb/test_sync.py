@@ -117,3 +117,30 @@ def test_wrong_content_and_sha_are_rejected(serve, shared_data: Path, tmp_path: 
 def test_unreachable_server_fails_cleanly(tmp_path: Path) -> None:
     report = sync(tmp_path, base_url="http://127.0.0.1:9", only=["kev"], timeout=2)
     assert not report.ok and "download failed" in report.failed[0]["error"]
+
+
+def test_sync_command(serve, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from aptlink.cli import _register_subcommands, app
+
+    _register_subcommands()
+    base = serve(_mirror(tmp_path, shared_data))
+    args = [
+        "kb",
+        "sync",
+        "--cache",
+        str(tmp_path / "c"),
+        "--base-url",
+        base,
+        "--only",
+        "kev",
+        "--json",
+    ]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["updated"][0]["version"] == "2025.08.25"
+    done = CliRunner().invoke(
+        app, ["kb", "sync", "--cache", str(tmp_path / "c"), "--base-url", base, "--only", "attack"]
+    )
+    assert done.exit_code == 1 and "failed  attack: not found (404)" in done.output
