@@ -237,9 +237,10 @@ def analyse_ooxml(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
         _embeddings(parts, out)
         _ooxml_metadata(parts, out)
         _excel_dde(parts, out)
-    if any(n.lower().endswith("vbaproject.bin") for n in parts.names):
-        _macros(name, data, out)
-    if any(n.startswith("word/") for n in parts.names):
+        # olevba is given the VBA project alone, read under our bounds, not the whole package.
+        for part, project in parts.matching(lambda n: n.lower().endswith("vbaproject.bin")):
+            _macros(part, project, out)
+    if any(n.startswith("word/") for n in parts.names) and not out.flagged("archive-bomb"):
         _word_dde(data, out)
 
 
