@@ -74,17 +74,26 @@ def _lnk_header(flags: int, icon_index: int) -> bytes:
 
 
 def _lnk_info(target: str) -> bytes:
+    """LinkInfo with a local base path; a Unicode copy too when the path is not plain Latin-1."""
     volume = struct.pack("<IIII", 17, 3, 0x1234ABCD, 16) + b"\x00"
-    base = target.encode("latin-1", "replace") + b"\x00"
-    header_size = 28
-    volume_offset = header_size
-    base_offset = volume_offset + len(volume)
+    try:
+        base, wide = target.encode("latin-1") + b"\x00", b""
+    except UnicodeEncodeError:
+        base, wide = (
+            target.encode("latin-1", "replace") + b"\x00",
+            target.encode("utf-16-le") + b"\x00\x00",
+        )
+    header_size = 0x24 if wide else 0x1C
+    base_offset = header_size + len(volume)
     suffix_offset = base_offset + len(base)
-    size = suffix_offset + 1
-    head = struct.pack(
-        "<IIIIIII", size, header_size, 1, volume_offset, base_offset, 0, suffix_offset
-    )
-    return head + volume + base + b"\x00"
+    offsets = [header_size, base_offset, 0, suffix_offset]
+    tail = volume + base + b"\x00"
+    if wide:
+        wide_offset = suffix_offset + 1
+        offsets += [wide_offset, wide_offset + len(wide)]
+        tail += wide + b"\x00\x00"
+    size = header_size + len(tail)
+    return struct.pack(f"<III{len(offsets)}I", size, header_size, 1, *offsets) + tail
 
 
 # --- archives -------------------------------------------------------------------------------------

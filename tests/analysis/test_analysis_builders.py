@@ -115,3 +115,13 @@ def test_lure_catalogue_is_found_as_documented() -> None:
         assert lure.technique in {r.technique for r in iter_reasons(report)}, lure.name
         if lure.password:
             assert lure.password in extract_passwords(lure.body_line)
+
+
+def test_lnk_with_japanese_target_keeps_a_unicode_path() -> None:
+    target = r"C:\Users\Public\資料\国際情勢.exe"
+    info = LnkParse3.lnk_file(indata=builders.make_lnk(target, "/s")).get_json()
+    assert info["link_info"]["local_base_path_unicode"] == target
+    report = analyse_attachment(
+        "a.lnk", builders.make_lnk(target, "/s"), Provenance(file="m", sha256="0" * 64)
+    )
+    assert f"{target} /s" in {o.value for o in report.observations}
