@@ -629,3 +629,53 @@ def lure_attachments() -> list[Lure]:
             ("pdf-javascript",),
         ),
     ]
+
+
+# --- RTF with embedded objects --------------------------------------------------------------------
+
+
+def ole_package(filename: str, data: bytes) -> bytes:
+    """An OLE Package native stream (MS-OLEDS 2.3.6, without its size prefix) carrying ``data``."""
+    path = f"C:\\Users\\Public\\{filename}".encode("latin-1", "replace") + b"\x00"
+    name = filename.encode("latin-1", "replace") + b"\x00"
+    temp = (
+        f"C:\\Users\\Public\\AppData\\Local\\Temp\\{filename}".encode("latin-1", "replace")
+        + b"\x00"
+    )
+    return (
+        struct.pack("<H", 2)
+        + name
+        + path
+        + struct.pack("<II", 0x00030000, len(temp))
+        + temp
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+def make_rtf(
+    embedded: tuple[str, bytes] | None = None, *, class_name: str = "Package", text: str = "Hello"
+) -> bytes:
+    """An RTF document; with ``embedded`` an OLE 1.0 object of ``class_name`` (a Package carries the
+    file itself; other classes, such as Equation.3, carry the bytes as native data)."""
+    body = b""
+    if embedded is not None:
+        filename, data = embedded
+        native = ole_package(filename, data) if class_name == "Package" else data
+        cls = class_name.encode("latin-1") + b"\x00"
+        ole1 = struct.pack("<II", 0x00000501, 2) + struct.pack("<I", len(cls)) + cls
+        ole1 += struct.pack("<II", 0, 0) + struct.pack("<I", len(native)) + native
+        body = (
+            b"{\\object\\objemb{\\*\\objclass "
+            + class_name.encode()
+            + b"}{\\*\\objdata "
+            + ole1.hex().encode()
+            + b"}}"
+        )
+    return (
+        b"{\\rtf1\\ansi{\\fonttbl{\\f0 Arial;}}\\f0 "
+        + text.encode("latin-1", "replace")
+        + b"\\par "
+        + body
+        + b"}"
+    )

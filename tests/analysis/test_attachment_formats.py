@@ -244,3 +244,13 @@ def test_windows_run_formats() -> None:
     report = _analyse("invoice.one", one)
     assert {"onenote-file", "onenote-embedded-file"} <= _codes(report)
     assert report.children[0].type == "html"
+
+
+def test_rtf_objects() -> None:
+    hta = b"<html><script>new ActiveXObject('WScript.Shell')</script></html>"
+    package = _analyse("a.rtf", builders.make_rtf(("invoice.hta", hta)))
+    assert _codes(package) >= {"rtf-object", "script-hta"}
+    assert [c.name for c in package.children] == ["invoice.hta"]
+    exploit = _analyse("b.rtf", builders.make_rtf(("x", b"\x1c\x00" * 40), class_name="Equation.3"))
+    assert "rtf-exploit-class" in _codes(exploit) and "T1203" in _techniques(exploit)
+    assert _codes(_analyse("c.rtf", builders.make_rtf())) == set()
