@@ -210,8 +210,7 @@ def ioc(
     from aptlink.kb import KnowledgeBase
     from aptlink.kb.indicators import guess_kind, refang
 
-    kb = KnowledgeBase(indicators=None)
-    kb._load_indicators(feed or (), packaged=True)
+    kb = KnowledgeBase.indicators_only(feed or ())
     hits = kb.ioc(value)
     listed = kb.warninglisted(value)
     kind = guess_kind(refang(value))

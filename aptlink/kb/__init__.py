@@ -93,6 +93,13 @@ class KnowledgeBase:
         kb._load_indicators(feeds, packaged_iocs)
         return kb
 
+    @classmethod
+    def indicators_only(cls, feeds: Iterable[Path] = ()) -> KnowledgeBase:
+        """A knowledge base for indicator look-ups alone (no ATT&CK): fast for `kb ioc`."""
+        kb = cls()
+        kb._load_indicators(feeds, packaged=True)
+        return kb
+
     def _load_indicators(self, feeds: Iterable[Path], packaged: bool) -> None:
         from aptlink.kb import feeds as feed_importers
 

@@ -185,7 +185,8 @@ def _revoked_to(attack: AttackData, gid: str) -> str:
 
 def _apply_group(p: Profile, group: Row, attack: AttackData) -> None:
     url = group.get("url")
-    p.extra["origins"] = [*p.extra.get("origins", []), attack.source]
+    origin = "misp-galaxy mitre-intrusion-set" if attack.source.startswith("misp-galaxy") else "attack"
+    p.extra["origins"] = [*p.extra.get("origins", []), origin]
     for alias in group.get("aliases") or ():
         p.add_alias(alias, "attack")
     p.description = p.description or _strip_citations(group.get("description", ""))
