@@ -32,7 +32,7 @@ SCHEMES: dict[str, re.Pattern[str]] = {
         r"|\s*patch\s*(?P<patch>\d+))?",
         re.I,
     ),
-    "build": re.compile(_PREFIX + r"(?P<main>\d+(?:\.\d+){0,3})(?:\s*-\s*(?P<extra>\d+))?", re.I),
+    "build": re.compile(_PREFIX + r"(?P<main>\d+(?:\.\d+){0,4})(?:\s*-\s*(?P<extra>\d+))?", re.I),
     "hotfix": re.compile(_PREFIX + r"(?P<main>\d+(?:\.\d+){0,3})(?:[\s\-]*h(?P<extra>\d+))?", re.I),
     "ivanti": re.compile(
         _PREFIX + r"(?P<main>\d+\.\d+)\s*r\s*(?P<extra>\d+(?:\.\d+){0,3})" + _BUILD, re.I

@@ -191,3 +191,21 @@ def test_the_real_knowledge_base_names_mirrorface(kev: Kev) -> None:
     assessor = Assessor(kev=kev, catalogue=load_catalogue(), kb=KnowledgeBase.load())
     for cve in MIRRORFACE_CVES:
         assert "MirrorFace" in assessor.actors_for(cve)[0], cve
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product", "version", "present", "absent"),
+    [
+        ("SonicWall", "TZ 370", "6.5.4.14-109n", {"CVE-2024-40766"}, set()),
+        ("SonicWall", "TZ 370", "6.5.4.15-116n", set(), {"CVE-2024-40766"}),
+        ("SonicWall", "NSa 2700", "7.0.1-5035", {"CVE-2024-40766", "CVE-2024-53704"}, set()),
+        ("Palo Alto Networks", "PAN-OS", "10.1.5", {"CVE-2024-9474"}, {"CVE-2024-0012"}),
+        ("Palo Alto Networks", "PAN-OS", "10.1.9-h14", set(), {"CVE-2024-9474"}),
+        ("Palo Alto Networks", "PAN-OS", "11.2.4", {"CVE-2024-9474", "CVE-2024-0012"}, set()),
+    ],
+)
+def test_more_ranges(
+    assessor: Assessor, vendor: str, product: str, version: str, present: set[str], absent: set[str]
+) -> None:
+    cves = set(assess(assessor, vendor, product, version).cves)
+    assert present <= cves and not absent & cves
