@@ -1,0 +1,79 @@
+"""Windows events exported as JSON lines (Winlogbeat, Velociraptor, evtx_dump, flat exports).
+
+One event per line; each becomes a flat row (see ``aptlink.hunt.events``) and the rows come out in
+batches (Arrow tables, item kind ``eventlog``) for the hunt. A line that is not a JSON object is a
+warning with its line number; the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from aptlink.errors import UnsupportedEvidence
+from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, Row, batched, flatten
+from aptlink.hunt.events import event_time as row_time
+
+BATCH_ROWS = 50_000
+MAX_LINE_BYTES = 4 * 1024 * 1024
+# Keys that show a JSON object is a Windows event in one of the shapes we read.
+EVENT_MARKERS = (b'"winlog"', b'"EventID"', b'"Event"', b'"System"', b'"event_id"')
+
+
+class EventJsonParser(Parser):
+    """JSON-lines Windows event exports, one event per line."""
+
+    name = "eventjson"
+    description = "Windows events as JSON lines (Winlogbeat, Velociraptor, evtx_dump)"
+    extensions = (".jsonl", ".ndjson", ".json")
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+        if not first.startswith(b"{"):
+            return 0
+        return 70 if any(marker in first for marker in EVENT_MARKERS) else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        if self.sniff(source.head(), source.path) == 0:
+            raise UnsupportedEvidence("not JSON lines of Windows events", str(source.path))
+        for number, table in enumerate(batched(read_event_json(source.path, ctx), BATCH_ROWS)):
+            prov = source.provenance(self.name, record=f"batch {number}")
+            yield Item(kind="eventlog", provenance=prov, data=table)
+
+
+def read_event_json(path: Path, ctx: ParseContext) -> Iterator[Row]:
+    """Flat rows, one per JSON line; bad lines become warnings with their line number."""
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, 1):
+            row = _row(line, number, path, ctx)
+            if row is not None:
+                yield row
+
+
+def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:
+    line = line.strip()
+    if not line:
+        return None
+    where = f"{path}:{number}"
+    if len(line) > MAX_LINE_BYTES:
+        ctx.warn(where, f"line of {len(line)} bytes is over the {MAX_LINE_BYTES} limit")
+        return None
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        ctx.warn(where, f"not JSON: {exc}")
+        return None
+    if not isinstance(event, dict):
+        ctx.warn(where, "not a JSON object")
+        return None
+    row = flatten(event)
+    row[META_FILE] = str(path)
+    row[META_RECORD] = row.get("EventRecordID") or f"line {number}"
+    time = row_time(row)
+    if time:
+        row[META_TIME] = time
+    return row

@@ -1,0 +1,553 @@
+"""The vectorised Sigma evaluator over Arrow batches of flattened events.
+
+Each column of a batch is dictionary-encoded once; a leaf predicate is computed once per *distinct*
+value (Arrow compute kernels over the dictionary, RE2 for patterns), then gathered to rows with a
+numpy take. A rule variant only looks at the rows of its log source (channel and event-id
+pre-filter), and leaves that match no distinct value fold the rule to False without touching rows,
+which is what most rules do on most batches. Leaf results are shared by every rule of the batch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ahocorasick
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aptlink.hunt.compile import Leaf, Node, Op, leaves
+from aptlink.hunt.events import META_FIELDS
+from aptlink.hunt.logsources import EventSource
+from aptlink.hunt.rules import CompiledRule
+
+Mask = npt.NDArray[np.bool_]
+Rows = npt.NDArray[np.int64]
+Value = Mask | bool
+FIND_LOOP_LIMIT = 24
+MAX_REGEX_INPUT = 65536  # longer values are cut before a Python-regex fallback (hostile input)
+
+
+class Column:
+    """One field of a batch, dictionary-encoded: codes per row (``len(values)`` = absent).
+
+    Substring, prefix and suffix tests run as ``str.find`` over all distinct values joined by NUL
+    (one C-speed scan per pattern, however many values), equality as a hash lookup.
+    """
+
+    __slots__ = ("_index", "_joined", "_texts", "codes", "values")
+
+    def __init__(self, array: pa.Array | pa.ChunkedArray, encode: bool = True) -> None:
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if encode:
+            encoded = pc.dictionary_encode(array)
+            self.values: pa.Array = encoded.dictionary
+            null_code = len(self.values)
+            self.codes = np.asarray(pc.fill_null(encoded.indices, null_code).to_numpy(), np.int64)
+        else:  # already distinct values (the union of several columns' values)
+            self.values = array
+            self.codes = np.empty(0, np.int64)
+        self._texts: dict[bool, list[str]] = {}
+        self._joined: dict[bool, tuple[str, npt.NDArray[np.int64]]] = {}
+        self._index: dict[bool, dict[str, list[int]]] = {}
+
+    def texts(self, cased: bool) -> list[str]:
+        if cased not in self._texts:
+            values = self.values if cased else pc.utf8_lower(self.values)
+            self._texts[cased] = [v.replace("\x00", "\x01") for v in values.to_pylist()]
+        return self._texts[cased]
+
+    def joined(self, cased: bool) -> tuple[str, npt.NDArray[np.int64]]:
+        """``\\0v0\\0v1\\0...\\0`` and the offset where each value starts."""
+        if cased not in self._joined:
+            texts = self.texts(cased)
+            lengths = np.fromiter((len(t) + 1 for t in texts), np.int64, len(texts))
+            starts = np.concatenate(([1], 1 + np.cumsum(lengths)))[: len(texts)]
+            self._joined[cased] = ("\x00" + "\x00".join(texts) + "\x00", starts)
+        return self._joined[cased]
+
+    def equal(self, value: str, cased: bool) -> Mask:
+        if cased not in self._index:
+            index: dict[str, list[int]] = {}
+            for number, text in enumerate(self.texts(cased)):
+                index.setdefault(text, []).append(number)
+            self._index[cased] = index
+        mask = np.zeros(len(self.values), np.bool_)
+        mask[self._index[cased].get(value, [])] = True
+        return mask
+
+    def find(self, needle: str, cased: bool) -> Mask:
+        """Values containing ``needle`` (which may start or end with NUL to anchor it)."""
+        mask = np.zeros(len(self.values), np.bool_)
+        if not needle.strip("\x00"):
+            return mask if needle else ~mask
+        joined, starts = self.joined(cased)
+        position = joined.find(needle)
+        hits = 0
+        while position >= 0:
+            hits += 1
+            if hits > FIND_LOOP_LIMIT:  # a common pattern: one pass over the values is cheaper
+                return self._scan(needle, cased)
+            number = int(np.searchsorted(starts, position + (needle[0] == "\x00"), "right")) - 1
+            mask[number] = True
+            if number + 1 >= len(starts):
+                break
+            position = joined.find(needle, int(starts[number + 1]) - 1)
+        return mask
+
+    def _scan(self, needle: str, cased: bool) -> Mask:
+        texts = self.texts(cased)
+        core = needle.strip("\x00")
+        if needle.startswith("\x00") and needle.endswith("\x00"):
+            test: Callable[[str], bool] = lambda t: t == core
+        elif needle.startswith("\x00"):
+            test = lambda t: t.startswith(core)
+        elif needle.endswith("\x00"):
+            test = lambda t: t.endswith(core)
+        else:
+            test = lambda t: core in t
+        return np.fromiter(map(test, texts), np.bool_, len(texts))
+
+
+NEEDLE_OPS = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
+
+
+def needle(leaf: Leaf) -> str:
+    """The text a substring/prefix/suffix leaf looks for in NUL-joined values."""
+    return NEEDLE_OPS[leaf.op].format(leaf.value.replace("\x00", ""))
+
+
+class NeedleIndex:
+    """Every literal needle of a rule set, one Aho-Corasick automaton per (field, cased).
+
+    A batch then scans each column's joined distinct values once for all the needles of all rules,
+    instead of once per needle.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        words: dict[tuple[str | None, bool], set[str]] = {}
+        for rule in rules:
+            for _, node in rule.variants:
+                for leaf in leaves(node):
+                    if leaf.op in NEEDLE_OPS and leaf.value.replace("\x00", ""):
+                        words.setdefault((leaf.field, leaf.cased), set()).add(needle(leaf))
+        self.automata: dict[tuple[str | None, bool], Any] = {}
+        self.words: dict[tuple[str | None, bool], list[str]] = {}
+        for key, found in words.items():
+            ordered = sorted(found)
+            automaton = ahocorasick.Automaton()
+            for number, word in enumerate(ordered):
+                automaton.add_word(word, number)
+            automaton.make_automaton()
+            self.automata[key] = automaton
+            self.words[key] = ordered
+
+
+class Batch:
+    """A table being hunted: columns encoded on demand, leaf and source results cached."""
+
+    def __init__(self, table: pa.Table, needles: NeedleIndex | None = None) -> None:
+        self.table = table
+        self.needles = needles
+        self._hits: dict[tuple[str | None, bool], dict[str, npt.NDArray[np.int64]]] = {}
+        self.rows = table.num_rows
+        self.names: dict[str, str] = {}
+        for name in table.column_names:
+            self.names.setdefault(name.lower(), name)
+        self._columns: dict[str, Column | None] = {}
+        self._leaf: dict[Leaf, Mask | bool] = {}
+        self._sources: dict[EventSource, Rows | None] = {}
+        self._codes: dict[tuple[str, EventSource], npt.NDArray[np.int64]] = {}
+        self._union: tuple[Column, list[tuple[str, int, int]]] | None = None
+        self._keyword: dict[Leaf, list[tuple[str, Mask]]] = {}
+
+    def column(self, field: str) -> Column | None:
+        if field not in self._columns:
+            name = self.names.get(field)
+            self._columns[field] = Column(self.table.column(name)) if name else None
+        return self._columns[field]
+
+    def value(self, field: str, row: int) -> str | None:
+        name = self.names.get(field)
+        if name is None:
+            return None
+        value = self.table.column(name)[row].as_py()
+        return value if isinstance(value, str) else None
+
+    def data_fields(self) -> list[str]:
+        return [f for f in self.names if f not in META_FIELDS]
+
+    def keyword_values(self, leaf: Leaf) -> list[tuple[str, Mask]]:
+        """For a field-less leaf: (field, per-value mask) of every field where a value matches.
+
+        All fields' distinct values are searched in one pass (one joined text), not field by field.
+        """
+        cached = self._keyword.get(leaf)
+        if cached is None:
+            union, bounds = self._union_column()
+            per_value = self._predicate(leaf, None, union)
+            cached = [
+                (field, _with_absent(per_value[lo:hi], False))
+                for field, lo, hi in bounds
+                if per_value[lo:hi].any()
+            ]
+            self._keyword[leaf] = cached
+        return cached
+
+    def _union_column(self) -> tuple[Column, list[tuple[str, int, int]]]:
+        if self._union is None:
+            arrays, bounds, offset = [], [], 0
+            for field in self.data_fields():
+                column = self.column(field)
+                if column is None or len(column.values) == 0:
+                    continue
+                values = column.values.cast(pa.string())
+                arrays.append(values)
+                bounds.append((field, offset, offset + len(values)))
+                offset += len(values)
+            union = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
+            self._union = (Column(union, encode=False), bounds)
+        return self._union
+
+    # -- per-value leaf results -------------------------------------------------------------
+
+    def leaf_values(self, leaf: Leaf) -> Mask | bool:
+        """The leaf over the distinct values of its field (+ one slot for 'absent'), or a constant."""
+        cached = self._leaf.get(leaf)
+        if cached is None:
+            cached = self._leaf[leaf] = self._evaluate_leaf(leaf)
+        return cached
+
+    def _evaluate_leaf(self, leaf: Leaf) -> Mask | bool:
+        assert leaf.field is not None
+        column = self.column(leaf.field)
+        if column is None:
+            return leaf.op == "null"
+        if leaf.op == "exists":
+            return _with_absent(np.ones(len(column.values), np.bool_), False)
+        if leaf.op == "null":
+            empty = pc.equal(column.values, pa.scalar("", pa.string()))
+            return _fold(_with_absent(bools(empty), True))
+        return _fold(_with_absent(self._predicate(leaf, leaf.field, column), False))
+
+    def _predicate(self, leaf: Leaf, field: str | None, column: Column) -> Mask:
+        """Needle leaves from the batch's one-pass automaton scan; the others value by value."""
+        if (
+            self.needles is not None
+            and leaf.op in NEEDLE_OPS
+            and (field, leaf.cased) in self.needles.automata
+        ):
+            hits = self.needle_hits(field, leaf.cased, column).get(needle(leaf))
+            mask = np.zeros(len(column.values), np.bool_)
+            if hits is not None:
+                mask[hits] = True
+            return mask
+        return value_predicate(leaf, column)
+
+    def needle_hits(
+        self, field: str | None, cased: bool, column: Column
+    ) -> dict[str, npt.NDArray[np.int64]]:
+        """needle -> numbers of the distinct values that contain it (one automaton pass)."""
+        key = (field, cased)
+        if key not in self._hits:
+            assert self.needles is not None
+            self._hits[key] = scan_needles(
+                self.needles.automata[key], self.needles.words[key], column, cased
+            )
+        return self._hits[key]
+
+    # -- rows of a source --------------------------------------------------------------------
+
+    def source_rows(self, source: EventSource) -> Rows | None:
+        """Row numbers of the source's events; None means every row."""
+        if source not in self._sources:
+            self._sources[source] = self._select_source(source)
+        return self._sources[source]
+
+    def _select_source(self, source: EventSource) -> Rows | None:
+        mask: Mask | None = None
+        for field, wanted in (("channel", source.channels), ("eventid", source.event_ids)):
+            if wanted is None:
+                continue
+            column = self.column(field)
+            if column is None:
+                return np.empty(0, np.int64)
+            hit = np.zeros(len(column.values), np.bool_)
+            for value in wanted:
+                hit |= column.equal(value, False)
+            per_value = _with_absent(hit, False)
+            rows_hit = per_value[column.codes]
+            mask = rows_hit if mask is None else mask & rows_hit
+        if mask is None:
+            return None
+        return np.flatnonzero(mask)
+
+    def codes_for(self, field: str, source: EventSource) -> npt.NDArray[np.int64]:
+        key = (field, source)
+        cached = self._codes.get(key)
+        if cached is None:
+            column = self.column(field)
+            assert column is not None
+            rows = self.source_rows(source)
+            cached = column.codes if rows is None else column.codes[rows]
+            self._codes[key] = cached
+        return cached
+
+
+def scan_needles(
+    automaton: Any, words: list[str], column: Column, cased: bool
+) -> dict[str, npt.NDArray[np.int64]]:
+    """Run the automaton over the column's NUL-joined values; needle -> value numbers."""
+    joined, starts = column.joined(cased)
+    found = list(automaton.iter(joined))
+    if not found:
+        return {}
+    ends = np.fromiter((e for e, _ in found), np.int64, len(found))
+    ids = np.fromiter((i for _, i in found), np.int64, len(found))
+    lengths = np.fromiter((len(w) for w in words), np.int64, len(words))
+    leads = np.fromiter((w.startswith("\x00") for w in words), np.int64, len(words))
+    first = ends - lengths[ids] + 1 + leads[ids]
+    numbers = np.searchsorted(starts, first, "right") - 1
+    order = np.lexsort((numbers, ids))
+    ids, numbers = ids[order], numbers[order]
+    cuts = np.flatnonzero(np.diff(ids)) + 1
+    return {
+        words[int(group_ids[0])]: np.unique(group_numbers)
+        for group_ids, group_numbers in zip(
+            np.split(ids, cuts), np.split(numbers, cuts), strict=True
+        )
+    }
+
+
+def bools(array: pa.Array | pa.ChunkedArray) -> Mask:
+    """An Arrow boolean array as numpy (nulls as False), without the slow generic conversion."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count:
+        array = pc.fill_null(array, False)
+    if len(array) == 0:
+        return np.zeros(0, np.bool_)
+    packed = np.frombuffer(array.buffers()[1], np.uint8)
+    bits = np.unpackbits(packed, bitorder="little")
+    return bits[array.offset : array.offset + len(array)].astype(np.bool_)
+
+
+def _with_absent(per_value: Mask, absent: bool) -> Mask:
+    out = np.empty(len(per_value) + 1, np.bool_)
+    out[:-1] = per_value
+    out[-1] = absent
+    return out
+
+
+def _fold(mask: Mask) -> Mask | bool:
+    if not mask.any():
+        return False
+    return True if mask.all() else mask
+
+
+def value_predicate(leaf: Leaf, column: Column) -> Mask:
+    """The leaf's test over a column's distinct values."""
+    op = leaf.op
+    if op == "eq":
+        return column.equal(leaf.value, leaf.cased)
+    if op in _NEEDLES:
+        return column.find(_NEEDLES[op].format(leaf.value.replace("\x00", "")), leaf.cased)
+    if op == "regex":
+        return regex_predicate(leaf, column.values)
+    return _python_predicate(leaf, column.values)
+
+
+_NEEDLES = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
+
+
+def regex_predicate(leaf: Leaf, values: pa.Array) -> Mask:
+    """RE2 over the values (Arrow kernel); Python ``re`` only for what RE2 cannot compile."""
+    pattern = _inline_flags(leaf.flags) + leaf.value
+    try:
+        return bools(pc.match_substring_regex(values, pattern))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        compiled = re.compile(pattern)
+        texts = values.to_pylist()
+        return np.fromiter(
+            (t is not None and compiled.search(t[:MAX_REGEX_INPUT]) is not None for t in texts),
+            np.bool_,
+            len(texts),
+        )
+
+
+def _inline_flags(flags: str) -> str:
+    return f"(?{flags})" if flags else ""
+
+
+def _python_predicate(leaf: Leaf, values: pa.Array) -> Mask:
+    test = _python_test(leaf)
+    texts = values.to_pylist()
+    return np.fromiter((t is not None and test(t) for t in texts), np.bool_, len(texts))
+
+
+def _python_test(leaf: Leaf) -> Callable[[str], bool]:
+    if leaf.op == "cidr":
+        network = ipaddress.ip_network(leaf.value, strict=False)
+        return lambda text: _in_network(text, network)
+    bound = float(leaf.value)
+    compare: dict[str, Callable[[float], bool]] = {
+        "lt": lambda x: x < bound,
+        "lte": lambda x: x <= bound,
+        "gt": lambda x: x > bound,
+        "gte": lambda x: x >= bound,
+    }
+    if leaf.op not in compare:
+        raise ValueError(f"unknown leaf operation {leaf.op!r}")
+    check = compare[leaf.op]
+    return lambda text: _number_test(text, check)
+
+
+def _in_network(text: str, network: Any) -> bool:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]")) in network
+    except ValueError:
+        return False
+
+
+def _number_test(text: str, check: Callable[[float], bool]) -> bool:
+    try:
+        value = float(int(text, 0)) if text.lower().startswith("0x") else float(text)
+    except ValueError:
+        return False
+    return check(value)
+
+
+# -- the boolean tree over rows ------------------------------------------------------------------
+
+
+class RuleRun:
+    """Evaluates one rule variant's tree over the rows of its source in a batch."""
+
+    def __init__(self, batch: Batch, source: EventSource) -> None:
+        self.batch = batch
+        self.source = source
+        rows = batch.source_rows(source)
+        self.rows = rows
+        self.size = batch.rows if rows is None else len(rows)
+
+    def evaluate(self, node: Node) -> Value:
+        if isinstance(node, bool):
+            return node
+        if isinstance(node, Leaf):
+            return self.leaf(node)
+        assert isinstance(node, Op)
+        if node.kind == "not":
+            inner = self.evaluate(node.children[0])
+            return (not inner) if isinstance(inner, bool) else ~inner
+        return self._combine(node)
+
+    def _combine(self, node: Op) -> Value:
+        is_and = node.kind == "and"
+        acc: Value = is_and
+        for child in node.children:
+            value = self.evaluate(child)
+            if isinstance(value, bool):
+                if value is not is_and:
+                    return value  # False absorbs AND, True absorbs OR
+                continue
+            acc = value if isinstance(acc, bool) else (acc & value if is_and else acc | value)
+            if is_and and not acc.any():
+                return False
+        return acc
+
+    def leaf(self, leaf: Leaf) -> Value:
+        if self.size == 0:
+            return False
+        if leaf.field is None:
+            return self._keyword(leaf)
+        if leaf.op == "fieldref":
+            return self._fieldref(leaf)
+        per_value = self.batch.leaf_values(leaf)
+        if isinstance(per_value, bool):
+            return per_value
+        hit = per_value[self.batch.codes_for(leaf.field, self.source)]
+        return hit if hit.any() else False
+
+    def _keyword(self, leaf: Leaf) -> Value:
+        """A value without a field: true if any field of the event holds it (full-text)."""
+        acc: Value = False
+        for field, per_value in self.batch.keyword_values(leaf):
+            hit = per_value[self.batch.codes_for(field, self.source)]
+            if hit.any():
+                acc = hit if isinstance(acc, bool) else acc | hit
+        return acc
+
+    def _fieldref(self, leaf: Leaf) -> Value:
+        assert leaf.field is not None
+        left, right = self.batch.column(leaf.field), self.batch.column(leaf.value)
+        if left is None or right is None:
+            return False
+        a = np.array([*left.texts(False), None], dtype=object)[
+            self.batch.codes_for(leaf.field, self.source)
+        ]
+        b = np.array([*right.texts(False), None], dtype=object)[
+            self.batch.codes_for(leaf.value, self.source)
+        ]
+        equal = np.asarray(a == b, np.bool_)
+        present = np.not_equal(a, None) & np.not_equal(b, None)
+        result = equal & present
+        return result if result.any() else False
+
+    def matched_rows(self, node: Node) -> Rows:
+        value = self.evaluate(node)
+        if value is False:
+            return np.empty(0, np.int64)
+        if value is True:
+            return np.arange(self.batch.rows) if self.rows is None else self.rows
+        picked = np.flatnonzero(value)
+        return picked if self.rows is None else self.rows[picked]
+
+
+def match_batch(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, Rows]]:
+    """(rule index, matched row numbers) for every rule that matched a row of the batch."""
+    return match_rules(batch, rules)
+
+
+def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, Rows]]:
+    """(rule index, matched row numbers) for every rule that matched a row of the batch."""
+    found: list[tuple[int, Rows]] = []
+    for index, rule in enumerate(rules):
+        rows: Rows | None = None
+        for source, node in rule.variants:
+            hit = RuleRun(batch, source).matched_rows(node)
+            if len(hit):
+                rows = hit if rows is None else np.union1d(rows, hit)
+        if rows is not None:
+            found.append((index, rows))
+    return found
+
+
+def matched_fields(batch: Batch, rule: CompiledRule, row: int) -> dict[str, str]:
+    """The fields whose leaves are true for this row (what made the rule fire), with values."""
+    found: dict[str, str] = {}
+    for _, node in rule.variants:
+        for leaf in _all_leaves(node):
+            if leaf.field is None or leaf.field in found or leaf.op == "fieldref":
+                continue
+            per_value = batch.leaf_values(leaf)
+            column = batch.column(leaf.field)
+            if column is None:
+                continue
+            code = int(column.codes[row])
+            hit = per_value if isinstance(per_value, bool) else bool(per_value[code])
+            if hit and code < len(column.values):
+                found[batch.names[leaf.field]] = str(column.values[code].as_py())
+    return found
+
+
+def _all_leaves(node: Node) -> list[Leaf]:
+    if isinstance(node, Leaf):
+        return [node]
+    if isinstance(node, Op):
+        return [leaf for child in node.children for leaf in _all_leaves(child)]
+    return []

@@ -1,0 +1,232 @@
+"""Windows events as flat rows: one ``field -> text`` mapping per event, whatever shape it came in.
+
+Four shapes are recognised: the JSON the ``evtx`` package writes (``{"Event": {"System": ...}}``),
+Winlogbeat (``{"winlog": {...}}``), Velociraptor (``{"System": ..., "EventData": ...}``) and rows that
+are already flat (``{"Channel": ..., "EventID": ..., "CommandLine": ...}``). Field names follow the
+Sigma Windows taxonomy (``Image``, ``CommandLine``, ``Provider_Name``); values are kept as text.
+A few fields are added under ``@`` names (file, record, time) for reporting; rules never see them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+Row = dict[str, str]
+
+META_FILE = "@file"
+META_RECORD = "@record"
+META_TIME = "@time"
+META_FIELDS = (META_FILE, META_RECORD, META_TIME)
+
+# The names Zircolite and the Sigma taxonomy give the System attributes (leaf names elsewhere).
+SYSTEM_NAMES = {
+    ("Provider", "Name"): "Provider_Name",
+    ("Provider", "Guid"): "Guid",
+    ("Provider", "EventSourceName"): "EventSourceName",
+    ("Execution", "ProcessID"): "ProcessID",
+    ("Execution", "ThreadID"): "ThreadID",
+    ("Security", "UserID"): "UserID",
+    ("TimeCreated", "SystemTime"): "SystemTime",
+    ("Correlation", "ActivityID"): "ActivityID",
+    ("Correlation", "RelatedActivityID"): "RelatedActivityID",
+    ("EventID", "Qualifiers"): "Qualifiers",
+}
+# Fields holding "ALG=hex,ALG=hex" lists that rules also address one hash at a time.
+HASH_LIST_FIELDS = ("Hashes", "Hash", "ConfigurationFileHash")
+WINLOGBEAT_SYSTEM = {
+    "channel": "Channel",
+    "event_id": "EventID",
+    "computer_name": "Computer",
+    "record_id": "EventRecordID",
+    "provider_name": "Provider_Name",
+    "provider_guid": "Guid",
+    "task": "Task",
+    "opcode": "Opcode",
+    "version": "Version",
+}
+_NON_ALNUM = re.compile(r"[^A-Za-z0-9_]")
+MAX_DEPTH = 12
+
+
+def text(value: Any) -> str | None:
+    """A JSON scalar as the text a rule compares against; None for null and empty."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value else None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        parts = [t for t in (text(v) for v in value) if t is not None]
+        return "\n".join(parts) if parts else None
+    return None
+
+
+def _leaf_name(name: str) -> str:
+    return _NON_ALNUM.sub("", name.lstrip("#")) or name
+
+
+def _walk(node: Any, path: tuple[str, ...], row: Row, depth: int = 0) -> None:
+    """Add every leaf of ``node`` to ``row`` under its leaf name (``#attributes`` flattened)."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "#attributes" and isinstance(value, Mapping):
+                for attr, attr_value in value.items():
+                    if attr == "xmlns":
+                        continue
+                    _put(row, SYSTEM_NAMES.get((path[-1] if path else "", attr), attr), attr_value)
+            elif key == "#text":
+                _put(row, path[-1] if path else "text", value)
+            else:
+                _walk(value, (*path, key), row, depth + 1)
+        return
+    if isinstance(node, list) and node and all(isinstance(v, Mapping) for v in node):
+        for value in node:
+            _walk(value, path, row, depth + 1)
+        return
+    if path:
+        _put(row, path[-1], node)
+
+
+def _put(row: Row, name: str, value: Any) -> None:
+    value_text = text(value)
+    if value_text is None:
+        return
+    name = _leaf_name(name)
+    row[name] = value_text
+    if name in HASH_LIST_FIELDS:
+        for part in value_text.split(","):
+            alg, sep, digest = part.partition("=")
+            if sep and alg.strip():
+                row.setdefault(_leaf_name(alg.strip()), digest.strip())
+
+
+def flatten(event: Mapping[str, Any]) -> Row:
+    """A flat row for one event in any of the recognised shapes."""
+    if isinstance(event.get("Event"), Mapping):
+        return _flatten_evtx(event["Event"])
+    if isinstance(event.get("winlog"), Mapping):
+        return _flatten_winlogbeat(event)
+    if isinstance(event.get("System"), Mapping):
+        return _flatten_velociraptor(event)
+    row: Row = {}
+    for key, value in event.items():
+        if isinstance(value, Mapping | list) and not isinstance(value, str):
+            _walk(value, (key,), row)
+        else:
+            _put(row, key, value)
+    return row
+
+
+def _flatten_evtx(event: Mapping[str, Any]) -> Row:
+    row: Row = {}
+    for section, body in event.items():
+        if section == "#attributes":
+            continue
+        _walk(body, (section,), row)
+    return row
+
+
+def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
+    winlog = event["winlog"]
+    row: Row = {}
+    for key, name in WINLOGBEAT_SYSTEM.items():
+        _put(row, name, winlog.get(key))
+    for section in ("event_data", "user_data"):
+        if isinstance(winlog.get(section), Mapping):
+            _walk(winlog[section], (section,), row)
+    timestamp = event.get("@timestamp")
+    if isinstance(timestamp, str):
+        row.setdefault("SystemTime", timestamp)
+    if "Computer" not in row and isinstance(event.get("host"), Mapping):
+        _put(row, "Computer", event["host"].get("name"))
+    return row
+
+
+def _flatten_velociraptor(event: Mapping[str, Any]) -> Row:
+    row: Row = {}
+    system = event["System"]
+    for key, value in system.items():
+        if key == "EventID" and isinstance(value, Mapping):
+            _put(row, "EventID", value.get("Value"))
+        elif key == "TimeCreated" and isinstance(value, Mapping):
+            _put(row, "SystemTime", _velociraptor_time(value.get("SystemTime")))
+        elif key == "Provider" and isinstance(value, Mapping):
+            _put(row, "Provider_Name", value.get("Name"))
+            _put(row, "Guid", value.get("Guid"))
+        elif isinstance(value, Mapping):
+            _walk(value, (key,), row)
+        else:
+            _put(row, key, value)
+    for section in ("EventData", "UserData"):
+        if section in event:
+            _walk(event[section], (section,), row)
+    return row
+
+
+def _velociraptor_time(value: Any) -> Any:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def event_time(row: Mapping[str, str]) -> str | None:
+    """The event's creation time as ISO 8601 UTC text, from the fields that carry it."""
+    for name in ("SystemTime", "UtcTime", "TimeCreated", "EventTime"):
+        value = row.get(name)
+        if value:
+            return normalise_time(value)
+    return None
+
+
+def normalise_time(value: str) -> str:
+    """``2019-07-19 14:42:51.257`` and ``...Z UTC`` forms to ``2019-07-19T14:42:51.257000Z``."""
+    cleaned = value.strip().removesuffix(" UTC").replace(" ", "T", 1)
+    try:
+        parsed = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_table(rows: Iterable[Row]) -> pa.Table:
+    """A columnar table (one string column per field, null where absent) from flat rows."""
+    columns: dict[str, list[str | None]] = {}
+    count = 0
+    for count, row in enumerate(rows, 1):
+        for name, value in row.items():
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = [None] * (count - 1)
+            elif len(column) < count - 1:
+                column.extend([None] * (count - 1 - len(column)))
+            column.append(value)
+    for column in columns.values():
+        if len(column) < count:
+            column.extend([None] * (count - len(column)))
+    if not columns:
+        return pa.table({META_RECORD: pa.array([], pa.string())})
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def batched(rows: Iterable[Row], size: int) -> Iterator[pa.Table]:
+    """Tables of at most ``size`` rows: memory stays bounded however long the input is."""
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield to_table(chunk)
+            chunk = []
+    if chunk:
+        yield to_table(chunk)

@@ -1,0 +1,205 @@
+"""Sigma rule folders loaded with pySigma and compiled for the engine.
+
+A rule that cannot be read, parsed or compiled becomes a ``RuleProblem`` with its path and the
+reason, and the others are still loaded. Rules for other products (Linux, network) are left out of a
+Windows hunt and counted. aptlink's own rules ship in ``aptlink/hunt/rules/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
+from aptlink.hunt.compile import Node, UnsupportedRule, compile_condition, leaves, make_op, rename
+from aptlink.hunt.logsources import EventSource, sources_for
+from aptlink.model import technique_id
+
+PACKAGE_RULES = Path(__file__).parent / "rules"
+LEVELS = ("informational", "low", "medium", "high", "critical")
+TECHNIQUE_TAG = re.compile(r"^t\d{4}(\.\d{3})?$")
+MAX_RULE_BYTES = 1024 * 1024
+
+try:  # libyaml when present: rule loading is a third of the hunt's start-up
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _YamlLoader = yaml.SafeLoader
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A Sigma rule ready for the engine: metadata plus one boolean tree per event source."""
+
+    id: str
+    title: str
+    level: str
+    path: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    variants: tuple[tuple[EventSource, Node], ...] = ()
+    logsource: str = ""
+
+    @property
+    def techniques(self) -> tuple[str, ...]:
+        found = []
+        for tag in self.tags:
+            namespace, _, name = tag.partition(".")
+            if namespace == "attack" and TECHNIQUE_TAG.match(name):
+                found.append(technique_id(name))
+        return tuple(found)
+
+    @property
+    def tactics(self) -> tuple[str, ...]:
+        return tuple(
+            tag.partition(".")[2]
+            for tag in self.tags
+            if tag.startswith("attack.")
+            and not TECHNIQUE_TAG.match(tag.partition(".")[2])
+            and not re.match(r"^[gs]\d{4}$", tag.partition(".")[2])
+        )
+
+    @property
+    def level_rank(self) -> int:
+        return LEVELS.index(self.level) if self.level in LEVELS else 2
+
+    def fields(self) -> tuple[str, ...]:
+        names = {leaf.field for _, node in self.variants for leaf in leaves(node) if leaf.field}
+        return tuple(sorted(names))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RuleProblem:
+    """A rule file or rule that was not loaded, and why."""
+
+    path: str
+    reason: str
+    rule: str = ""
+
+    def __str__(self) -> str:
+        title = f" ({self.rule})" if self.rule else ""
+        return f"{self.path}{title}: {self.reason}"
+
+
+@dataclasses.dataclass(slots=True)
+class RuleSet:
+    """The rules of one hunt, the problems met loading them, and the correlation rules."""
+
+    rules: list[CompiledRule] = dataclasses.field(default_factory=list)
+    problems: list[RuleProblem] = dataclasses.field(default_factory=list)
+    correlations: list[SigmaCorrelationRule] = dataclasses.field(default_factory=list)
+    other_products: int = 0
+    files: int = 0
+
+    def at_least(self, level: str) -> RuleSet:
+        """Only the rules at ``level`` or above (``--min-level``)."""
+        rank = LEVELS.index(level)
+        kept = [r for r in self.rules if r.level_rank >= rank]
+        return dataclasses.replace(self, rules=kept)
+
+
+def default_rule_dirs() -> list[Path]:
+    """aptlink's own rules plus the SigmaHQ Windows rules that ``kb sync`` left in the cache."""
+    dirs = [PACKAGE_RULES]
+    cache = Path(os.environ.get("APTLINK_CACHE") or Path.home() / ".cache" / "aptlink")
+    for candidate in (cache / "sigma" / "rules" / "windows", cache / "sigma" / "windows"):
+        if candidate.is_dir():
+            dirs.append(candidate)
+            break
+    return dirs
+
+
+def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every .yml/.yaml file under the given files and folders, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith((".yml", ".yaml")):
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def load_rules(paths: Sequence[Path]) -> RuleSet:
+    """Load and compile every rule under ``paths``; problems are collected, never raised."""
+    ruleset = RuleSet()
+    seen: set[str] = set()
+    for path in rule_files(paths):
+        ruleset.files += 1
+        for item in _load_file(path, ruleset):
+            if isinstance(item, CompiledRule):
+                if item.id in seen:
+                    ruleset.problems.append(RuleProblem(item.path, "duplicate rule id", item.id))
+                    continue
+                seen.add(item.id)
+                ruleset.rules.append(item)
+    return ruleset
+
+
+def _load_file(path: Path, ruleset: RuleSet) -> Iterator[CompiledRule]:
+    where = str(path)
+    try:
+        if path.stat().st_size > MAX_RULE_BYTES:
+            raise ValueError(f"rule file is over {MAX_RULE_BYTES} bytes")
+        docs = [d for d in yaml.load_all(path.read_text("utf-8"), Loader=_YamlLoader) if d]
+        collection = SigmaCollection.from_dicts(docs, collect_errors=True)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, SigmaError) as exc:
+        ruleset.problems.append(RuleProblem(where, _reason(exc)))
+        return
+    for rule in collection.rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            ruleset.correlations.append(rule)
+            continue
+        if not isinstance(rule, SigmaRule):
+            continue
+        if rule.logsource.product not in (None, "windows"):
+            ruleset.other_products += 1
+            continue
+        compiled = _compile(rule, where, ruleset)
+        if compiled is not None:
+            yield compiled
+
+
+def _compile(rule: SigmaRule, where: str, ruleset: RuleSet) -> CompiledRule | None:
+    name = rule.title or ""
+    if rule.errors:
+        ruleset.problems.append(
+            RuleProblem(where, "; ".join(_reason(e) for e in rule.errors), name)
+        )
+        return None
+    try:
+        trees = [compile_condition(c.parsed) for c in rule.detection.parsed_condition]
+    except (SigmaError, UnsupportedRule, ValueError, TypeError, KeyError) as exc:
+        ruleset.problems.append(RuleProblem(where, _reason(exc), name))
+        return None
+    node = make_op("or", tuple(trees))
+    logsource = rule.logsource
+    sources = sources_for(logsource.product, logsource.category, logsource.service)
+    variants = tuple((src, rename(node, src.field_map) if src.fields else node) for src in sources)
+    return CompiledRule(
+        id=str(rule.id or name),
+        title=name,
+        level=str(rule.level.name.lower()) if rule.level else "medium",
+        path=where,
+        description=str(rule.description or ""),
+        tags=tuple(f"{t.namespace}.{t.name}".lower() for t in rule.tags),
+        variants=variants,
+        logsource=":".join(
+            x or "" for x in (logsource.product, logsource.category, logsource.service)
+        ),
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
