@@ -2,6 +2,7 @@
 set is readable here."""
 
 from aptlink.evidence import email, inventory, stix, template
+from aptlink.evidence import eventjson, evtx
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "Parser",
     "Source",
     "email",
+    "eventjson",
+    "evtx",
     "inventory",
     "stix",
     "template",
