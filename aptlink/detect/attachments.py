@@ -30,10 +30,12 @@ from aptlink.analysis.base import Analysis, Budget, Member, Scan, signals
 from aptlink.analysis.filetype import detect, extension
 from aptlink.analysis.names import check_name
 from aptlink.analysis.passwords import extract_passwords
-from aptlink.evidence.base import Limits
-from aptlink.model import Kind, Observation, Provenance, Reason
+from aptlink.detect.base import Detector
+from aptlink.evidence.base import Item, Limits
+from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
 __all__ = [
+    "AttachmentDetector",
     "AttachmentReport",
     "analyse_attachment",
     "extract_passwords",
@@ -196,3 +198,62 @@ def _unique(observations: list[Observation]) -> Iterator[Observation]:
         if obs.id not in seen:
             seen.add(obs.id)
             yield obs
+
+
+# --- the detector for loose files ------------------------------------------------------------------
+
+# The mail triage's default thresholds, so a file alone and a file in a mail read the same.
+SUSPICIOUS_SCORE = 30.0
+MALICIOUS_SCORE = 60.0
+
+
+class AttachmentDetector(Detector):
+    """Loose attachment-like files given to ``investigate``: the same analysis as mail attachments."""
+
+    name = "attachment"
+    description = "archives, documents, shortcuts, executables and scripts analysed as attachments"
+    accepts = frozenset({"file"})
+    techniques = tuple(sorted({s.technique for s in signals().values()}))
+
+    def detect(self, item: Item) -> Iterator[Finding]:
+        loose = item.data
+        report = analyse_attachment(
+            loose.name, loose.data, item.provenance, limits=self.ctx.parse.limits
+        )
+        reasons = tuple(iter_reasons(report))
+        if reasons:
+            yield self._finding(item, report, reasons)
+
+    def _finding(
+        self, item: Item, report: AttachmentReport, reasons: tuple[Reason, ...]
+    ) -> Finding:
+        score = report.score
+        verdict = verdict_for(score)
+        return Finding(
+            detector=self.name,
+            title=f"{verdict} file: {report.name}",
+            severity=SEVERITY[verdict],
+            score=score,
+            provenance=item.provenance,
+            reasons=reasons,
+            observations=tuple(o for node in report.walk() for o in node.observations),
+            group_key=f"file:{report.sha256}",
+            verdict=verdict,
+            extra={"type": report.type, "errors": [e for n in report.walk() for e in n.errors]},
+        )
+
+
+SEVERITY = {
+    Verdict.MALICIOUS: Severity.HIGH,
+    Verdict.SUSPICIOUS: Severity.MEDIUM,
+    Verdict.CLEAN: Severity.INFO,
+}
+
+
+def verdict_for(score: float) -> Verdict:
+    """The verdict for a summed score, on the mail triage's default thresholds."""
+    if score >= MALICIOUS_SCORE:
+        return Verdict.MALICIOUS
+    if score >= SUSPICIOUS_SCORE:
+        return Verdict.SUSPICIOUS
+    return Verdict.CLEAN

@@ -1,7 +1,7 @@
 """Evidence parsers, one module per format. Importing this package registers every parser; the full
 set is readable here."""
 
-from aptlink.evidence import email, inventory, stix, template
+from aptlink.evidence import attachment, email, inventory, stix, template
 from aptlink.evidence import eventjson, evtx
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 
@@ -12,6 +12,7 @@ __all__ = [
     "ParseContext",
     "Parser",
     "Source",
+    "attachment",
     "email",
     "eventjson",
     "evtx",
