@@ -52,10 +52,14 @@ class CaseStore:
         if url is None:
             Path(case_dir).mkdir(parents=True, exist_ok=True)
         store = cls(_engine(url or f"sqlite:///{db_file}", where), where)
-        with store._errors("cannot open the case store"):
-            if not create and not _has_schema(store.engine):
-                raise StoreError("no such case (no case tables)", where)
-            upgrade(store.engine)
+        try:
+            with store._errors("cannot open the case store"):
+                if not create and not _has_schema(store.engine):
+                    raise StoreError("no such case (no case tables)", where)
+                upgrade(store.engine)
+        except BaseException:
+            store.close()  # no pooled connection left for the garbage collector
+            raise
         return store
 
     def close(self) -> None:
