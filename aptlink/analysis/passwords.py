@@ -17,8 +17,9 @@ _LABEL = (
     r"(?:(?:解凍|展開|圧縮|開封|閲覧|ファイル|添付ファイル|添付|zip|ZIP)(?:用の?|の)?)?"
     r"(?:パスワード|パスコード|暗証番号|ﾊﾟｽﾜｰﾄﾞ|"
     r"(?<![A-Za-z])(?i:password|passwd|passcode|pass\s?word|pass|pwd|pw|p/w)(?![A-Za-z])"
-    r"(?i:\s(?:for|to|of)\s(?:the\s)?(?:attached\s|attachment\s|zip\s|encrypted\s)?"
+    r"(?i:\s(?:for|to|of|to\sopen|for\sopening)\s(?:the\s)?(?:attached\s|attachment\s|zip\s|encrypted\s)?"
     r"(?:file|files|zip|archive|document|attachment|folder))?)"
+    r"(?:[ \t]?\([^)\n]{0,16}\))?"  # a note such as (半角英数), full-width brackets after NFKC
 )
 _SEP = (
     r"[ \t]{0,4}(?:(?i:is)[ \t]{0,2})?(?:は|:|=|→|->)?[ \t]{0,4}"
@@ -57,6 +58,9 @@ NOT_PASSWORDS = frozenset(
         "our",
         "we",
         "below",
+        "see",
+        "sent",
+        "send",
         "above",
         "follows",
         "following",
@@ -100,8 +104,8 @@ def extract_passwords(text: str) -> list[str]:
 
 
 def _clean(value: str) -> str:
-    value = value.strip().lstrip("\"'")
+    value = value.strip().lstrip("\"'([{<")
     value = value.rstrip(TRAILING) if not value.endswith(("!", "?")) else value
-    if value.lower() in NOT_PASSWORDS or not value:
+    if value.lower() in NOT_PASSWORDS or not any(ch.isalnum() for ch in value):
         return ""
     return value

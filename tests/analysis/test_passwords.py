@@ -23,6 +23,11 @@ ANNOUNCED = [
     ('Password: "Expo2025"', ["Expo2025"]),
     ("pass is qwerty", ["qwerty"]),
     ("pwd=Zz9\npassword: Zz9\nPW: other1", ["Zz9", "other1"]),
+    ("パスワード（半角英数）：Abc99", ["Abc99"]),
+    ("パスワード【Qx77】", ["Qx77"]),
+    ("暗証番号は1234です", ["1234"]),
+    ("ZIPファイルのパスワードは「Mofa_2024」です", ["Mofa_2024"]),
+    ("Password to open the file: Hk92!x", ["Hk92!x"]),
 ]
 NOT_ANNOUNCED = [
     "パスワードは別途お送りします。",
@@ -31,6 +36,8 @@ NOT_ANNOUNCED = [
     "bypass the filter",
     "passport: AB1234",
     "The password is below",
+    "パスワードを別メールにてお送りします",
+    "password: (see below)",
 ]
 
 
