@@ -254,3 +254,38 @@ def test_rtf_objects() -> None:
     exploit = _analyse("b.rtf", builders.make_rtf(("x", b"\x1c\x00" * 40), class_name="Equation.3"))
     assert "rtf-exploit-class" in _codes(exploit) and "T1203" in _techniques(exploit)
     assert _codes(_analyse("c.rtf", builders.make_rtf())) == set()
+
+
+def _nested_mail(password_line: bytes, charset: str = "utf-8") -> bytes:
+    import base64
+
+    archive = base64.b64encode(builders.make_zip({"a.docx.lnk": LNK}, password="nested1")).decode()
+    return (
+        b"From: a@example.invalid\r\nTo: b@example.invalid\r\nSubject: fw\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        + f"Content-Type: text/plain; charset={charset}\r\n\r\n".encode()
+        + password_line
+        + b"\r\n--b\r\nContent-Type: application/zip\r\n"
+        b'Content-Disposition: attachment; filename="a.zip"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        + archive.encode()
+        + b"\r\n--b--\r\n"
+    )
+
+
+def test_nested_iso_2022_jp_mail_password() -> None:
+    mail = _nested_mail("パスワード：nested1".encode("iso-2022-jp"), "iso-2022-jp")
+    (child,) = _analyse("fw.eml", mail).children
+    assert child.opened_with == "nested1"
+
+
+def test_nested_mail_without_the_project_mail_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aptlink.analysis import mail
+
+    def missing(name: str) -> object:
+        raise ImportError(name)
+
+    monkeypatch.setattr(mail.importlib, "import_module", missing)
+    report = _analyse("fw.eml", _nested_mail("パスワード：nested1".encode()))
+    (child,) = report.children
+    assert child.opened_with == "nested1" and "lnk-powershell" in _codes(child)
+    assert (Kind.SUBJECT, "fw") in {(o.kind, o.value) for o in report.observations}
