@@ -80,6 +80,8 @@ def read_json(path: Path) -> Any:
         raise KnowledgeError(
             f"feed is not valid JSON: {exc.msg}", f"{path}:{exc.lineno}:{exc.colno}"
         ) from exc
+    except RecursionError as exc:  # hostile nesting
+        raise KnowledgeError("feed JSON is nested too deeply", str(path)) from exc
 
 
 def make(kind: Kind, value: str, opts: FeedOptions, path: Path, **extra: Any) -> Indicator | None:
@@ -591,6 +593,12 @@ def import_files(paths: Iterable[Path], opts: FeedOptions) -> ImportResult:
             found = importer(path, opts)
         except KnowledgeError as exc:
             result.errors.append(exc)
+            continue
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            # a record of an unexpected shape: the file is reported, the other files still count
+            result.errors.append(
+                KnowledgeError(f"malformed feed: {type(exc).__name__}: {exc}", str(path))
+            )
             continue
         result.indicators.extend(found)
         result.imported[str(path)] = len(found)

@@ -225,9 +225,12 @@ def verify(src: SyncSource, tmp: Path, url: str, digest: str, sha: str | None) -
         raise KnowledgeError(f"sha256 mismatch: expected {sha.lower()}, got {digest}", url)
     try:
         doc = json.loads(tmp.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise KnowledgeError(f"downloaded file is not valid JSON: {exc}", url) from exc
-    return src.check(doc, url)
+    try:
+        return src.check(doc, url)
+    except (AttributeError, TypeError) as exc:
+        raise KnowledgeError(f"downloaded file has an unexpected shape: {exc}", url) from exc
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

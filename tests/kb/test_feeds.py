@@ -243,3 +243,18 @@ def test_feeds_given_to_the_kb(tmp_path: Path) -> None:
 def test_url_matches_on_its_host(kb_offline: KnowledgeBase) -> None:
     hits = kb_offline.ioc("hxxp://www.ninesmn[.]com/index.php?id=1")
     assert [(h["actor"], h["matched_on"]) for h in hits] == [("MirrorFace", "host")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "bundle", "objects": [{"type": "observed-data", "id": "x", "object_refs": 5}]}',
+        "[" * 100000 + "]" * 100000,
+    ],
+    ids=["wrong-shape", "deep-nesting"],
+)
+def test_hostile_json_is_reported_not_raised(tmp_path: Path, text: str) -> None:
+    (tmp_path / "feed.json").write_text(text, encoding="utf-8")
+    result = import_paths([tmp_path])
+    assert result.indicators == [] and len(result.errors) == 1
+    assert result.errors[0].where == str(tmp_path / "feed.json")
