@@ -145,3 +145,22 @@ def test_pack_entry_without_name(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         read_pack(_pack(tmp_path, [{"name": "A"}, {"aliases": ["x"]}]))
     assert err.value.where == f"{tmp_path / 'pack.yaml'}#actors[1]"
+
+
+def test_software_outside_attack_is_known_and_cited(kb_full: KnowledgeBase) -> None:
+    outside = {
+        e["name"]: [s for s in e.get("software") or () if kb_full.software(s) is None]
+        for e in read_pack()
+    }
+    assert {k: v for k, v in outside.items() if v} == {
+        "MirrorFace": ["LilimRAT", "FaceXInjector", "MRSAStealer", "GOST"],
+        "BRONZE BUTLER": ["xxmm", "Datper"],
+        "BlackTech": ["SpiderPig", "Gh0stTimes"],
+        "Volt Typhoon": ["KV Botnet"],
+        "LockBit affiliates": ["AnyDesk"],
+    }
+    for entry in read_pack():
+        if outside[entry["name"]]:
+            assert any("attack.mitre.org" not in u for u in entry["sources"]["software"]), entry[
+                "name"
+            ]
