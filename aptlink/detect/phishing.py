@@ -187,7 +187,7 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         disposable=frozenset(_warninglist("disposable-email")),
         shorteners=frozenset(_warninglist("url-shortener")) | SHORTENERS,
         dynamic_dns=frozenset(_warninglist("dynamic-dns")),
-        free_hosting=frozenset(_warninglist("lots-project")) | FREE_HOSTING,
+        free_hosting=FREE_HOSTING,
         brands=brands,
         brand_names=_automaton([*brands, *brand_spec.get("roles", ())]),
         protected_labels=_protected_labels(brands),
@@ -286,8 +286,8 @@ CLOUD_STORAGE = frozenset(
     }
 )
 RISKY_LINK_EXT = re.compile(
-    r"(?i)\.(zip|rar|7z|gz|tgz|cab|iso|img|vhdx?|exe|scr|com|pif|msi|lnk|js|jse|vbs|vbe|wsf|hta|"
-    r"bat|cmd|ps1|jar|apk|dll|cpl|one|svg)(?:$|[?#&])"
+    r"(?i)\.(zip|rar|7z|cab|iso|img|vhdx?|exe|scr|pif|msi|lnk|js|jse|vbs|vbe|wsf|hta|"
+    r"bat|cmd|ps1|jar|apk|cpl|one|svg)(?:$|[?#&])"
 )
 ARCHIVE_HINT = re.compile(r"(?i)\.(zip|rar|7z|lzh|iso|img|exe|lnk)\b|ダウンロード|download")
 DOMAIN_IN_TEXT = re.compile(
@@ -507,11 +507,14 @@ def _deletes(word: str) -> set[str]:
 
 
 def _protected_labels(brands: Mapping[str, frozenset[str]]) -> dict[str, str]:
+    """Domain labels that carry a brand's own name (paypal, microsoftonline), not generic words
+    that a brand happens to own as well (windows, office, live)."""
     labels: dict[str, str] = {}
-    for domains in brands.values():
+    for brand, domains in brands.items():
+        key = re.sub(r"[^a-z0-9]", "", brand)
         for d in domains:
             label = d.split(".")[0]
-            if len(label) >= 6:
+            if len(label) >= 6 and key and key in label:
                 labels[label] = d
     return labels
 
@@ -542,7 +545,7 @@ class LookalikeIndex:
         target = self.owners.get(label)  # same name under another suffix: paypal.com-secure.net
         if target is None:
             target = self.skeletons.get(skeleton(label))
-        if target is None and len(label) >= 6:
+        if target is None and len(label) >= 7:
             target = next((self.deletes[v] for v in _deletes(label) if v in self.deletes), None)
         if target is None:
             target = self._brand_token(label)
@@ -632,7 +635,8 @@ class Judge:
     def score(self, reasons: Sequence[Reason]) -> float:
         per_family: dict[str, float] = {}
         for r in reasons:
-            family = self.rules.signals[r.code].family if r.code in self.rules.signals else ""
+            sig = self.rules.signals.get(r.code)
+            family = sig.family if sig else r.code.split(":", 1)[0]
             per_family[family] = per_family.get(family, 0.0) + r.weight
         total = sum(min(v, self.rules.caps.get(f, 100.0)) for f, v in per_family.items())
         return round(min(100.0, max(0.0, total)), 1)
@@ -725,6 +729,7 @@ class Judge:
                     yield self.reason(
                         "sender:reply-to-freemail", f"Reply-To is {rt.address}, a webmail account"
                     )
+                    break
                 yield self.reason(
                     "sender:reply-to-mismatch", f"Reply-To {rt.address} is outside {sender.domain}"
                 )
@@ -735,7 +740,8 @@ class Judge:
                 "sender:return-path-mismatch",
                 f"Return-Path {rp} differs from From {sender.address}",
             )
-        if any(r.address == sender.address for r in mail.to) and not mail.cc:
+        passed = any(r == "pass" for m, r in mail.auth if m in ("dkim", "dmarc", "spf"))
+        if not passed and any(r.address == sender.address for r in mail.to) and not mail.cc:
             yield self.reason(
                 "sender:spoofs-recipient", f"From {sender.address} is also the recipient"
             )
@@ -795,20 +801,16 @@ class Judge:
         text = unicodedata.normalize("NFKC", text).lower()
         found: dict[str, list[str]] = {}
         for term in find_terms(self.rules.lexicon, text):
-            theme = self.rules.term_theme.get(term)
-            if theme and term not in found.setdefault(theme, []):
-                found[theme].append(term)
+            name = self.rules.term_theme.get(term)
+            if name and term not in found.setdefault(name, []):
+                found[name].append(term)
         for name, terms in found.items():
             theme = self.rules.themes[name]
-            code = {
-                "targeted": "lure:targeted-theme",
-                "urgency": "lure:urgency",
-                "qr": "content:qr-code-lure",
-            }.get(theme.kind, "lure:commodity-theme")
-            sig = self.rules.signal(code)
+            sig = self.rules.signal(THEME_SIGNAL.get(theme.kind, "lure:commodity-theme"))
+            # one reason per theme (lure:<theme>), weighed by the theme and capped as a family
             yield Reason(
-                code=code,
-                detail=f"{name}: {', '.join(terms[:4])}",
+                code=f"{sig.family}:{name}",
+                detail=f"{theme.kind} lure ({name}): {', '.join(terms[:4])}",
                 technique=sig.technique,
                 weight=theme.weight,
             )
@@ -820,8 +822,9 @@ class Judge:
         archive_hint = bool(ARCHIVE_HINT.search(mail.subject)) or bool(
             ARCHIVE_HINT.search(mail.body[:20000])
         )
+        own = registered_domain(mail.sender.domain) if mail.sender and mail.sender.domain else ""
         for link in mail.links[:MAX_LINKS]:
-            yield from self._link(link, recipients, archive_hint, mail)
+            yield from self._link(unwrap(link), LinkContext(recipients, archive_hint, own))
         if mail.forms:
             yield self.reason(
                 "link:html-form",
@@ -830,9 +833,7 @@ class Judge:
         if "password" in mail.html and PASSWORD_FIELD.search(mail.html[:MAX_SCAN_CHARS]):
             yield self.reason("link:password-field", "an <input type=password> inside the mail")
 
-    def _link(
-        self, link: MailLink, recipients: list[str], archive_hint: bool, mail: Mail
-    ) -> Iterator[Reason]:
+    def _link(self, link: MailLink, lc: LinkContext) -> Iterator[Reason]:
         url = link.url
         lower = url.lower()
         if lower.startswith(("mailto:", "tel:", "cid:", "#", "sms:")):
@@ -843,11 +844,13 @@ class Judge:
         host = link.host
         if not host or ("." not in host and not is_ip(host)):
             return
+        own_site = bool(lc.own_domain) and registered_domain(host) == lc.own_domain
         yield from self._host_reasons(host)
-        yield from self._link_target(link, host, archive_hint)
+        yield from self._link_target(link, host, lc.archive_hint, own_site)
         if link.source == "html":
             yield from self._mismatch(link, host)
-        yield from self._recipient_in_url(url, recipients)
+        if not own_site:
+            yield from self._recipient_in_url(url, lc.recipients)
         hit = self._ioc(url) or self._ioc(host)
         if hit:
             yield self.reason("link:known-bad", f"{url[:200]} {hit}")
@@ -863,7 +866,8 @@ class Judge:
 
     def _link_host(self, host: str) -> Iterator[Reason]:
         if is_ip(host):
-            yield self.reason("link:ip-host", f"link to IP address {host}")
+            if is_public_ip(host):
+                yield self.reason("link:ip-host", f"link to IP address {host}")
             return
         if "xn--" in host:
             yield self.reason("link:punycode-domain", f"link to punycode host {host}")
@@ -876,22 +880,24 @@ class Judge:
         target = self.index().imitated(host)
         if target:
             yield self.reason("link:lookalike-domain", f"link host {host} imitates {target}")
-        yield from self._brand_on_foreign_host(host)
 
     def _brand_on_foreign_host(self, host: str) -> Iterator[Reason]:
         reg = registered_domain(host)
         sub = host[: -len(reg)] if host.endswith(reg) else ""
-        for label in sub.split("."):
-            if label in self.index().owners and self.index().owners[label] != reg:
+        owners = self.index().owners
+        for label in re.split(r"[.-]", sub):
+            if label in owners and registered_domain(owners[label]) != reg:
                 yield self.reason(
                     "link:brand-on-foreign-host", f"{host} puts {label} in front of {reg}"
                 )
                 return
 
-    def _link_target(self, link: MailLink, host: str, archive_hint: bool) -> Iterator[Reason]:
+    def _link_target(
+        self, link: MailLink, host: str, archive_hint: bool, own_site: bool
+    ) -> Iterator[Reason]:
         url = link.url
         path = urllib.parse.urlsplit(url).path if "://" in url else url
-        risky = RISKY_LINK_EXT.search(path) or RISKY_LINK_EXT.search(link.text)
+        risky = RISKY_LINK_EXT.search(path)
         cloud = in_domain_list(host, CLOUD_STORAGE)
         if cloud and (risky or archive_hint):
             yield self.reason(
@@ -899,12 +905,13 @@ class Judge:
             )
         elif cloud:
             yield self.reason("link:cloud-storage", f"file-sharing link {url[:160]}")
-        elif risky and link.source != "src":
+        elif risky and link.source != "src" and not own_site:
             yield self.reason("link:risky-file", f"link to a {risky.group(1)} file: {url[:160]}")
-        if CMS_PATH.search(url):
-            yield self.reason(
-                "link:compromised-site-path", f"link into {CMS_PATH.search(url).group(1)} on {host}"
-            )  # type: ignore[union-attr]
+        cms = CMS_PATH.search(url)
+        if cms and not own_site:
+            yield self.reason("link:compromised-site-path", f"link into {cms.group(1)} on {host}")
+        if not own_site and LOGIN_PATH.search(url):
+            yield from self._brand_on_foreign_host(host)
         if REDIRECT_PARAM.search(url) and link.source != "src":
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
 
@@ -915,15 +922,19 @@ class Judge:
         shown_host = shown.group(1).lower()
         if not re.search(r"[a-z]", shown_host.rpartition(".")[2]):
             return
-        if registered_domain(shown_host) != registered_domain(host) and not _tld_only(shown_host):
-            yield self.reason(
-                "link:text-href-mismatch", f"link shows {shown_host} but goes to {host}"
-            )
+        shown_reg = registered_domain(shown_host)
+        if shown_reg != registered_domain(host) and shown_host.count(".") > 0:
+            code = "link:text-href-mismatch"
+            if shown_reg in self.index().real:
+                code = "link:shows-known-domain"
+            yield self.reason(code, f"link shows {shown_host} but goes to {host}")
 
     def _recipient_in_url(self, url: str, recipients: list[str]) -> Iterator[Reason]:
         if not recipients or len(url) < 12:
             return
         decoded = urllib.parse.unquote(url).lower()
+        if SUBSCRIPTION_LINK.search(decoded):
+            return  # newsletters put the subscriber's address in their unsubscribe links
         for rcpt in recipients[:5]:
             b64 = base64.b64encode(rcpt.encode()).decode().rstrip("=")
             if rcpt in decoded or (len(b64) >= 8 and b64[:-2] in url):
@@ -1057,8 +1068,58 @@ def _zip_names(data: bytes) -> list[str]:
         return []
 
 
-def _tld_only(host: str) -> bool:
-    return host.count(".") == 0
+@dataclasses.dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What judging one link needs to know about its mail."""
+
+    recipients: list[str]
+    archive_hint: bool
+    own_domain: str
+
+
+# Security gateways rewrite links (Microsoft Safe Links, Proofpoint URL Defense ...): the real
+# target is inside, and judging the wrapper would blame the recipient's own gateway.
+REWRITERS = {
+    "safelinks.protection.outlook.com": "url",
+    "urldefense.proofpoint.com": "u",
+    "linkprotect.cudasvc.com": "a",
+}
+URLDEFENSE_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.{1,4000}?)__;", re.I)
+SUBSCRIPTION_LINK = re.compile(
+    r"(unsubscribe|opt-?out|subscription|preferences|mailman/options|/remove|manage)"
+)
+
+
+def unwrap(link: MailLink) -> MailLink:
+    """The link a gateway wrapped, or the link itself."""
+    url = link.url
+    v3 = URLDEFENSE_V3.match(url)
+    if v3:
+        return dataclasses.replace(link, url=v3.group(1))
+    host = link.host
+    for rewriter, param in REWRITERS.items():
+        if host == rewriter or host.endswith("." + rewriter):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+            inner = query.get(param, [""])[0]
+            if "urldefense" in host:
+                inner = urllib.parse.unquote(inner.replace("-", "%").replace("_", "/"))
+            if inner.startswith(("http://", "https://")):
+                return dataclasses.replace(link, url=inner)
+    return link
+
+
+def is_public_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True  # integer or hex forms written to hide an address
+
+
+THEME_SIGNAL = {
+    "targeted": "lure:targeted-theme",
+    "urgency": "lure:urgency",
+    "qr": "content:qr-code-lure",
+}
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

@@ -1,7 +1,7 @@
 """Evidence parsers, one module per format. Importing this package registers every parser; the full
 set is readable here."""
 
-from aptlink.evidence import attachment, email, inventory, stix, template
+from aptlink.evidence import attachment, directory, email, inventory, msg, stix, template
 from aptlink.evidence import eventjson, evtx
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 
@@ -14,6 +14,8 @@ __all__ = [
     "Source",
     "attachment",
     "email",
+    "directory",
+    "msg",
     "eventjson",
     "evtx",
     "inventory",

@@ -19,7 +19,7 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from email.message import Message
 from pathlib import Path
@@ -226,11 +226,6 @@ def decode_header_value(value: object) -> str:
 
 
 def _header_bytes(chunk: bytes, charset: str | None) -> str:
-    if charset is None:
-        try:
-            chunk = chunk.decode("ascii", "surrogateescape").encode("ascii", "surrogateescape")
-        except UnicodeError:
-            pass
     return decode_bytes(chunk, charset)[0]
 
 
@@ -241,7 +236,19 @@ def _unescape_surrogates(text: str) -> str:
     return decode_bytes(text.encode("utf-8", "surrogateescape"), None)[0]
 
 
+SIMPLE_ADDRESS = re.compile(
+    r'^\s*(?:"?([^"<>]{0,300}?)"?\s*)?<([^<>\s,;"]{1,300}@[^<>\s,;"]{1,300})>\s*$'
+)
+BARE_ADDRESS = re.compile(r"^\s*<?([^<>\s,;\"()]{1,300}@[^<>\s,;\"()]{1,300}?)>?\s*$")
+
+
 def parse_addresses(value: str) -> tuple[Address, ...]:
+    """Mailboxes of an address header; the common single-address forms without the slow parser."""
+    simple = SIMPLE_ADDRESS.match(value) or BARE_ADDRESS.match(value)
+    if simple is not None:
+        name = (simple.group(1) or "") if simple.re is SIMPLE_ADDRESS else ""
+        address = simple.group(2 if simple.re is SIMPLE_ADDRESS else 1).lower()
+        return (Address(name=name.strip().strip('"').strip(), address=address),)
     try:
         pairs = email.utils.getaddresses([value[:4000]])
     except Exception:
@@ -354,7 +361,7 @@ def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int,
     except Exception as exc:
         state.problem(f"undecodable part: {type(exc).__name__}")
         data = None
-    if data is None:
+    if not isinstance(data, bytes):
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
     if part.defects:
         state.problem("damaged MIME part: " + ", ".join(type(d).__name__ for d in part.defects[:3]))
@@ -500,10 +507,31 @@ def _header_text(name: str, value: object) -> str:
 
 
 def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
-    headers = tuple((k, _header_text(k, v)) for k, v in msg.items()[:500])
+    raw_headers = (
+        getattr(msg, "_headers", None) or msg.items()
+    )  # raw list: no per-header policy work
+    headers = tuple((k, _header_text(k, v)) for k, v in raw_headers[:500])
+    return build_mail(
+        headers,
+        text="\n".join(state.texts),
+        markup="\n".join(state.htmls),
+        attachments=state.attachments,
+        problems=state.problems,
+        size=size,
+    )
+
+
+def build_mail(
+    headers: tuple[tuple[str, str], ...],
+    *,
+    text: str,
+    markup: str,
+    attachments: Sequence[MailAttachment] = (),
+    problems: Sequence[str] = (),
+    size: int = 0,
+) -> Mail:
+    """A Mail from decoded headers, bodies and attachments (shared by the .eml and .msg parsers)."""
     get = _getter(headers)
-    text = "\n".join(state.texts)
-    markup = "\n".join(state.htmls)
     links, forms = extract_links(text, markup)
     senders = parse_addresses(get("from"))
     html_text = html_to_text(markup) if markup else ""
@@ -524,9 +552,9 @@ def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
         body=_readable(text, html_text),
         links=tuple(links),
         forms=tuple(forms),
-        attachments=tuple(state.attachments),
+        attachments=tuple(attachments),
         auth=_auth_results(headers),
-        problems=tuple(state.problems),
+        problems=tuple(problems),
         size=size,
     )
 

@@ -1,0 +1,235 @@
+"""Mail triage as a library: a verdict with reasons for every mail in files, folders or bytes.
+
+``iter_triage`` reads .eml, Maildir files, mbox and .msg (folders recursively), judges each mail with
+the phishing detector's :class:`~aptlink.detect.phishing.Judge`, and yields one
+:class:`TriageResult` per mail, in input order, using several processes when asked. A file that
+cannot be read becomes a result with an error, never an exception, so one bad mail never stops a
+batch. The ``aptlink triage`` command presents these results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aptlink.detect.phishing import Directory, Judge, Person, load_rules
+from aptlink.errors import AptlinkError
+from aptlink.evidence.base import Limits, ParseContext
+from aptlink.evidence.email import (
+    MBOX_SEP,
+    Mail,
+    looks_like_rfc822,
+    parse_message_bytes,
+    split_mbox,
+)
+from aptlink.model import Provenance, Reason
+
+MAIL_EXTENSIONS = frozenset({".eml", ".msg", ".mbox", ".mbx", ".email", ".mail"})
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TriageConfig:
+    """What every worker needs to judge mails the same way."""
+
+    lexicons: tuple[Path, ...] = ()
+    people: tuple[Person, ...] = ()
+    limits: Limits = dataclasses.field(default_factory=Limits)
+
+
+@dataclasses.dataclass(slots=True)
+class TriageResult:
+    """The verdict on one mail (or why a file could not be judged)."""
+
+    path: str
+    record: str | None = None
+    message_id: str = ""
+    subject: str = ""
+    sender: str = ""
+    verdict: str = "clean"
+    score: float = 0.0
+    reasons: list[Reason] = dataclasses.field(default_factory=list)
+    techniques: list[str] = dataclasses.field(default_factory=list)
+    indicators: list[str] = dataclasses.field(default_factory=list)
+    victim: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-lines record of ``aptlink triage --json``."""
+        record: dict[str, Any] = {
+            "path": self.path if self.record is None else f"{self.path}#{self.record}",
+            "message_id": self.message_id,
+            "verdict": self.verdict,
+            "score": self.score,
+            "reasons": [
+                {"code": r.code, "detail": r.detail, "technique": r.technique} for r in self.reasons
+            ],
+            "techniques": self.techniques,
+            "indicators": self.indicators,
+        }
+        if self.subject:
+            record["subject"] = self.subject
+        if self.victim:
+            record["victim"] = self.victim
+        if self.error:
+            record["error"] = self.error
+        return record
+
+
+def make_judge(config: TriageConfig) -> Judge:
+    directory = Directory()
+    directory.extend(config.people)
+    return Judge(load_rules(config.lexicons), directory, kb=None, limits=config.limits)
+
+
+# --- one input ------------------------------------------------------------------------------
+
+
+def is_mail_file(path: Path) -> bool:
+    """Whether a file met while walking a folder is worth judging as mail (content first)."""
+    if path.suffix.lower() in MAIL_EXTENSIONS:
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return looks_like_rfc822(head) or head.startswith(b"From ")
+
+
+def triage_bytes(data: bytes, path: str, judge: Judge) -> list[TriageResult]:
+    """Verdicts for the mail(s) in one file's bytes: .eml, mbox or .msg, told apart by content."""
+    sha = hashlib.sha256(data).hexdigest()
+    if data.startswith(OLE_MAGIC):
+        return [_judge_msg(data, path, sha, judge)]
+    if data.startswith(b"From ") and MBOX_SEP.match(data.split(b"\n", 1)[0].rstrip(b"\r")):
+        return [
+            _judge(chunk, path, sha, judge, f"message {n}", "mbox")
+            for n, chunk in enumerate(split_mbox(data), 1)
+        ]
+    return [_judge(data, path, sha, judge, None, "eml")]
+
+
+def triage_file(path: Path, judge: Judge) -> list[TriageResult]:
+    try:
+        size = path.stat().st_size
+        if size > judge.limits.max_file_bytes:
+            return [_failed(str(path), f"file of {size} bytes is over the size limit")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return [_failed(str(path), f"cannot read: {exc.strerror or exc}")]
+    return triage_bytes(data, str(path), judge)
+
+
+def _judge(
+    data: bytes, path: str, sha: str, judge: Judge, record: str | None, parser: str
+) -> TriageResult:
+    prov = Provenance(file=path, sha256=sha, record=record, chain=(parser,))
+    ctx = ParseContext(limits=judge.limits)
+    try:
+        mail = parse_message_bytes(data, prov, ctx)
+        return _result(mail, prov, judge, ctx)
+    except Exception as exc:  # a parser or detector bug on hostile input must not stop the batch
+        return _failed(path, f"{type(exc).__name__}: {exc}", record)
+
+
+def _judge_msg(data: bytes, path: str, sha: str, judge: Judge) -> TriageResult:
+    from aptlink.evidence.msg import parse_msg_bytes
+
+    prov = Provenance(file=path, sha256=sha, chain=("msg",))
+    ctx = ParseContext(limits=judge.limits)
+    try:
+        return _result(parse_msg_bytes(data, prov, ctx), prov, judge, ctx)
+    except AptlinkError as exc:
+        return _failed(path, exc.message)
+    except Exception as exc:
+        return _failed(path, f"{type(exc).__name__}: {exc}")
+
+
+def _result(mail: Mail, prov: Provenance, judge: Judge, ctx: ParseContext) -> TriageResult:
+    verdict = judge.assess(mail, prov)
+    return TriageResult(
+        path=prov.file,
+        record=prov.record,
+        message_id=mail.message_id,
+        subject=mail.subject,
+        sender=mail.sender.address if mail.sender else "",
+        verdict=str(verdict.verdict),
+        score=verdict.score,
+        reasons=verdict.reasons,
+        techniques=verdict.techniques,
+        indicators=verdict.indicators,
+        victim=verdict.victim,
+        warnings=[w.message for w in ctx.warnings[:20]],
+    )
+
+
+def _failed(path: str, error: str, record: str | None = None) -> TriageResult:
+    return TriageResult(path=path, record=record, verdict="error", error=error)
+
+
+# --- many inputs ----------------------------------------------------------------------------
+
+
+def mail_files(paths: Iterable[Path]) -> list[Path]:
+    """The files to judge: given files as they are, folders walked recursively for mail files."""
+    from aptlink.pipeline import walk
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(p for p in walk([path]) if is_mail_file(p))
+        else:
+            found.append(path)
+    return found
+
+
+_WORKER_JUDGE: Judge | None = None
+
+
+def _init_worker(config: TriageConfig) -> None:
+    global _WORKER_JUDGE
+    _WORKER_JUDGE = make_judge(config)
+
+
+def _triage_chunk(paths: Sequence[Path]) -> list[TriageResult]:
+    assert _WORKER_JUDGE is not None
+    return [r for p in paths for r in triage_file(p, _WORKER_JUDGE)]
+
+
+def iter_triage(
+    files: Sequence[Path],
+    config: TriageConfig | None = None,
+    *,
+    jobs: int = 1,
+    chunk: int = 64,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Iterator[TriageResult]:
+    """Results for every mail in the files, in order; ``jobs`` > 1 spreads chunks over processes."""
+    config = config or TriageConfig()
+    total = len(files)
+    if jobs <= 1 or total <= chunk:
+        judge = make_judge(config)
+        for n, path in enumerate(files, 1):
+            yield from triage_file(path, judge)
+            if progress:
+                progress("triage", n, total)
+        return
+    chunks = [files[i : i + chunk] for i in range(0, total, chunk)]
+    done = 0
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config,)) as pool:
+        for part, results in zip(chunks, pool.map(_triage_chunk, chunks), strict=True):
+            done += len(part)
+            yield from results
+            if progress:
+                progress("triage", done, total)
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
