@@ -23,6 +23,7 @@ from aptlink.analysis.cfbwriter import write_cfb
 Members = Mapping[str, bytes] | Iterable[tuple[str, bytes]]
 
 LNK_CLSID = bytes.fromhex("0114020000000000c000000000000046")
+LNK_HAS_ID_LIST = 0x01
 LNK_HAS_LINK_INFO = 0x02
 LNK_HAS_NAME = 0x04
 LNK_HAS_RELATIVE_PATH = 0x08
@@ -30,6 +31,8 @@ LNK_HAS_WORKING_DIR = 0x10
 LNK_HAS_ARGUMENTS = 0x20
 LNK_HAS_ICON = 0x40
 LNK_IS_UNICODE = 0x80
+MY_COMPUTER_CLSID = bytes.fromhex("e04fd020ea3a6910a2d808002b30309d")
+DOS_DATE_2024 = (2024 - 1980) << 9 | 1 << 5 | 1
 FILETIME_2024 = 133_485_408_000_000_000  # 2024-01-01T00:00:00Z in 100 ns ticks since 1601
 
 
@@ -48,23 +51,48 @@ def make_lnk(
     working_dir: str = "",
     description: str = "",
     icon_index: int = 0,
+    id_list: bool = False,
+    link_info: bool = True,
 ) -> bytes:
-    """A Windows shortcut (MS-SHLLINK) to ``target`` with ``args``, as LnkParse3 and Windows read it."""
+    """A Windows shortcut (MS-SHLLINK) to ``target`` with ``args``, as LnkParse3 and Windows read it.
+
+    The target is written as LinkInfo (``link_info``) and relative path, and with ``id_list`` also as
+    a shell item ID list (My Computer > volume > folders > file), the only form many shortcuts carry.
+    """
     strings = [
         (LNK_HAS_NAME, description),
-        (LNK_HAS_RELATIVE_PATH, target),
+        (LNK_HAS_RELATIVE_PATH, target if link_info else ""),
         (LNK_HAS_WORKING_DIR, working_dir),
         (LNK_HAS_ARGUMENTS, args),
         (LNK_HAS_ICON, icon),
     ]
-    flags = LNK_HAS_LINK_INFO | LNK_IS_UNICODE
+    flags = (
+        LNK_IS_UNICODE
+        | (LNK_HAS_LINK_INFO if link_info else 0)
+        | (LNK_HAS_ID_LIST if id_list else 0)
+    )
     string_data = b""
     for flag, text in strings:
-        if text or flag == LNK_HAS_RELATIVE_PATH:
+        if text:
             flags |= flag
             string_data += struct.pack("<H", len(text)) + text.encode("utf-16-le")
-    header = _lnk_header(flags, icon_index)
-    return header + _lnk_info(target) + string_data + struct.pack("<I", 0)
+    body = (_lnk_id_list(target) if id_list else b"") + (_lnk_info(target) if link_info else b"")
+    return _lnk_header(flags, icon_index) + body + string_data + struct.pack("<I", 0)
+
+
+def _lnk_id_list(target: str) -> bytes:
+    """Shell items for an absolute ``X:\\dir\\file`` path (ANSI names, no extension blocks)."""
+    drive, _, rest = target.partition("\\")
+    items = [struct.pack("<BB", 0x1F, 0x50) + MY_COMPUTER_CLSID]
+    items.append(struct.pack("<B", 0x2F) + (drive + "\\").encode("latin-1").ljust(22, b"\x00"))
+    parts = [p for p in rest.split("\\") if p]
+    for index, part in enumerate(parts):
+        kind = 0x32 if index == len(parts) - 1 else 0x31
+        name = part.encode("latin-1", "replace") + b"\x00"
+        name += b"\x00" * (len(name) % 2)
+        items.append(struct.pack("<BBIHHH", kind, 0, 0, DOS_DATE_2024, 0, 0x20) + name)
+    packed = b"".join(struct.pack("<H", len(item) + 2) + item for item in items) + b"\x00\x00"
+    return struct.pack("<H", len(packed)) + packed
 
 
 def _lnk_header(flags: int, icon_index: int) -> bytes:

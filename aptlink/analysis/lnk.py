@@ -93,9 +93,12 @@ def _fields(info: dict[str, Any]) -> dict[str, str]:
 
 
 def _id_list_path(info: dict[str, Any]) -> str:
+    """The path the shell item ID list spells: volume, then folder and file names."""
     items = info.get("target", {}).get("items", []) or []
     names = [
-        str(i.get("primary_name") or i.get("data") or "") for i in items if isinstance(i, dict)
+        str(i.get("volume_name") or i.get("primary_name") or "").rstrip("\\")
+        for i in items
+        if isinstance(i, dict)
     ]
     return "\\".join(n for n in names if n and len(n) < 260)
 

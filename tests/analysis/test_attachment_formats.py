@@ -289,3 +289,12 @@ def test_nested_mail_without_the_project_mail_parser(monkeypatch: pytest.MonkeyP
     (child,) = report.children
     assert child.opened_with == "nested1" and "lnk-powershell" in _codes(child)
     assert (Kind.SUBJECT, "fw") in {(o.kind, o.value) for o in report.observations}
+
+
+def test_lnk_with_only_an_id_list() -> None:
+    data = builders.make_lnk(POWERSHELL, "-enc AAAA", id_list=True, link_info=False)
+    report = _analyse("a.lnk", data)
+    assert "lnk-powershell" in _codes(report) and report.errors == ()
+    assert [o.value for o in report.observations if o.kind is Kind.COMMAND_LINE] == [
+        f"{POWERSHELL} -enc AAAA"
+    ]
