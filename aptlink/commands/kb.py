@@ -285,6 +285,16 @@ def render_status(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _digests(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, digest = pair.partition("=")
+        if not sep or len(digest) != 64:
+            raise ConfigError("--sha256 wants NAME=<64 hex digits>", pair)
+        out[name.strip()] = digest.strip().lower()
+    return out
+
+
 @kb_app.command(name="sync")
 def sync_cmd(
     cache: CacheOpt = None,
@@ -294,12 +304,15 @@ def sync_cmd(
     only: Annotated[
         list[str] | None, typer.Option("--only", help="attack, kev or misp-galaxy")
     ] = None,
+    sha256: Annotated[
+        list[str] | None, typer.Option("--sha256", help="expected digest: NAME=HEX (repeatable)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Download current ATT&CK, KEV and MISP galaxy data into the cache (checked, atomic)."""
     from aptlink.kb.sync import sync
 
-    report = sync(cache, base_url, only or ())
+    report = sync(cache, base_url, only or (), _digests(sha256 or []))
     data = report.to_dict()
     lines = [
         f"updated {u['name']}: {u.get('version') or ''} ({u['objects']} objects, sha256 {u['sha256'][:12]})"

@@ -144,3 +144,17 @@ def test_sync_command(serve, shared_data: Path, tmp_path: Path) -> None:  # type
         app, ["kb", "sync", "--cache", str(tmp_path / "c"), "--base-url", base, "--only", "attack"]
     )
     assert done.exit_code == 1 and "failed  attack: not found (404)" in done.output
+    bad = [
+        "kb",
+        "sync",
+        "--cache",
+        str(tmp_path / "c"),
+        "--base-url",
+        base,
+        "--only",
+        "kev",
+        "--sha256",
+        "kev=" + "0" * 64,
+    ]
+    done = CliRunner().invoke(app, bad)
+    assert done.exit_code == 1 and "sha256 mismatch" in done.output
