@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from aptlink.analysis import (
     archives,
@@ -81,6 +82,23 @@ class AttachmentReport:
     def score(self) -> float:
         """The summed weight of every reason in the tree, capped at 100."""
         return min(100.0, sum(r.weight for r in iter_reasons(self)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types, children nested (for ``--json`` output and reports)."""
+        return {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "md5": self.md5,
+            "sha1": self.sha1,
+            "type": self.type,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "observations": [{"kind": str(o.kind), "value": o.value} for o in self.observations],
+            "children": [c.to_dict() for c in self.children],
+            "encrypted": self.encrypted,
+            "opened_with": self.opened_with,
+            "errors": list(self.errors),
+        }
 
     def walk(self) -> Iterator[AttachmentReport]:
         """This report and every report below it, depth first."""

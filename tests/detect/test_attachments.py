@@ -182,3 +182,12 @@ def test_public_api_shape() -> None:
     report = analyse_attachment("x.bin", b"\x00\x01", PROV, passwords=(), limits=None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.name = "y"  # type: ignore[misc]
+
+
+def test_report_to_dict_is_plain_json(shared: Path) -> None:
+    import json
+
+    report = _office(shared, "autostart-encrypt-standardpassword.xlsm")
+    plain = json.loads(json.dumps(report.to_dict()))
+    assert plain["opened_with"] == "VelvetSweatshop"
+    assert plain["children"][0]["reasons"][1]["code"] == "attachment:macro-autoexec"
