@@ -149,12 +149,16 @@ class Assessor:
         self.kev = kev if kev is not None else load_kev()
         self.catalogue = catalogue if catalogue is not None else load_catalogue()
         self._kb_actors = _kb_actors(kb)
+        # Per-family answers do not change within a run; inventories repeat the same products.
+        self._unranged: dict[str, list[str]] = {}
+        self._identified: dict[tuple[str, str], Product | None] = {}
+        self._hit_cache: dict[tuple[str, tuple[int, ...]], tuple[CveHit, ...]] = {}
 
     def assess_all(self, assets: Iterable[Asset]) -> list[AssetReport]:
         return [self.assess(a) for a in assets]
 
     def assess(self, asset: Asset) -> AssetReport:
-        product = self.catalogue.identify(asset.vendor, asset.product)
+        product = self._identify(asset.vendor, asset.product)
         if product is None:
             reason = f"no known edge product matches {asset.vendor!r} {asset.product!r}"
             return AssetReport(asset=asset, status="unknown-product", reason=reason)
@@ -171,7 +175,7 @@ class Assessor:
                 asset=asset, status="unparseable-version", product=product, unranged=unranged,
                 reason=str(exc), actions=self._check_by_hand(unranged),
             )  # fmt: skip
-        hits = tuple(self._hits(product, version))
+        hits = self._hits_for(product, version)
         return AssetReport(
             asset=asset,
             status="vulnerable" if hits else "check-by-hand" if unranged else "not-affected",
@@ -182,18 +186,25 @@ class Assessor:
             actions=self._actions(asset, product, hits, unranged),
         )
 
+    def _identify(self, vendor: str, product: str) -> Product | None:
+        key = (vendor, product)
+        if key not in self._identified:
+            self._identified[key] = self.catalogue.identify(vendor, product)
+        return self._identified[key]
+
     def unranged_cves(self, product: Product) -> list[str]:
         """KEV CVEs filed under this family's catalogue names that no range covers for it."""
-        kev_cves = {
-            e.cve for vendor, name in product.kev for e in self.kev.for_product(vendor, name)
-        }
-        ranged_elsewhere = {
-            cve
-            for cve in kev_cves
-            for pid in self.catalogue.products
-            if self.catalogue.ranged(cve, pid)
-        }
-        return sorted(kev_cves - ranged_elsewhere - product.kev_exclude)
+        if product.id not in self._unranged:
+            kev_cves = {e.cve for v, name in product.kev for e in self.kev.for_product(v, name)}
+            ranged = set(self.catalogue.cves())
+            self._unranged[product.id] = sorted(kev_cves - ranged - product.kev_exclude)
+        return list(self._unranged[product.id])
+
+    def _hits_for(self, product: Product, version: Version) -> tuple[CveHit, ...]:
+        key = (product.id, version.key)
+        if key not in self._hit_cache:
+            self._hit_cache[key] = tuple(self._hits(product, version))
+        return self._hit_cache[key]
 
     def _hits(self, product: Product, version: Version) -> Iterable[CveHit]:
         for ranges in self.catalogue.ranges_for(product.id):

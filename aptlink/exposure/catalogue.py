@@ -111,6 +111,7 @@ class Catalogue:
     ) -> None:
         self.products = {p.id: p for p in products}
         self._ranges: dict[tuple[str, str], CveRanges] = {}
+        self._by_product: dict[str, list[CveRanges]] = {}
         self.actors: dict[str, list[ActorClaim]] = dict(actors or {})
         for r in ranges:
             self.add(r)
@@ -121,6 +122,7 @@ class Catalogue:
         if not replace and key in self._ranges:
             return False
         self._ranges[key] = entry
+        self._by_product.pop(entry.product, None)
         return True
 
     def identify(self, vendor: str, product: str) -> Product | None:
@@ -129,9 +131,10 @@ class Catalogue:
         return next((p for p in self.products.values() if p.matches(text)), None)
 
     def ranges_for(self, product_id: str) -> list[CveRanges]:
-        return sorted(
-            (r for (_, pid), r in self._ranges.items() if pid == product_id), key=lambda r: r.cve
-        )
+        if product_id not in self._by_product:
+            found = [r for (_, pid), r in self._ranges.items() if pid == product_id]
+            self._by_product[product_id] = sorted(found, key=lambda r: r.cve)
+        return list(self._by_product[product_id])
 
     def ranged(self, cve: str, product_id: str) -> CveRanges | None:
         return self._ranges.get((cve, product_id))
