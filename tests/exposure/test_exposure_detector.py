@@ -100,3 +100,40 @@ def test_command_prints_text(runner: CliRunner) -> None:
     assert "CVE-2023-27997" not in done.output
     assert "CVE-2024-21762" in done.output  # FortiOS 7.2.5 is still affected (fixed in 7.2.7)
     assert "summary: vulnerable 1, not-affected 2" in done.output
+
+
+def test_command_errors_name_the_file(tmp_path: Path) -> None:
+    from aptlink.cli import main
+
+    other = tmp_path / "notes.txt"
+    other.write_text("hello\n")
+    for path in (other, tmp_path / "absent.csv"):
+        with pytest.raises(SystemExit) as info:
+            main(["exposure", str(path)])
+        assert info.value.code == 2
+
+
+def test_command_reads_cyclonedx(runner: CliRunner, tmp_path: Path) -> None:
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "components": [
+            {
+                "type": "firmware",
+                "name": "ArrayOS AG",
+                "publisher": "Array Networks",
+                "version": "9.4.0.481",
+                "properties": [
+                    {"name": "aptlink:asset", "value": "ag-01"},
+                    {"name": "aptlink:exposure", "value": "internet"},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "edge.cdx.json"
+    path.write_text(json.dumps(bom))
+    done = runner.invoke(app, ["exposure", str(path), "--json"])
+    assert done.exit_code == 0, done.output
+    [asset] = json.loads(done.output)["assets"]
+    assert asset["asset"] == "ag-01" and asset["status"] == "vulnerable"
+    assert [c["cve"] for c in asset["cves"]] == ["CVE-2023-28461"]
