@@ -1,5 +1,5 @@
 """report.json: every input with its status, findings, incidents, campaigns, attributions and the
-ATT&CK mitigations for the techniques seen."""
+ATT&CK mitigations and the concrete preventive measures (data/measures.yaml) for the techniques seen."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 from aptlink import __version__
 from aptlink.pipeline import CaseResult
+from aptlink.report.measures import measures_for
+from aptlink.report.view import cves_seen, techniques_seen
 
 
 def as_dict(result: CaseResult) -> dict[str, Any]:
@@ -32,6 +34,7 @@ def as_dict(result: CaseResult) -> dict[str, Any]:
         "campaigns": [c.to_dict() for c in result.campaigns],
         "attributions": [a.to_dict() for a in result.attributions],
         "mitigations": result.mitigations,
+        "measures": measures_for(techniques_seen(result), cves_seen(result)),
     }
 
 

@@ -43,8 +43,9 @@ def check(measure: Any) -> None:
 
 
 def covers(listed: str, seen: str) -> bool:
-    """A listed parent technique (T1566) covers its sub-techniques (T1566.001)."""
-    return seen == listed or seen.startswith(listed + ".")
+    """Parent and sub-technique match both ways: a measure listing T1566 applies to T1566.001 seen,
+    and one listing T1566.001 applies when a detector could only say T1566 (phishing of some kind)."""
+    return seen == listed or seen.startswith(listed + ".") or listed.startswith(seen + ".")
 
 
 def measures_for(techniques: Iterable[str], cves: Iterable[str]) -> list[dict[str, Any]]:

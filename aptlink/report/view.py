@@ -21,6 +21,7 @@ from aptlink.report.measures import measures_for
 VERTICES = ("adversary", "capability", "infrastructure", "victim")
 TOP_REASONS = 5
 MAX_WARNINGS = 50
+MAX_WHAT = 8
 
 
 def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
@@ -71,10 +72,19 @@ def incident(i: Incident, findings: dict[str, Finding], names: dict[str, str]) -
         "when": span(i.first_seen, i.last_seen),
         "victim": i.victim or "unknown",
         "severity": str(i.severity),
-        "what": [f"{f.title} ({f.detector}, score {f.score:g})" for f in mine],
+        "what": _what(mine),
         "techniques": [_technique(t, names) for t in i.techniques],
         "reasons": [_reason(r) for r in top_reasons(r for f in mine for r in f.reasons)],
     }
+
+
+def _what(findings: list[Finding]) -> list[str]:
+    """The incident's findings, strongest first, at most MAX_WHAT of them."""
+    ranked = sorted(findings, key=lambda f: -f.score)
+    lines = [f"{f.title} ({f.detector}, score {f.score:g})" for f in ranked[:MAX_WHAT]]
+    if len(ranked) > MAX_WHAT:
+        lines.append(f"and {len(ranked) - MAX_WHAT} more finding(s)")
+    return lines
 
 
 def campaign(

@@ -147,7 +147,9 @@ def test_report_command(
         main(["report", "--case", str(stored(tmp_path)), "-f", "json", "--out", str(out)])
     assert done.value.code in (0, None)
     assert capsys.readouterr().out.strip() == str(out)
-    assert json.loads(out.read_text("utf-8"))["summary"]["incidents"] == 3
+    written = json.loads(out.read_text("utf-8"))
+    assert written["summary"]["incidents"] == 3
+    assert "patch-fortios" in [m["id"] for m in written["measures"]]
 
 
 def test_report_command_on_a_missing_case(

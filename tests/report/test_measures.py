@@ -24,9 +24,11 @@ def test_patches_only_for_the_cves_seen() -> None:
     assert "9.4.0.484" in str(found[0]["action"])
 
 
-def test_parent_technique_covers_sub_techniques() -> None:
+def test_parent_and_sub_techniques_match_both_ways() -> None:
     assert "protect-credentials" in ids(measures.measures_for(["T1003.001"], []))
+    assert "block-risky-attachments" in ids(measures.measures_for(["T1566"], []))
     assert measures.measures_for(["T1001"], []) == []
+    assert not measures.covers("T1566.001", "T1566.002")
 
 
 def test_catalogue_is_valid_and_sourced() -> None:
