@@ -124,6 +124,7 @@ def attack_lite(extra_dirs: Iterable[Path] = ()) -> AttackData:
     uuids: dict[str, str] = {}
     clusters = {name: cluster(name, dirs) for name in LITE_CLUSTERS}
     _lite_techniques(data, values(clusters["mitre-attack-pattern"]), uuids)
+    _lite_revoked(data, values(clusters["mitre-attack-pattern"]), uuids)
     _lite_software(data, values(clusters["mitre-malware"]), "malware", uuids)
     _lite_software(data, values(clusters["mitre-tool"]), "tool", uuids)
     _lite_mitigations(data, values(clusters["mitre-course-of-action"]), uuids)
@@ -157,6 +158,18 @@ def _lite_techniques(data: AttackData, rows: list[dict[str, Any]], uuids: dict[s
             "mitigations": [],
         }
         uuids[v["uuid"]] = tid
+
+
+def _lite_revoked(data: AttackData, rows: list[dict[str, Any]], uuids: dict[str, str]) -> None:
+    """Drop revoked techniques on purpose; their id (and uuid) now lead to the replacement."""
+    for v in rows:
+        new = [uuids[u] for u in _related(v, "revoked-by") if u in uuids]
+        old = uuids.get(v["uuid"])
+        if not new or not old or new[0] == old:
+            continue
+        data.revoked[old] = new[0]
+        data.techniques.pop(old, None)
+        uuids[v["uuid"]] = new[0]
 
 
 def _lite_software(

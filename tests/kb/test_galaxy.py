@@ -33,6 +33,9 @@ def test_attack_lite_offline() -> None:
     assert "M1042" in t["mitigations"]
     assert data.groups["G0045"]["aliases"][:2] == ["menuPass", "Cicada"]
     assert data.groups["G0045"]["techniques"]
+    # revoked techniques are dropped and resolve to their replacement, as with the STIX bundle
+    assert "T1143" not in data.techniques and data.get("T1143")["id"] == "T1564.003"  # type: ignore[index]
+    assert all(t in data.techniques for g in data.groups.values() for t in g["techniques"])
 
 
 def test_newer_copy_wins(tmp_path: Path) -> None:
