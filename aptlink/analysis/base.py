@@ -5,10 +5,13 @@ accumulator an analyser fills with reasons, observations, members to recurse int
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import signal
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -197,3 +200,33 @@ def read_bounded(stream: Any, cap: int) -> tuple[bytes, bool]:
         parts.append(block)
         total += len(block)
     return b"".join(parts)[:cap], True
+
+
+class TimeUp(BaseException):
+    """The wall-time budget ran out inside a library call. A BaseException, so that the broad
+    ``except Exception`` in third-party parsers cannot swallow it."""
+
+
+@contextlib.contextmanager
+def wall_clock(budget: Budget) -> Iterator[None]:
+    """Interrupt pure-Python parsing that runs past the budget's deadline (SIGALRM, main thread
+    only, and only when no one else owns the alarm); elsewhere the deadline is checked between steps."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    )
+    if not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _time_up)
+    signal.setitimer(signal.ITIMER_REAL, max(budget.deadline - time.monotonic(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _time_up(signum: int, frame: object) -> None:
+    raise TimeUp

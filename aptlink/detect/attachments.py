@@ -27,7 +27,7 @@ from aptlink.analysis import (
     scripts,
     text,
 )
-from aptlink.analysis.base import Analysis, Budget, Member, Scan, signals
+from aptlink.analysis.base import Analysis, Budget, Member, Scan, TimeUp, signals, wall_clock
 from aptlink.analysis.filetype import detect, extension
 from aptlink.analysis.names import check_name
 from aptlink.analysis.passwords import extract_passwords
@@ -118,7 +118,15 @@ def analyse_attachment(
     """Analyse ``data`` (a file called ``name``) and everything inside it, within ``limits``."""
     budget = Budget.start(limits or Limits())
     scan = Scan(budget=budget, passwords=tuple(dict.fromkeys(passwords)))
-    return _analyse(name, data, provenance, scan, depth=0)
+    try:
+        with wall_clock(budget):
+            return _analyse(name, data, provenance, scan, depth=0)
+    except TimeUp:  # the alarm struck outside an analyser: keep the file's identity at least
+        out = Analysis(type=detect(name, data))
+        out.error(f"analysis stopped: the {budget.limits.parse_seconds:g} s time limit was reached")
+        return _report(
+            name, data, out.type, out, provenance.child(f"{out.type}:{name}"[:MAX_STEP]), ()
+        )
 
 
 def iter_reasons(report: AttachmentReport) -> Iterator[Reason]:
@@ -149,6 +157,9 @@ def _run(analyser: Analyser | None, name: str, data: bytes, scan: Scan, out: Ana
         return
     try:
         analyser(name, data, scan, out)
+    except TimeUp:
+        scan.budget.deadline = 0.0  # nothing else starts once the alarm has struck
+        out.error(f"analysis stopped: the {scan.limits.parse_seconds:g} s time limit was reached")
     except RecursionError:
         out.error("not analysed: structure nested too deeply")
     except Exception as exc:  # one analyser's bug must not lose the whole attachment

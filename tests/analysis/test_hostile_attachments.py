@@ -3,6 +3,7 @@ raises."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import struct
 import time
@@ -151,3 +152,21 @@ def test_corrupted_ole_document(shared: Path) -> None:
     report, elapsed, _ = _timed("broken.xls", bytes(data))
     assert elapsed < 5
     assert report.type == "ole-doc"
+
+
+def test_a_hung_parser_is_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aptlink.detect import attachments
+
+    def forever(name: str, data: bytes, scan: object, out: object) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # as broad as some parsers' own handlers
+                time.sleep(0.01)
+
+    monkeypatch.setitem(attachments.ANALYSERS, "zip", forever)
+    start = time.perf_counter()
+    report = analyse_attachment(
+        "a.zip", builders.make_zip({"a": b"x"}), PROV, limits=Limits(parse_seconds=0.2)
+    )
+    assert time.perf_counter() - start < 1.5
+    assert any("time limit" in e for e in report.errors)
+    assert report.sha256 and report.type == "zip"
