@@ -1,9 +1,88 @@
-"""The `aptlink hunt` command."""
+"""The `aptlink hunt` command: Sigma rules over Windows event logs (.evtx, JSON lines)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from aptlink.errors import ConfigError
+
+LEVELS = ("informational", "low", "medium", "high", "critical")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app (filled in by the hunt work)."""
+    """Add the command to the app."""
+    app.command(name="hunt")(hunt)
+
+
+def hunt(
+    paths: Annotated[list[Path], typer.Argument(help=".evtx / JSON-lines files and folders")],
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules",
+            help="Sigma rule folder or file (repeatable; default: aptlink's "
+            "own rules plus the synced SigmaHQ Windows rules)",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="detections as JSON lines")] = False,
+    timeline: Annotated[
+        Path | None, typer.Option("--timeline", help="write a timeline (.csv or .jsonl)")
+    ] = None,
+    min_level: Annotated[
+        str, typer.Option("--min-level", help="lowest rule level: " + ", ".join(LEVELS))
+    ] = "informational",
+    workers: Annotated[int, typer.Option("--workers", help="matching processes (0 = cores)")] = 0,
+) -> None:
+    """Run Sigma rules over Windows event logs; print detections and a summary."""
+    from aptlink.cli import progress_bar
+    from aptlink.hunt.output import json_lines, summary, write_timeline
+    from aptlink.hunt.rules import default_rule_dirs, load_rules
+    from aptlink.hunt.runner import hunt as run_hunt
+
+    _check(paths, rules or [], min_level)
+    ruleset = load_rules(rules or default_rule_dirs()).at_least(min_level)
+    for problem in ruleset.problems:
+        typer.echo(f"warning: rule not loaded: {problem}", err=True)
+    with progress_bar() as progress:
+        result = run_hunt(paths, ruleset, workers=workers or None, progress=progress)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning.message} ({warning.where})", err=True)
+    if timeline is not None:
+        write_timeline(result.detections, timeline)
+    report = summary(result, ruleset)
+    if as_json:
+        for line in json_lines(result.detections):
+            typer.echo(line)
+        typer.echo(json.dumps({"summary": report}, ensure_ascii=False))
+    else:
+        _print(result.detections, report)
+
+
+def _check(paths: list[Path], rules: list[Path], min_level: str) -> None:
+    missing = [str(p) for p in [*paths, *rules] if not p.exists()]
+    if missing:
+        raise ConfigError("no such path", ", ".join(missing))
+    if min_level not in LEVELS:
+        raise ConfigError(f"--min-level must be one of {', '.join(LEVELS)}", min_level)
+
+
+def _print(detections: list[Any], report: dict[str, Any]) -> None:
+    for d in detections:
+        techniques = ",".join(d.techniques) or "-"
+        typer.echo(
+            f"{d.time or '-'}  {d.level:<8} {d.title}  [{techniques}]  "
+            f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
+        )
+    typer.echo(
+        f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules "
+        f"({report['rules_not_loaded']} not loaded): {report['detections']} detections "
+        f"from {report['rules_hit']} rules"
+    )
+    for row in report["per_rule"][:20]:
+        typer.echo(f"  {row['events']:>6}  {row['level']:<8} {row['title']}")
+    if report["per_tactic"]:
+        typer.echo("per tactic: " + ", ".join(f"{k} {v}" for k, v in report["per_tactic"].items()))

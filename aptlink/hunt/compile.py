@@ -73,7 +73,7 @@ class Op:
     children: tuple[Node, ...]
 
 
-Node = Union[Leaf, Op, bool]
+Node = Union[Leaf, Op, bool]  # noqa: UP007 (a runtime alias of forward references)
 
 COMPARE_OPS = {
     CompareOperators.LT: "lt",

@@ -103,49 +103,17 @@ class Column:
     def _scan(self, needle: str, cased: bool) -> Mask:
         texts = self.texts(cased)
         core = needle.strip("\x00")
-        if needle.startswith("\x00") and needle.endswith("\x00"):
-            test: Callable[[str], bool] = lambda t: t == core
-        elif needle.startswith("\x00"):
-            test = lambda t: t.startswith(core)
-        elif needle.endswith("\x00"):
-            test = lambda t: t.endswith(core)
-        else:
-            test = lambda t: core in t
-        return np.fromiter(map(test, texts), np.bool_, len(texts))
+        anchored = (needle.startswith("\x00"), needle.endswith("\x00"))
+        test = _SCANS[anchored]
+        return np.fromiter((test(t, core) for t in texts), np.bool_, len(texts))
 
 
-NEEDLE_OPS = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
-
-
-def needle(leaf: Leaf) -> str:
-    """The text a substring/prefix/suffix leaf looks for in NUL-joined values."""
-    return NEEDLE_OPS[leaf.op].format(leaf.value.replace("\x00", ""))
-
-
-class NeedleIndex:
-    """Every literal needle of a rule set, one Aho-Corasick automaton per (field, cased).
-
-    A batch then scans each column's joined distinct values once for all the needles of all rules,
-    instead of once per needle.
-    """
-
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        words: dict[tuple[str | None, bool], set[str]] = {}
-        for rule in rules:
-            for _, node in rule.variants:
-                for leaf in leaves(node):
-                    if leaf.op in NEEDLE_OPS and leaf.value.replace("\x00", ""):
-                        words.setdefault((leaf.field, leaf.cased), set()).add(needle(leaf))
-        self.automata: dict[tuple[str | None, bool], Any] = {}
-        self.words: dict[tuple[str | None, bool], list[str]] = {}
-        for key, found in words.items():
-            ordered = sorted(found)
-            automaton = ahocorasick.Automaton()
-            for number, word in enumerate(ordered):
-                automaton.add_word(word, number)
-            automaton.make_automaton()
-            self.automata[key] = automaton
-            self.words[key] = ordered
+_SCANS: dict[tuple[bool, bool], Callable[[str, str], bool]] = {
+    (True, True): str.__eq__,
+    (True, False): str.startswith,
+    (False, True): str.endswith,
+    (False, False): str.__contains__,
+}
 
 
 class Batch:

@@ -130,20 +130,22 @@ def flatten(event: Mapping[str, Any]) -> Row:
 def _flatten_evtx(event: Mapping[str, Any]) -> Row:
     row: Row = {}
     for section, body in event.items():
-        if section == "#attributes":
-            continue
-        _walk(body, (section,), row)
+        if section not in ("#attributes", "System"):
+            _walk(body, (section,), row)
+    # System last: its Channel/EventID/Computer win over same-named data fields (System 104 holds a
+    # ``Channel`` in its UserData, the log that was cleared).
+    _walk(event.get("System", {}), ("System",), row)
     return row
 
 
 def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
     winlog = event["winlog"]
     row: Row = {}
-    for key, name in WINLOGBEAT_SYSTEM.items():
-        _put(row, name, winlog.get(key))
     for section in ("event_data", "user_data"):
         if isinstance(winlog.get(section), Mapping):
             _walk(winlog[section], (section,), row)
+    for key, name in WINLOGBEAT_SYSTEM.items():
+        _put(row, name, winlog.get(key))
     timestamp = event.get("@timestamp")
     if isinstance(timestamp, str):
         row.setdefault("SystemTime", timestamp)
@@ -154,6 +156,9 @@ def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
 
 def _flatten_velociraptor(event: Mapping[str, Any]) -> Row:
     row: Row = {}
+    for section in ("EventData", "UserData"):
+        if section in event:
+            _walk(event[section], (section,), row)
     system = event["System"]
     for key, value in system.items():
         if key == "EventID" and isinstance(value, Mapping):
@@ -167,9 +172,6 @@ def _flatten_velociraptor(event: Mapping[str, Any]) -> Row:
             _walk(value, (key,), row)
         else:
             _put(row, key, value)
-    for section in ("EventData", "UserData"):
-        if section in event:
-            _walk(event[section], (section,), row)
     return row
 
 

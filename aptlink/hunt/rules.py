@@ -201,5 +201,11 @@ def _compile(rule: SigmaRule, where: str, ruleset: RuleSet) -> CompiledRule | No
 
 
 def _reason(exc: BaseException) -> str:
+    """One line: the error's class, its first line, and the line/column when YAML knows them."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
+    mark = getattr(exc, "problem_mark", None)
+    place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None)
+    if problem and mark is not None:
+        text = str(problem)
+    return f"{type(exc).__name__}: {text}{place}"[:300]

@@ -1,0 +1,205 @@
+"""The hunt detector: Sigma rules over the event-log batches of a case, as findings.
+
+Detections are grouped per rule, host and day (one finding each, with the number of events), so
+that a noisy rule does not flood the case. Each finding carries the rule's ATT&CK ids, a severity
+from the rule level, ``group_key`` ``host:<computer>:<yyyy-mm-dd>``, and the hosts, accounts,
+command lines, files, hashes and network indicators of the matched events as observations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from aptlink.detect.base import Detector
+from aptlink.evidence.base import Item
+from aptlink.hunt.rules import RuleSet, default_rule_dirs, load_rules
+from aptlink.hunt.runner import Detection, HuntResult, run_tables
+from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
+
+SEVERITY = {
+    "informational": (Severity.INFO, 10.0),
+    "low": (Severity.LOW, 25.0),
+    "medium": (Severity.MEDIUM, 50.0),
+    "high": (Severity.HIGH, 75.0),
+    "critical": (Severity.CRITICAL, 90.0),
+}
+OBSERVED_FIELDS: Mapping[str, Kind] = {
+    "CommandLine": Kind.COMMAND_LINE,
+    "ParentCommandLine": Kind.COMMAND_LINE,
+    "User": Kind.ACCOUNT,
+    "TargetUserName": Kind.ACCOUNT,
+    "SubjectUserName": Kind.ACCOUNT,
+    "Image": Kind.FILE_NAME,
+    "ParentImage": Kind.FILE_NAME,
+    "NewProcessName": Kind.FILE_NAME,
+    "TargetFilename": Kind.FILE_NAME,
+    "ImageLoaded": Kind.FILE_NAME,
+    "TargetObject": Kind.REGISTRY_KEY,
+    "MD5": Kind.MD5,
+    "SHA1": Kind.SHA1,
+    "SHA256": Kind.SHA256,
+    "DestinationHostname": Kind.DOMAIN,
+    "QueryName": Kind.DOMAIN,
+}
+IP_FIELDS = ("DestinationIp", "SourceIp", "IpAddress")
+MAX_OBSERVATIONS = 200
+SKIPPED_ACCOUNTS = frozenset(
+    {"-", "system", "nt authority\\system", "local service", "network service"}
+)
+
+
+@dataclasses.dataclass(slots=True)
+class _Group:
+    """Detections of one rule on one host on one day."""
+
+    first: Detection
+    sha256: str
+    events: int = 0
+    last_time: str | None = None
+    detections: list[Detection] = dataclasses.field(default_factory=list)
+
+
+class HuntDetector(Detector):
+    """Sigma rules (aptlink's own and the synced SigmaHQ Windows rules) over Windows event logs."""
+
+    name = "hunt"
+    description = "Sigma rules over Windows event logs (.evtx, JSON lines)"
+    accepts = frozenset({"eventlog"})
+    techniques = (
+        "T1564.006", "T1219.001", "T1574.001", "T1003.001", "T1003.002", "T1003.003",
+        "T1685", "T1685.005", "T1490", "T1486", "T1543.003",
+    )  # fmt: skip
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self._ruleset: RuleSet | None = None
+        self._groups: dict[tuple[str, str, str], _Group] = {}
+
+    @property
+    def ruleset(self) -> RuleSet:
+        if self._ruleset is None:
+            configured = self.ctx.options.get("hunt_rules")
+            dirs = [Path(p) for p in configured] if configured else default_rule_dirs()
+            self._ruleset = load_rules(dirs)
+            for problem in self._ruleset.problems:
+                self.ctx.parse.warn(problem.path, f"Sigma rule not loaded: {problem.reason}")
+        return self._ruleset
+
+    def detect(self, item: Item) -> Iterable[Finding]:
+        result = run_tables([item.data], self.ruleset, workers=1, result=HuntResult())
+        for detection in result.detections:
+            self._add(detection, item.provenance.sha256)
+        return ()
+
+    def _add(self, detection: Detection, sha256: str) -> None:
+        day = (detection.time or "")[:10] or "undated"
+        key = (detection.rule_id, detection.computer or "unknown-host", day)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(first=detection, sha256=sha256)
+        group.events += 1
+        group.last_time = detection.time or group.last_time
+        if len(group.detections) < 50:
+            group.detections.append(detection)
+
+    def finalize(self) -> Iterator[Finding]:
+        for (_, host, day), group in sorted(self._groups.items()):
+            yield self._finding(group, host, day)
+
+    def _finding(self, group: _Group, host: str, day: str) -> Finding:
+        first = group.first
+        severity, score = SEVERITY.get(first.level, SEVERITY["medium"])
+        provenance = Provenance(
+            file=first.file, sha256=group.sha256, record=first.record, chain=("evtx", "sigma")
+        )
+        techniques = _valid_techniques(first.techniques)
+        reasons = [
+            Reason(
+                code=f"sigma:{first.rule_id}",
+                detail=f"Sigma rule '{first.title}' ({first.level}) matched {group.events} "
+                f"event(s) on {host}",
+                technique=t,
+                weight=score,
+            )
+            for t in techniques or (None,)
+        ]
+        return Finding(
+            detector=self.name,
+            title=first.title,
+            severity=severity,
+            score=score,
+            provenance=provenance,
+            reasons=tuple(reasons),
+            techniques=techniques,
+            observations=tuple(_observations(group, provenance, host, techniques)),
+            time=first.time,
+            group_key=f"host:{host.lower()}:{day}",
+            victim=self._victim(host),
+            verdict=Verdict.MALICIOUS if score >= 75 else Verdict.SUSPICIOUS,
+            extra={
+                "rule_id": first.rule_id,
+                "rule_path": first.rule_path,
+                "level": first.level,
+                "events": group.events,
+                "last_seen": group.last_time,
+                "tactics": list(first.tactics),
+                "channel": first.channel,
+                "event_id": first.event_id,
+            },
+        )
+
+    def _victim(self, host: str) -> str | None:
+        """The organisation that owns the host, when the case says so (``hosts`` or ``victim``)."""
+        hosts = self.ctx.options.get("hosts") or {}
+        owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
+        return str(owner) if owner else self.ctx.options.get("victim")
+
+
+def _valid_techniques(values: Iterable[str]) -> tuple[str, ...]:
+    from aptlink.model import TECHNIQUE_RE
+
+    return tuple(v for v in values if TECHNIQUE_RE.match(v))
+
+
+def _observations(
+    group: _Group, provenance: Provenance, host: str, techniques: tuple[str, ...]
+) -> Iterator[Observation]:
+    seen: set[tuple[Kind, str]] = set()
+    candidates: list[tuple[Kind, str, Detection | None]] = [(Kind.HOSTNAME, host, None)]
+    candidates += [(Kind.TECHNIQUE, t, None) for t in techniques]
+    for detection in group.detections:
+        for name, value in {**detection.context, **detection.fields}.items():
+            for kind, text in _indicators(name, value):
+                candidates.append((kind, text, detection))
+    for kind, value, detection in candidates:
+        if (kind, value.lower()) in seen or len(seen) >= MAX_OBSERVATIONS:
+            continue
+        seen.add((kind, value.lower()))
+        record = detection.record if detection else provenance.record
+        prov = Provenance(file=provenance.file, sha256=provenance.sha256, record=record,
+                          chain=provenance.chain)  # fmt: skip
+        try:
+            yield Observation(kind=kind, value=value, provenance=prov,
+                              time=detection.time if detection else None)  # fmt: skip
+        except ValueError:
+            continue
+
+
+def _indicators(name: str, value: str) -> Iterator[tuple[Kind, str]]:
+    value = value.strip()
+    if not value:
+        return
+    if name in IP_FIELDS:
+        kind = Kind.IPV6 if ":" in value else Kind.IPV4
+        if value not in ("-", "::1", "127.0.0.1", "0.0.0.0"):
+            yield kind, value
+        return
+    kind = OBSERVED_FIELDS.get(name)
+    if kind is None:
+        return
+    if kind is Kind.ACCOUNT and value.lower() in SKIPPED_ACCOUNTS:
+        return
+    yield kind, value[:2048]

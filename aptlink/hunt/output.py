@@ -1,0 +1,86 @@
+"""How a hunt is written out: detections as JSON lines, a timeline (CSV or JSONL) sorted by time,
+and a summary per rule and per ATT&CK tactic."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from aptlink.errors import ConfigError
+from aptlink.hunt.rules import RuleSet
+from aptlink.hunt.runner import Detection, HuntResult
+
+TIMELINE_COLUMNS = (
+    "timestamp", "computer", "channel", "event_id", "event_record_id", "level", "title",
+    "rule_id", "attack", "file", "matched",
+)  # fmt: skip
+
+
+def json_lines(detections: Iterable[Detection]) -> Iterable[str]:
+    for detection in detections:
+        yield json.dumps(detection.to_dict(), ensure_ascii=False, sort_keys=False)
+
+
+def timeline_rows(detections: Iterable[Detection]) -> list[dict[str, str]]:
+    rows = []
+    for d in sorted(detections, key=lambda d: (d.time or "", d.computer or "", d.record)):
+        rows.append(
+            {
+                "timestamp": d.time or "",
+                "computer": d.computer or "",
+                "channel": d.channel or "",
+                "event_id": d.event_id or "",
+                "event_record_id": d.record,
+                "level": d.level,
+                "title": d.title,
+                "rule_id": d.rule_id,
+                "attack": " ".join(d.techniques),
+                "file": d.file,
+                "matched": "; ".join(f"{k}={v}" for k, v in d.fields.items()),
+            }
+        )
+    return rows
+
+
+def write_timeline(detections: Iterable[Detection], path: Path) -> int:
+    """Write the timeline as CSV or JSONL (by extension); returns the number of rows."""
+    rows = timeline_rows(detections)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=TIMELINE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        path.write_text(text, encoding="utf-8")
+    else:
+        raise ConfigError("timeline must end in .csv or .jsonl", str(path))
+    return len(rows)
+
+
+def summary(result: HuntResult, ruleset: RuleSet) -> dict[str, Any]:
+    """Counts for the closing report: files, events, rules, hits per rule and per tactic."""
+    failed = {f: s for f, s in result.files.items() if s != "analysed"}
+    return {
+        "files": len(result.files),
+        "files_failed": failed,
+        "events": result.events,
+        "rules_loaded": len(ruleset.rules),
+        "rules_not_loaded": len(ruleset.problems),
+        "rules_hit": len({d.rule_id for d in result.detections}),
+        "detections": len(result.detections),
+        "per_rule": result.per_rule(),
+        "per_tactic": result.per_tactic(),
+        "warnings": len(result.warnings),
+        "seconds": {
+            "parse": round(result.parse_seconds, 3),
+            "match": round(result.match_seconds, 3),
+            "wall": round(result.wall_seconds, 3),
+        },
+    }
