@@ -86,6 +86,13 @@ class StixBundleParser(Parser):
         for container in sorted(containers, key=lambda o: str(o["id"])):
             yield self._item(source, ctx, graph, container, graph.closure(container))
 
+    @classmethod
+    def sample(cls) -> tuple[str, bytes]:
+        """A bundle of one incident (the conformance test parses it)."""
+        from aptlink.demo import demo_files, scenario
+
+        return "bundle.json", demo_files()[scenario()["intel"]["file"]]
+
     def _item(
         self,
         source: Source,
@@ -141,12 +148,21 @@ class BundleGraph:
         self.by_id = {str(o["id"]): o for o in objects}
         self.related: dict[str, set[str]] = defaultdict(set)
         self.authors = {str(o["created_by_ref"]) for o in objects if o.get("created_by_ref")}
+        self.reports = [o for o in objects if o.get("type") == "report"]
         for o in objects:
             if o.get("type") == "relationship":
                 for end in (o.get("source_ref"), o.get("target_ref")):
                     self.related[str(end)].add(str(o["id"]))
             elif o.get("type") == "sighting":
                 self.related[str(o.get("sighting_of_ref", ""))].add(str(o["id"]))
+
+    def reported_with(self, cid: str) -> Iterator[str]:
+        """What a report says about this container when the report is about it alone."""
+        for report in self.reports:
+            refs = [str(r) for r in report.get("object_refs", []) or []]
+            inside = [r for r in refs if self.by_id.get(r, {}).get("type") in CONTAINER_TYPES]
+            if inside == [cid]:
+                yield from refs
 
     def refs(self, obj: Obj) -> Iterator[str]:
         for key, value in obj.items():
@@ -163,7 +179,7 @@ class BundleGraph:
         followed, so one incident does not swallow its neighbours in the same bundle."""
         cid = str(container["id"])
         seen = {cid}
-        frontier = [*self.refs(container), *self.related.get(cid, ())]
+        frontier = [*self.refs(container), *self.related.get(cid, ()), *self.reported_with(cid)]
         while frontier:
             oid = frontier.pop()
             obj = self.by_id.get(oid)

@@ -89,11 +89,15 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
         techniques=techs,
         parents=parents,
         software=softs,
-        tech_delta=_deltas(techs, m["technique_noise"], m["min_profile"]),
+        tech_delta=_deltas(techs, m["technique_noise"], m["min_profile"], m["technique_weight"]),
         parent_delta=_deltas(
-            parents, m["technique_noise"], m["min_profile"], credit=m["parent_credit"]
+            parents,
+            m["technique_noise"],
+            m["min_profile"],
+            m["technique_weight"],
+            credit=m["parent_credit"],
         ),
-        soft_delta=_deltas(softs, m["software_noise"], 4),
+        soft_delta=_deltas(softs, m["software_noise"], m["min_software"], m["software_weight"]),
         tech_idf=_idf(techs),
         soft_users=_users(softs),
         names=_names(actors),
@@ -118,14 +122,19 @@ def _idf(sets: Sequence[frozenset[str]]) -> dict[str, float]:
 
 
 def _deltas(
-    sets: Sequence[frozenset[str]], noise: float, min_profile: float, credit: float = 1.0
+    sets: Sequence[frozenset[str]],
+    noise: float,
+    min_profile: float,
+    scale: float,
+    credit: float = 1.0,
 ) -> Deltas:
     """Log-odds gained when a campaign feature is in an actor's profile, against its absence.
 
     P(f | actor) = (1 - noise) * [f in profile] / |profile| + noise * bg(f) and P(f | background)
     = bg(f), the share of all actor-feature uses that are f. A match is worth
     log(noise + (1 - noise) * credit / (|profile| * bg(f))) - log(noise): large for a rare feature
-    in a small profile, near zero for a generic one.
+    in a small profile, near zero for a generic one. ``scale`` tempers the naive-Bayes sum
+    (techniques of one intrusion are not independent draws).
     """
     counts: Counter[str] = Counter(v for s in sets for v in s)
     total = sum(counts.values()) or 1
@@ -135,7 +144,7 @@ def _deltas(
         for v in sorted(values):
             bg = counts[v] / total
             gain = math.log(noise + (1 - noise) * credit / (size * bg)) - math.log(noise)
-            out[v].append((i, max(gain, 0.0)))
+            out[v].append((i, scale * max(gain, 0.0)))
     return dict(out)
 
 

@@ -190,6 +190,15 @@ def _attribution(
     )
 
 
+def tech_cost(m: Mapping[str, float]) -> float:
+    """Log-odds lost for a campaign technique outside the actor's profile."""
+    return m["technique_weight"] * math.log(m["technique_noise"])
+
+
+def soft_cost(m: Mapping[str, float]) -> float:
+    return m["software_weight"] * math.log(m["software_noise"])
+
+
 def known_techniques(prof: CampaignProfile, index: ActorIndex) -> set[str]:
     """Techniques some actor (or some actor's sub-technique family) is known for: only these weigh."""
     return {t for t in prof.techniques if t in index.tech_delta or parent(t) in index.parent_delta}
@@ -201,7 +210,7 @@ def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, 
     m = index.settings["model"]
     techs = known_techniques(prof, index)
     softs = [s for s in prof.software if s in index.soft_delta]
-    base = len(techs) * math.log(m["technique_noise"]) + len(softs) * math.log(m["software_noise"])
+    base = len(techs) * tech_cost(m) + len(softs) * soft_cost(m)
     raw: dict[int, float] = defaultdict(float)
     for t in sorted(techs):
         exact = set()
@@ -264,7 +273,7 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
         (t for t in known_techniques(prof, index) if t not in mine and parent(t) not in family),
         key=lambda t: (-index.idf(t), t),
     )
-    noise = math.log(m["technique_noise"])
+    noise = tech_cost(m)
     generic = load_config().generic_techniques
     if seen:
         gain = sum(gains.get(t, 0.0) for t in seen)
@@ -287,7 +296,7 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
         )
     specific = [t for t in unseen if index.idf(t) >= 1.0]
     if specific:
-        cost = len(unseen) * math.log(m["technique_noise"])
+        cost = len(unseen) * tech_cost(m)
         h.against.append(
             Reason(
                 code="capability:techniques-unseen",
@@ -319,11 +328,11 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
                 "capability:software",
                 f"{seen_as} (used by {len(users)} known actor(s))",
                 gain,
-                support=gain + math.log(m["software_noise"]),
+                support=gain + soft_cost(m),
             )
         elif users:
             others = ", ".join(sorted(index.actors[u].name for u in users)[:3])
-            cost = math.log(m["software_noise"])
+            cost = soft_cost(m)
             detail = f"{seen_as} is reported for {others}, never for {index.actors[h.actor].name}"
             h.against.append(
                 Reason(code="capability:software-elsewhere", detail=detail, weight=round(cost, 3))

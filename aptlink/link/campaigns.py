@@ -161,7 +161,8 @@ def _facts(graph: CorrelationGraph, members: list[int]) -> dict[str, Any]:
     for p in members:
         for fid in graph.members[p]:
             channel, value = graph.features[fid]
-            by_channel[channel][value] += 1
+            if graph.weights[fid] > 0 or channel not in INFRASTRUCTURE_CHANNELS:
+                by_channel[channel][value] += 1
     infra = {
         ch: _top(by_channel[ch]) for ch in sorted(INFRASTRUCTURE_CHANNELS) if by_channel.get(ch)
     }

@@ -17,7 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from aptlink.link.features import Config, Feature, incident_features, load_config
+from aptlink.link.features import (
+    Config,
+    Feature,
+    canonical_url,
+    incident_features,
+    load_config,
+)
 from aptlink.model import Incident, Link, Reason
 
 if TYPE_CHECKING:
@@ -177,7 +183,9 @@ def _feature_weights(
 def _warninglisted(kb: KnowledgeBase, channel: str, value: str) -> bool:
     if channel == "url":
         # A specific path on a big host (a OneDrive share link) is the attacker's; the bare host is not.
-        return bool(kb.warninglisted(value)) and "/" not in value.split("://", 1)[-1]
+        canon, host = canonical_url(value)
+        specific = canon.split("://", 1)[-1] != host
+        return bool(kb.warninglisted(value)) or (not specific and bool(kb.warninglisted(host)))
     if channel == "email":
         return False  # the sender account is the attacker's even when the provider is freemail
     return bool(kb.warninglisted(value.split("/", 1)[0] if channel == "net24" else value))
