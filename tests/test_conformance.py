@@ -8,6 +8,8 @@ or an entry in ``SAMPLES`` below.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import functools
 import hashlib
 import json
@@ -62,6 +64,25 @@ def _evtx() -> tuple[str, bytes]:
     return found[0].name, found[0].read_bytes()
 
 
+def _attachment() -> tuple[str, bytes]:
+    """The macro document of the first demo mail, saved alone."""
+    msg = email.message_from_bytes(
+        demo_files()[roles()["spearphish"][0]], policy=email.policy.default
+    )
+    part = next(iter(msg.iter_attachments()))  # type: ignore[attr-defined]
+    return str(part.get_filename()), bytes(part.get_payload(decode=True))
+
+
+def _shared(relative: str) -> Callable[[], tuple[str, bytes]]:
+    def sample() -> tuple[str, bytes]:
+        path = SHARED / relative
+        if not path.is_file():
+            pytest.skip(f"no {relative} in ../shared/data")
+        return path.name, path.read_bytes()
+
+    return sample
+
+
 # parser name -> a sample it must recognise and parse cleanly
 SAMPLES: dict[str, Callable[[], tuple[str, bytes]]] = {
     "observation-sheet": lambda: ("case.obs", b"#aptlink-observations\ndomain-name: x.example\n"),
@@ -72,8 +93,9 @@ SAMPLES: dict[str, Callable[[], tuple[str, bytes]]] = {
     "mbox": _mbox,
     "eventjson": _demo(roles()["ransomware_hosts"][0]),
     "evtx": _evtx,
-    "people-csv": _demo("directory/people.csv"),
-    "directory-csv": _demo("directory/people.csv"),
+    "directory": _demo("directory/people.csv"),
+    "attachment-file": _attachment,
+    "msg": _shared("attachments/msg/plain_unsent.msg"),
 }
 
 
