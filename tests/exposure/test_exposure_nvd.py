@@ -18,9 +18,9 @@ NVD = Path(__file__).resolve().parents[1] / "data" / "exposure" / "nvd-cpe-range
 
 def test_nvd_ranges_are_added_where_none_is_curated() -> None:
     catalogue = load_catalogue()
-    assert catalogue.ranged("CVE-2020-12812", "fortios") is None
-    assert apply_nvd_ranges(catalogue, NVD) == 2  # CVE-2020-12812 on FortiOS, CVE-2020-3452 on ASA
-    added = catalogue.ranged("CVE-2020-12812", "fortios")
+    assert catalogue.ranged("CVE-2019-6693", "fortios") is None
+    assert apply_nvd_ranges(catalogue, NVD) == 2  # CVE-2019-6693 on FortiOS, CVE-2020-3452 on ASA
+    added = catalogue.ranged("CVE-2019-6693", "fortios")
     assert added is not None and added.source == "nvd"
     assert [r.describe() for r in added.ranges] == [
         ">= 6.0.0, <= 6.0.9",
@@ -52,10 +52,10 @@ def test_nvd_ranges_change_the_assessment() -> None:
     )
     before = Assessor(kev=load_kev(), catalogue=load_catalogue()).assess(asset)
     after = Assessor(kev=load_kev(), catalogue=load_catalogue(nvd_path=NVD)).assess(asset)
-    assert "CVE-2020-12812" in before.unranged and "CVE-2020-12812" not in before.cves
-    assert "CVE-2020-12812" in after.cves and "CVE-2020-12812" not in after.unranged
-    hit = {h.cve: h for h in after.hits}["CVE-2020-12812"]
-    assert hit.source == "nvd" and hit.advisory == "https://nvd.nist.gov/vuln/detail/CVE-2020-12812"
+    assert "CVE-2019-6693" in before.unranged and "CVE-2019-6693" not in before.cves
+    assert "CVE-2019-6693" in after.cves and "CVE-2019-6693" not in after.unranged
+    hit = {h.cve: h for h in after.hits}["CVE-2019-6693"]
+    assert hit.source == "nvd" and hit.advisory == "https://nvd.nist.gov/vuln/detail/CVE-2019-6693"
 
 
 def test_unreadable_nvd_file_is_a_knowledge_error(tmp_path: Path) -> None:
