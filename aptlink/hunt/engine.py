@@ -116,6 +116,40 @@ _SCANS: dict[tuple[bool, bool], Callable[[str, str], bool]] = {
 }
 
 
+NEEDLE_OPS = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
+
+
+def needle(leaf: Leaf) -> str:
+    """The text a substring/prefix/suffix leaf looks for in NUL-joined values."""
+    return NEEDLE_OPS[leaf.op].format(leaf.value.replace("\x00", ""))
+
+
+class NeedleIndex:
+    """Every literal needle of a rule set, one Aho-Corasick automaton per (field, cased).
+
+    A batch then scans each column's joined distinct values once for all the needles of all rules,
+    instead of once per needle.
+    """
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        words: dict[tuple[str | None, bool], set[str]] = {}
+        for rule in rules:
+            for _, node in rule.variants:
+                for leaf in leaves(node):
+                    if leaf.op in NEEDLE_OPS and leaf.value.replace("\x00", ""):
+                        words.setdefault((leaf.field, leaf.cased), set()).add(needle(leaf))
+        self.automata: dict[tuple[str | None, bool], Any] = {}
+        self.words: dict[tuple[str | None, bool], list[str]] = {}
+        for key, found in words.items():
+            ordered = sorted(found)
+            automaton = ahocorasick.Automaton()
+            for number, word in enumerate(ordered):
+                automaton.add_word(word, number)
+            automaton.make_automaton()
+            self.automata[key] = automaton
+            self.words[key] = ordered
+
+
 class Batch:
     """A table being hunted: columns encoded on demand, leaf and source results cached."""
 
