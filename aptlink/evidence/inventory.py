@@ -82,7 +82,7 @@ class InventoryCsvParser(Parser):
         rows = csv.reader(io.StringIO(text, newline=""), dialect)
         header = [c.strip().lstrip("\ufeff").casefold() for c in next(rows)]
         columns = _header_fields(",".join(header))
-        assets = list(_csv_assets(rows, columns, source, ctx))
+        assets = list(_csv_assets(_rows(rows, source, ctx), columns, source, ctx))
         yield _item(self.name, source, assets)
 
 
@@ -125,6 +125,19 @@ def _cp932(raw: bytes) -> str:
     if bad is not None:
         raise UnicodeDecodeError("cp932", raw, bad, bad + 1, "private-use character")
     return text
+
+
+def _rows(reader: Iterator[list[str]], source: Source, ctx: ParseContext) -> Iterator[list[str]]:
+    """The reader's rows; a row the csv module refuses (field too large ...) is a warning, not the end."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = getattr(reader, "line_num", 0)
+            ctx.warn(f"{source.path}:{line}", f"unreadable CSV row: {exc}; skipped")
+            yield []
 
 
 def _csv_assets(

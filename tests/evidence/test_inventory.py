@@ -172,3 +172,21 @@ def test_corrupt_cyclonedx_is_corrupt_evidence(tmp_path: Path) -> None:
     path.write_text('{"bomFormat": "CycloneDX", "components": [')
     with pytest.raises(CorruptEvidence):
         list(CycloneDxInventoryParser().parse(Source(path), ParseContext()))
+
+
+def test_a_row_the_csv_module_refuses_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.csv"
+    huge = b"A" * 200_000
+    path.write_bytes(
+        HEADER.encode()
+        + b"fw1,Fortinet,FortiOS,7.2.4,internet,vpn,\n"
+        + b'big,Fortinet,"'
+        + huge
+        + b'",7.2.4,internet,vpn,\n'
+        + b"fw2,Fortinet,FortiOS,7.2.5,internet,vpn,\n"
+    )
+    item, ctx = parse(path)
+    assert [a.name for a in assets(item)] == ["fw1", "fw2"]
+    assert len(ctx.warnings) == 1
+    assert ctx.warnings[0].where.endswith("hostile.csv:3")
+    assert "field larger than field limit" in ctx.warnings[0].message
