@@ -273,6 +273,7 @@ def render_status(s: dict[str, Any]) -> str:
         f"MISP       threat-actor v{s['misp_galaxy']['threat_actor_version']}: {s['misp_galaxy']['threat_actors']} clusters",
         f"KEV        {s['kev']['source']} v{s['kev']['version']}: {s['kev']['count']} CVEs",
         f"indicators {s['indicators']['count']} from {len(s['indicators']['sources'])} sources",
+        f"warninglists {s['warninglists']['lists']} lists from {s['warninglists']['source']}",
     ]
     lines += [
         f"synced     {name}: {e['version'] or ''} {e['fetched']}" for name, e in s["synced"].items()

@@ -89,6 +89,7 @@ def status(kb: KnowledgeBase) -> dict[str, Any]:
             "count": len(kev) if kev is not None else 0,
         },
         "indicators": {"count": len(kb.indicators), "sources": dict(kb.indicators.sources)},
+        "warninglists": _warninglists(),
         "synced": _synced(kb),
         "alias_conflicts": kb.alias_conflicts(),
         "feed_errors": kb.feed_warnings,
@@ -113,3 +114,9 @@ def _synced(kb: KnowledgeBase) -> dict[str, Any]:
     manifest = read_manifest(kb.cache_dir / "sources")
     keep = ("fetched", "version", "objects", "sha256", "url")
     return {name: {k: e.get(k) for k in keep} for name, e in sorted(manifest.items())}
+
+
+def _warninglists() -> dict[str, Any]:
+    from aptlink.kb.warninglists import summary
+
+    return summary()

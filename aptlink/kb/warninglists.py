@@ -36,5 +36,13 @@ def warninglisted(value: str) -> tuple[str, ...]:
 
 
 def summary() -> dict[str, Any]:
-    wl = _lists()
-    return {"lists": len(wl.warninglists), "source": "pymispwarninglists (packaged)"}
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("pymispwarninglists")
+    except PackageNotFoundError:
+        release = "?"
+    return {
+        "lists": len(_lists().warninglists),
+        "source": f"pymispwarninglists {release} (packaged)",
+    }
