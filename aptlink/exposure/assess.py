@@ -253,6 +253,12 @@ class Assessor:
         unranged: tuple[str, ...],
     ) -> tuple[str, ...]:
         actions: list[str] = []
+        minimum = minimum_fixed(product, hits)
+        if minimum and len(hits) > 1:
+            actions.append(
+                f"Upgrade {product.name} to {minimum} or later: the first release on this branch that "
+                f"fixes all {len(hits)} exploited CVEs found."
+            )
         for hit in hits:
             target = " or ".join(hit.fixed) if hit.fixed else "a fixed release"
             actions.append(
@@ -273,6 +279,17 @@ class Assessor:
             "Check by hand against the vendor advisories (KEV lists them for this product, aptlink has "
             f"no version range): {', '.join(unranged)}.",
         )
+
+
+def minimum_fixed(product: Product, hits: tuple[CveHit, ...]) -> str | None:
+    """The highest of the hits' fixed releases when each hit has exactly one on the asset's branch."""
+    if not hits or any(len(h.fixed) != 1 for h in hits):
+        return None
+    try:
+        versions = [parse_version(h.fixed[0], product.scheme) for h in hits]
+    except VersionError:
+        return None
+    return str(max(versions))
 
 
 def _upgrade_targets(ranges: CveRanges, version: Version) -> list[str]:

@@ -209,3 +209,11 @@ def test_more_ranges(
 ) -> None:
     cves = set(assess(assessor, vendor, product, version).cves)
     assert present <= cves and not absent & cves
+
+
+def test_one_upgrade_target_for_several_cves(assessor: Assessor) -> None:
+    report = assess(assessor, "Fortinet", "FortiOS", "7.2.4")
+    assert report.actions[0] == (
+        "Upgrade FortiOS to 7.2.7 or later: the first release on this branch that fixes all "
+        "3 exploited CVEs found."
+    )
