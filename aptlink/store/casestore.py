@@ -1,14 +1,15 @@
 """The case store: one database per case holding every input, finding and the last analysis.
 
 SQLite file ``case_dir/case.db`` by default (WAL, foreign keys on); any SQLAlchemy URL in
-``$APTLINK_DB`` instead (``postgresql+psycopg://...``). The schema is migrated to the newest Alembic
-revision on open. Each save is one transaction; inputs are upserted by their deterministic ids, so
+``$APTLINK_DB`` instead (``postgresql+psycopg://...``, where each case is a schema). The schema is
+migrated to the newest Alembic revision on open. Each save is one transaction; inputs are upserted by their deterministic ids, so
 storing the same evidence twice adds no rows.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,23 +45,37 @@ class CaseStore:
     @classmethod
     def open(cls, case_dir: Path, create: bool = True) -> CaseStore:
         """Open (and with ``create`` make) the case store of ``case_dir``, migrated to head."""
+        case_dir = Path(case_dir)
         url = os.environ.get(DB_ENV) or None
-        db_file = Path(case_dir) / DB_FILE
-        if url is None and not create and not db_file.is_file():
-            raise StoreError("no such case (no case.db)", str(case_dir))
-        where = _display(url) if url else str(db_file)
-        if url is None:
-            Path(case_dir).mkdir(parents=True, exist_ok=True)
-        store = cls(_engine(url or f"sqlite:///{db_file}", where), where)
+        store = cls._shared(url, case_dir, create) if url else cls._file(case_dir, create)
         try:
             with store._errors("cannot open the case store"):
                 if not create and not _has_schema(store.engine):
-                    raise StoreError("no such case (no case tables)", where)
+                    raise StoreError("no such case (no case tables)", store.where)
                 upgrade(store.engine)
         except BaseException:
             store.close()  # no pooled connection left for the garbage collector
             raise
         return store
+
+    @classmethod
+    def _file(cls, case_dir: Path, create: bool) -> CaseStore:
+        db_file = case_dir / DB_FILE
+        if not create and not db_file.is_file():
+            raise StoreError("no such case (no case.db)", str(case_dir))
+        case_dir.mkdir(parents=True, exist_ok=True)
+        return cls(_engine(f"sqlite:///{db_file}", str(db_file)), str(db_file))
+
+    @classmethod
+    def _shared(cls, url: str, case_dir: Path, create: bool) -> CaseStore:
+        """A database server holds many cases: on PostgreSQL each case is a schema named after
+        the case folder (``case_<name>``); any other URL is one case per database."""
+        engine = _engine(url, _display(url))
+        if engine.dialect.name != "postgresql":
+            return cls(engine, _display(url))
+        schema_name = case_schema(case_dir)
+        _use_schema(engine, schema_name, create)
+        return cls(engine, f"{_display(url)} schema {schema_name}")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,6 +173,25 @@ def _engine(url: str, where: str) -> Engine:
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     return engine
+
+
+def case_schema(case_dir: Path) -> str:
+    """The PostgreSQL schema of a case: ``case_`` and the folder name in lower-case identifier form."""
+    name = case_dir.name or Path(case_dir).resolve().name
+    return "case_" + (re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:50] or "default")
+
+
+def _use_schema(engine: Engine, name: str, create: bool) -> None:
+    """Every connection works in the case's schema (made on first use when ``create``)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if create:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        cursor.execute(f'SET search_path TO "{name}"')
+        cursor.close()
+        dbapi_conn.commit()
 
 
 def _connect_args(url: str) -> dict[str, Any]:

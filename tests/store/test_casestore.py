@@ -19,7 +19,7 @@ from aptlink.errors import StoreError
 from aptlink.model import Kind, Observation, Provenance
 from aptlink.pipeline import CaseResult
 from aptlink.store import CaseStore, migrate, schema
-from aptlink.store.casestore import DB_ENV, insert_new
+from aptlink.store.casestore import DB_ENV, case_schema, insert_new
 
 INPUT_ROWS = {
     "evidence": 6,
@@ -230,3 +230,11 @@ def test_upserts_compile_for_postgresql() -> None:
     assert "ON CONFLICT DO NOTHING" in str(stmt.compile(dialect=postgresql.dialect()))
     with pytest.raises(StoreError, match="unsupported"):
         insert_new("oracle", schema.findings)
+
+
+@pytest.mark.parametrize(
+    ("folder", "schema_name"),
+    [("cases/Ministry A", "case_ministry_a"), ("x/デモ", "case_default"), ("demo", "case_demo")],
+)
+def test_postgres_schema_names_follow_the_case_folder(folder: str, schema_name: str) -> None:
+    assert case_schema(Path(folder)) == schema_name

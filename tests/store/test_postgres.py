@@ -15,10 +15,11 @@ from pathlib import Path
 
 import case_factory as cf
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from aptlink.errors import StoreError
 from aptlink.store import CaseStore, migrate
-from aptlink.store.casestore import DB_ENV
+from aptlink.store.casestore import DB_ENV, case_schema
 
 pytest.importorskip("psycopg")
 
@@ -80,11 +81,11 @@ def _cluster(bin_dir: Path, root: Path) -> Iterator[str]:
 def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv(DB_ENV, postgres_url)
     yield postgres_url
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(postgres_url)
-    with engine.begin() as conn:  # a fresh database for the next test
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    with engine.begin() as conn:  # the next test starts from an empty server
+        for name in inspect(conn).get_schema_names():
+            if name.startswith("case_"):
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
     engine.dispose()
 
 
@@ -92,6 +93,22 @@ def test_missing_case_on_postgres_is_a_store_error(on_postgres: str, tmp_path: P
     with pytest.raises(StoreError, match="no case tables") as caught:
         CaseStore.open(tmp_path, create=False)
     assert "postgresql+psycopg://aptlink@" in str(caught.value.where)
+    assert f"schema {case_schema(tmp_path)}" in str(caught.value.where)
+
+
+def test_each_case_is_its_own_schema(on_postgres: str, tmp_path: Path) -> None:
+    case = cf.case()
+    with CaseStore.open(tmp_path / "Ministry A") as store:
+        store.save_inputs(case.evidence, case.findings, case.warnings)
+    with CaseStore.open(tmp_path / "university-b") as store:
+        assert store.save_inputs(case.evidence[:2], [], [])["evidence"] == 2
+        assert store.counts()["findings"] == 0
+    with CaseStore.open(tmp_path / "Ministry A", create=False) as store:
+        assert store.counts()["evidence"] == 6
+    engine = create_engine(on_postgres)
+    schemas = set(inspect(engine).get_schema_names())
+    engine.dispose()
+    assert {"case_ministry_a", "case_university_b"} <= schemas
 
 
 def test_postgres_migrates_saves_once_and_round_trips(on_postgres: str, tmp_path: Path) -> None:
