@@ -140,7 +140,8 @@ CSV_KIND_COLUMNS = ("kind", "type", "indicator_type")
 def import_csv(path: Path, opts: FeedOptions) -> list[Indicator]:
     """A CSV with a header naming a value column (value/indicator/ioc) and optional type, actor,
     source, first_seen, last_seen, confidence columns."""
-    reader = csv.DictReader(io.StringIO(read_text(path)))
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
     header = [h.strip().lower() for h in reader.fieldnames or ()]
     value_col = next((c for c in CSV_VALUE_COLUMNS if c in header), None)
     if value_col is None:
@@ -154,6 +155,12 @@ def import_csv(path: Path, opts: FeedOptions) -> list[Indicator]:
         if ind:
             out.append(ind)
     return out
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header line: comma unless semicolon or tab is more frequent."""
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: (header.count(d), d == ","))
 
 
 def _csv_indicator(

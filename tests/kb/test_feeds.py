@@ -189,6 +189,9 @@ def test_csv_and_list(tmp_path: Path) -> None:
         ("evil.example.com", Kind.DOMAIN, "Tick", 0.9),
         ("198.51.100.1", Kind.IPV4, None, 0.7),
     ]
+    semi = tmp_path / "semi.csv"
+    semi.write_text("ioc;actor\n45.32.13[.]180;MirrorFace\n", encoding="utf-8")
+    assert [(i.value, i.actor) for i in import_csv(semi, OPTS)] == [("45.32.13.180", "MirrorFace")]
     lst = tmp_path / "iocs.txt"
     lst.write_text(
         "# Domains\nfoo[.]example[.]org\n\n# Hashes\n" + "c" * 32 + "\n", encoding="utf-8"
