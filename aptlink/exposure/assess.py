@@ -269,6 +269,8 @@ class Assessor:
             actions.append(INTERNET_ACTION)
         if hits and product.vpn:
             actions.append(VPN_ACTION)
+        if hits:
+            actions.extend(product.actions)
         actions.extend(self._check_by_hand(unranged))
         return tuple(dict.fromkeys(actions))
 

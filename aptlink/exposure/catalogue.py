@@ -45,6 +45,7 @@ class Product:
     kev: tuple[tuple[str, str], ...] = ()
     cpe: tuple[str, ...] = ()
     kev_exclude: frozenset[str] = frozenset()
+    actions: tuple[str, ...] = ()
 
     def matches(self, text: str) -> bool:
         return any(p.search(text) for p in self.patterns)
@@ -194,6 +195,7 @@ def _product(pid: str, spec: Mapping[str, Any]) -> Product:
             kev=tuple((str(v), str(p)) for v, p in spec.get("kev", ())),
             cpe=tuple(spec.get("cpe", ())),
             kev_exclude=frozenset(spec.get("kev_exclude", ())),
+            actions=tuple(str(a).strip() for a in spec.get("actions", ())),
         )
     except (KeyError, TypeError, ValueError, re.error) as exc:
         raise KnowledgeError(f"bad product entry: {exc}", f"products.yaml#{pid}") from None
