@@ -138,7 +138,12 @@ def _observations(report: AssetReport, prov: Provenance) -> Iterator[Observation
             kind=Kind.CVE,
             value=hit.cve,
             provenance=prov,
-            context={"actors": list(hit.actors), "ransomware_use": hit.kev.ransomware_use},
+            # The device runs an affected version: exposure, not proof that the CVE was exploited here.
+            context={
+                "basis": "vulnerable-version",
+                "actors": list(hit.actors),
+                "ransomware_use": hit.kev.ransomware_use,
+            },
         )
     technique = PUBLIC_FACING if asset.exposure == "internet" else REMOTE_SERVICES
     yield Observation(kind=Kind.TECHNIQUE, value=technique, provenance=prov)
