@@ -53,9 +53,11 @@ class ActorIndex:
     actors: list[Actor]
     techniques: list[frozenset[str]]
     parents: list[frozenset[str]]
+    tooling: list[frozenset[str]]
     software: list[frozenset[str]]
     tech_delta: Deltas
     parent_delta: Deltas
+    tooling_delta: Deltas
     soft_delta: Deltas
     tech_idf: dict[str, float]
     soft_users: dict[str, list[int]]
@@ -83,11 +85,15 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
     techs = [frozenset(a.techniques) for a in actors]
     parents = [frozenset(parent(t) for t in ts) for ts in techs]
     softs = [frozenset(canon(s) for s in a.software) for a in actors]
+    tooling = [
+        software_techniques(kb, a.software) - ts for a, ts in zip(actors, techs, strict=True)
+    ]
     m = cfg["model"]
     return ActorIndex(
         actors=actors,
         techniques=techs,
         parents=parents,
+        tooling=tooling,
         software=softs,
         tech_delta=_deltas(techs, m["technique_noise"], m["min_profile"], m["technique_weight"]),
         parent_delta=_deltas(
@@ -97,6 +103,13 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
             m["technique_weight"],
             credit=m["parent_credit"],
         ),
+        tooling_delta=_deltas(
+            tooling,
+            m["technique_noise"],
+            m["min_profile"],
+            m["technique_weight"],
+            credit=m["tooling_credit"],
+        ),
         soft_delta=_deltas(softs, m["software_noise"], m["min_software"], m["software_weight"]),
         tech_idf=_idf(techs),
         soft_users=_users(softs),
@@ -105,6 +118,16 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
         canon=canon,
         settings=cfg,
     )
+
+
+def software_techniques(kb: KnowledgeBase | None, names: Sequence[str]) -> frozenset[str]:
+    """Techniques the actor's malware and tools implement (ATT&CK software entries)."""
+    found: set[str] = set()
+    for name in names:
+        info = kb.software(name) if kb is not None else None
+        for tid in (info or {}).get("techniques", ()) or ():
+            found.add(str(tid).upper())
+    return frozenset(found)
 
 
 def _users(sets: Sequence[frozenset[str]]) -> dict[str, list[int]]:

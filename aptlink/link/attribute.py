@@ -201,7 +201,11 @@ def soft_cost(m: Mapping[str, float]) -> float:
 
 def known_techniques(prof: CampaignProfile, index: ActorIndex) -> set[str]:
     """Techniques some actor (or some actor's sub-technique family) is known for: only these weigh."""
-    return {t for t in prof.techniques if t in index.tech_delta or parent(t) in index.parent_delta}
+    return {
+        t
+        for t in prof.techniques
+        if t in index.tech_delta or parent(t) in index.parent_delta or t in index.tooling_delta
+    }
 
 
 def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, dict[int, float]]:
@@ -217,9 +221,13 @@ def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, 
         for a, gain in index.tech_delta.get(t, ()):
             raw[a] += gain
             exact.add(a)
-        for a, gain in index.parent_delta.get(parent(t), ()):
-            if a not in exact:
-                raw[a] += gain
+        second: dict[int, float] = {}
+        for table, key in ((index.parent_delta, parent(t)), (index.tooling_delta, t)):
+            for a, gain in table.get(key, ()):
+                if a not in exact:
+                    second[a] = max(second.get(a, 0.0), gain)
+        for a, gain in second.items():
+            raw[a] += gain
     for s in softs:
         for a, gain in index.soft_delta[s]:
             raw[a] += gain
@@ -268,9 +276,19 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
     gains = dict(index_gain(index.tech_delta, h.actor, known_techniques(prof, index)))
     pgains = dict(index_gain(index.parent_delta, h.actor, {parent(t) for t in prof.techniques}))
     seen = sorted(t for t in known_techniques(prof, index) if t in mine)
-    near = sorted(t for t in known_techniques(prof, index) if t not in mine and parent(t) in family)
+    tools = index.tooling[h.actor]
+    tgains = dict(index_gain(index.tooling_delta, h.actor, known_techniques(prof, index)))
+    near = sorted(
+        t
+        for t in known_techniques(prof, index)
+        if t not in mine and (parent(t) in family or t in tools)
+    )
     unseen = sorted(
-        (t for t in known_techniques(prof, index) if t not in mine and parent(t) not in family),
+        (
+            t
+            for t in known_techniques(prof, index)
+            if t not in mine and parent(t) not in family and t not in tools
+        ),
         key=lambda t: (-index.idf(t), t),
     )
     noise = tech_cost(m)
@@ -287,8 +305,9 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
             support=beyond,
         )
     if near:
-        gain = sum(pgains.get(parent(t), 0.0) for t in near)
-        beyond = sum(max(0.0, pgains.get(parent(t), 0.0) + noise) for t in near if t not in generic)
+        near_gain = {t: max(pgains.get(parent(t), 0.0), tgains.get(t, 0.0)) for t in near}
+        gain = sum(near_gain.values())
+        beyond = sum(max(0.0, g + noise) for t, g in near_gain.items() if t not in generic)
         h.add(
             "capability:technique-family",
             f"{len(near)} sub-techniques of families it uses: {', '.join(near[:8])}",
