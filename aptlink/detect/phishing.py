@@ -286,8 +286,8 @@ CLOUD_STORAGE = frozenset(
     }
 )
 RISKY_LINK_EXT = re.compile(
-    r"(?i)\.(zip|rar|7z|cab|iso|img|vhdx?|exe|scr|pif|msi|lnk|js|jse|vbs|vbe|wsf|hta|"
-    r"bat|cmd|ps1|jar|apk|cpl|one|svg)(?:$|[?#&])"
+    r"(?i)\.(zip|rar|7z|cab|iso|img|vhdx?|exe|scr|pif|msi|lnk|jse|vbs|vbe|wsf|hta|"
+    r"bat|cmd|ps1|jar|apk|cpl|one)(?:$|[?#&])"
 )
 ARCHIVE_HINT = re.compile(r"(?i)\.(zip|rar|7z|lzh|iso|img|exe|lnk)\b|ダウンロード|download")
 DOMAIN_IN_TEXT = re.compile(
@@ -500,6 +500,18 @@ def skeleton(label: str) -> str:
     """A label with common look-alike substitutions undone (rn->m, vv->w, digits->letters)."""
     label = unicodedata.normalize("NFKC", label).lower().translate(HOMOGLYPHS)
     return label.replace("rn", "m").replace("vv", "w").replace("cl", "d").replace("i", "l")
+
+
+def random_label(domain: str) -> bool:
+    """A registrable domain whose name looks machine-made: digits scattered among letters, few vowels."""
+    label = domain.split(".")[0]
+    if len(label) < 8 or not label.isalnum() or label.isdigit():
+        return False
+    digits = sum(c.isdigit() for c in label)
+    letters = [c for c in label if c.isalpha()]
+    vowels = sum(c in "aeiou" for c in letters)
+    runs = len(re.findall(r"\d+", label))
+    return (digits >= 2 and runs >= 2) or (len(letters) >= 8 and vowels / len(letters) < 0.2)
 
 
 def _deletes(word: str) -> set[str]:
@@ -735,18 +747,18 @@ class Judge:
                 )
                 break
         rp = mail.return_path
-        if rp and "@" in rp and registered_domain(rp.rpartition("@")[2]) != reg:
-            yield self.reason(
-                "sender:return-path-mismatch",
-                f"Return-Path {rp} differs from From {sender.address}",
-            )
-        passed = any(r == "pass" for m, r in mail.auth if m in ("dkim", "dmarc", "spf"))
-        if not passed and any(r.address == sender.address for r in mail.to) and not mail.cc:
+        # Return-Path differing from From is ordinary for lists and mail services: not scored.
+        failed = any(r in ("fail", "softfail") for m, r in mail.auth if m in ("dmarc", "spf"))
+        if failed and any(r.address == sender.address for r in mail.to):
             yield self.reason(
                 "sender:spoofs-recipient", f"From {sender.address} is also the recipient"
             )
 
     def _sender_domain(self, domain: str) -> Iterator[Reason]:
+        if random_label(registered_domain(domain)):
+            yield self.reason(
+                "sender:random-domain", f"sender domain {domain} looks machine-generated"
+            )
         if "xn--" in domain:
             yield self.reason("sender:punycode-domain", f"sender domain {domain} is punycode")
         target = self.index().imitated(domain)
@@ -920,6 +932,8 @@ class Judge:
         if shown is None or "@" in link.text:
             return
         shown_host = shown.group(1).lower()
+        if any(shown_host.endswith(w) for w in REWRITERS):
+            return
         if not re.search(r"[a-z]", shown_host.rpartition(".")[2]):
             return
         shown_reg = registered_domain(shown_host)
@@ -944,13 +958,14 @@ class Judge:
     # --- content -------------------------------------------------------------------------
 
     def content_reasons(self, mail: Mail) -> Iterator[Reason]:
+        yield from self._disguise(mail)
         markup = mail.html[:MAX_SCAN_CHARS].lower()
         words = len(WORD_RE.findall(mail.body[:3000]))
         images = markup.count("<img") + sum(
             1 for a in mail.attachments if a.content_type.startswith("image/")
         )
         only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
-        if images and words < 15 and only_images:
+        if 0 < images <= 3 and words < 15 and only_images:
             yield self.reason("content:image-only", f"{images} image(s) and {words} words of text")
         if "font-size" in markup and HIDDEN_STYLE.search(markup):
             yield self.reason("content:hidden-text", "HTML hides text from the reader")
@@ -961,6 +976,30 @@ class Judge:
                 yield self.reason(
                     "content:oversize", f"{att.name or att.content_type} is about {att.size} bytes"
                 )
+
+    def _disguise(self, mail: Mail) -> Iterator[Reason]:
+        """Text written to slip past filters or to look personal: look-alike letters from another
+        script, random tags in the subject, the recipient's own address used as a name."""
+        mixed = MIXED_SCRIPT.search(mail.subject) or MIXED_SCRIPT.search(mail.body[:5000])
+        if mixed:
+            yield self.reason(
+                "content:mixed-script", f"{mixed.group(0)!r} mixes Latin with look-alike letters"
+            )
+        token = next((t for t in RANDOM_TOKEN.findall(mail.subject) if _looks_random(t)), None)
+        if token:
+            yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
+        for rcpt in [a.address for a in (*mail.to, *mail.cc)][:3]:
+            local = rcpt.partition("@")[0]
+            if "@" not in rcpt or len(local) < 3:
+                continue
+            if rcpt in mail.subject.lower() or re.search(
+                rf"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+{re.escape(rcpt)}",
+                mail.body[:2000],
+            ):
+                yield self.reason(
+                    "content:recipient-as-name", f"the mail addresses the reader as {rcpt!r}"
+                )
+                return
 
     # --- attachments ---------------------------------------------------------------------
 
@@ -1120,6 +1159,28 @@ THEME_SIGNAL = {
     "urgency": "lure:urgency",
     "qr": "content:qr-code-lure",
 }
+
+
+# A word of Latin letters with Cyrillic or Greek look-alikes inside it (Rеviеw, Pаypal).
+MIXED_SCRIPT = re.compile(
+    r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
+)
+RANDOM_TOKEN = re.compile(r"(?<![\w/.@-])[A-Za-z0-9]{9,40}(?![\w/.@-])")
+
+
+def _looks_random(token: str) -> bool:
+    """Mixed case and digits, no long vowel-free... a tag no person types (hash-busting)."""
+    if (
+        token.isdigit()
+        or token.isalpha()
+        and (token.islower() or token.isupper() or token.istitle())
+    ):
+        return False
+    if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
+        return False  # hex ids (commits, tickets) are machine tags with a meaning
+    classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
+    digit_runs = len(re.findall(r"[0-9]+", token))
+    return classes == 3 and digit_runs >= 2 or (classes == 2 and digit_runs >= 3)
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

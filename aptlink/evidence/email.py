@@ -206,6 +206,8 @@ def decode_header_value(value: object) -> str:
     if isinstance(value, email.header.Header):
         value = str(value)
     raw = str(value)
+    if "\x1b$" in raw:  # raw ISO-2022-JP in a header, without encoded-words
+        raw = _iso2022_header(raw)
     if "=?" not in raw:
         text = _unescape_surrogates(raw)
         if "\n" in text or "  " in text or "\t" in text:
@@ -223,6 +225,13 @@ def decode_header_value(value: object) -> str:
             out.append(_unescape_surrogates(chunk))
     text = "".join(out) if len(parts) > 1 else out[0] if out else ""
     return SPACE_RE.sub(" ", text.replace("\r", " ").replace("\n", " ")).strip()
+
+
+def _iso2022_header(raw: str) -> str:
+    try:
+        return decode_bytes(raw.encode("latin-1", "surrogateescape"), "iso-2022-jp")[0]
+    except UnicodeEncodeError:
+        return raw
 
 
 def _header_bytes(chunk: bytes, charset: str | None) -> str:

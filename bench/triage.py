@@ -1,0 +1,154 @@
+"""Benchmark of `aptlink triage` on the shared mail corpora: quality and speed, with baselines.
+
+Quality: phishing recall (verdict not clean) and false positives on ham (ham, ham-modern as it is
+and with its mailing-list headers stripped, ham-ja); spam reported separately. Speed: messages per
+second of triage in one process and on all cores, beside a plain stdlib parse-only loop
+(``email.message_from_bytes``) over the same 1,500 phishing files in the same run. Peak memory.
+
+    .venv/bin/python bench/triage.py [--data ../shared/data/email] [--misses N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import re
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aptlink.triage import TriageConfig, iter_triage, make_judge, triage_bytes  # noqa: E402
+
+HAM_SETS = ("ham", "ham-modern", "ham-ja")
+# The outer mailing-list and archive-mirror headers of ham-modern, which phishing never has: the
+# detector does not read them, and this variant proves it by judging the mails without them.
+LIST_HEADER = re.compile(
+    rb"^(list-[a-z-]+|precedence|x-mailman-[a-z-]+|mailing-list|x-beenthere|delivered-to|"
+    rb"x-original-to|x-list-[a-z-]+|archived-at|x-loop|errors-to|sender):",
+    re.I,
+)
+
+
+def mail_paths(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix == ".eml")
+
+
+def strip_list_headers(data: bytes) -> bytes:
+    """The message without list/mirror headers and without the list's [tag] in the Subject."""
+    head, sep, body = data.partition(b"\n\n")
+    if not sep:
+        head, sep, body = data.partition(b"\r\n\r\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = bool(LIST_HEADER.match(line))
+        if not skipping:
+            if line.lower().startswith(b"subject:"):
+                line = re.sub(rb"\[[^\]\r\n]{1,40}\]\s?", b"", line, count=2)
+            kept.append(line)
+    return b"".join(kept) + sep + body
+
+
+def judge_set(name: str, paths: list[Path], strip: bool = False) -> Counter[str]:
+    judge = make_judge(TriageConfig())
+    verdicts: Counter[str] = Counter()
+    for path in paths:
+        data = path.read_bytes()
+        for result in triage_bytes(strip_list_headers(data) if strip else data, str(path), judge):
+            verdicts[result.verdict] += 1
+    return verdicts
+
+
+def quality(data: Path) -> None:
+    print("== quality (verdict not clean = flagged)")
+    phish = judge_set("phishing", mail_paths(data / "phishing"))
+    flagged = phish["malicious"] + phish["suspicious"]
+    total = sum(phish.values())
+    print(
+        f"phishing      n={total:5d}  recall {flagged / total:.3f}  {dict(phish)}  (target >= 0.95)"
+    )
+    sets = [(s, False) for s in HAM_SETS] + [("ham-modern", True)]
+    fp_all = n_all = 0
+    for name, strip in sets:
+        v = judge_set(name, mail_paths(data / name), strip)
+        n = sum(v.values())
+        fp = v["malicious"] + v["suspicious"]
+        label = f"{name}{' (list headers stripped)' if strip else ''}"
+        print(f"{label:<40} n={n:5d}  false positives {fp:3d} = {fp / n:.2%}  {dict(v)}")
+        if not strip:
+            fp_all, n_all = fp_all + fp, n_all + n
+    print(
+        f"{'all ham':<40} n={n_all:5d}  false positives {fp_all:3d} = {fp_all / n_all:.2%}  (target <= 0.5 %)"
+    )
+    spam = judge_set("spam", mail_paths(data / "spam"))
+    n = sum(spam.values())
+    print(
+        f"spam (reported, not scored)   n={n:5d}  flagged {(spam['malicious'] + spam['suspicious']) / n:.3f}  {dict(spam)}"
+    )
+
+
+def speed(data: Path) -> None:
+    paths = mail_paths(data / "phishing")
+    print(f"== speed on {len(paths)} phishing mails (wall clock; CPU time in brackets)")
+    w0, c0 = time.perf_counter(), time.process_time()
+    for p in paths:
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.compat32)
+    base_wall, base_cpu = time.perf_counter() - w0, time.process_time() - c0
+    print(
+        f"stdlib parse-only      {len(paths) / base_wall:7.0f} msgs/s  ({len(paths) / base_cpu:.0f}/s CPU)"
+    )
+    w0, c0 = time.perf_counter(), time.process_time()
+    n1 = sum(1 for _ in iter_triage(paths, TriageConfig(), jobs=1))
+    one_wall, one_cpu = time.perf_counter() - w0, time.process_time() - c0
+    print(
+        f"triage, 1 process      {n1 / one_wall:7.0f} msgs/s  ({n1 / one_cpu:.0f}/s CPU)  "
+        f"= {one_wall / base_wall:.2f}x parse-only time ({one_cpu / base_cpu:.2f}x CPU; target <= 2x)"
+    )
+    w0 = time.perf_counter()
+    n2 = sum(1 for _ in iter_triage(paths, TriageConfig(), jobs=2, chunk=50))
+    two_wall = time.perf_counter() - w0
+    print(f"triage, 2 processes    {n2 / two_wall:7.0f} msgs/s  (target >= 500)")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory: this process {own:.0f} MiB, largest worker {kids:.0f} MiB")
+
+
+def misses(data: Path, limit: int) -> None:
+    judge = make_judge(TriageConfig())
+    print(f"== first {limit} phishing misses")
+    shown = 0
+    for path in mail_paths(data / "phishing"):
+        for r in triage_bytes(path.read_bytes(), str(path), judge):
+            if r.verdict == "clean" and shown < limit:
+                shown += 1
+                codes = ", ".join(f"{x.code}={x.weight:.0f}" for x in r.reasons)
+                print(f"{path.name}  {r.score:.0f}  {r.sender}  {r.subject[:50]!r}  {codes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "../shared/data/email")
+    parser.add_argument(
+        "--misses", type=int, default=0, help="list the first N missed phishing mails"
+    )
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    quality(args.data)
+    if not args.skip_speed:
+        speed(args.data)
+    if args.misses:
+        misses(args.data, args.misses)
+
+
+if __name__ == "__main__":
+    main()
