@@ -231,6 +231,10 @@ class CycloneDxInventoryParser(Parser):
         meta = doc.get("metadata") or {}
         defaults = _bom_defaults(meta if isinstance(meta, dict) else {})
         assets = list(_bom_assets(doc.get("components") or [], defaults, source, ctx))
+        device = meta.get("component") if isinstance(meta, dict) else None
+        if not assets and isinstance(device, dict) and device.get("version"):
+            # A BOM that describes one device and lists no components: the device is the asset.
+            assets = list(_bom_assets([device], defaults, source, ctx))
         yield _item(self.name, source, assets)
 
 

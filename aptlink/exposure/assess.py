@@ -29,6 +29,12 @@ EXPOSURES = {
     "intranet": "internal",
     "private": "internal",
     "lan": "internal",
+    # Japanese inventories
+    "インターネット": "internet",
+    "外部": "internet",
+    "公開": "internet",
+    "内部": "internal",
+    "社内": "internal",
 }
 VPN_ACTION = (
     "Treat the VPN as possibly compromised: check it for implants and unknown admin accounts "

@@ -190,3 +190,42 @@ def test_a_row_the_csv_module_refuses_is_a_warning(tmp_path: Path) -> None:
     assert len(ctx.warnings) == 1
     assert ctx.warnings[0].where.endswith("hostile.csv:3")
     assert "field larger than field limit" in ctx.warnings[0].message
+
+
+def test_japanese_header_and_exposure_words(tmp_path: Path) -> None:
+    path = tmp_path / "台帳.csv"
+    path.write_text(
+        "ホスト名,メーカー,製品,バージョン,公開,用途,組織\n"
+        "本社VPN,Fortinet,FortiOS,7.2.4,インターネット,VPN,例示商事\n"
+        "社内FW,Fortinet,FortiOS,7.2.4,社内,FW,例示商事\n",
+        encoding="utf-8-sig",
+    )
+    item, ctx = parse(path)
+    assert ctx.warnings == []
+    assert [(a.name, a.exposure, a.organisation) for a in assets(item)] == [
+        ("本社VPN", "internet", "例示商事"),
+        ("社内FW", "internal", "例示商事"),
+    ]
+
+
+def test_cyclonedx_describing_one_device(tmp_path: Path) -> None:
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "metadata": {
+            "component": {
+                "type": "device",
+                "name": "ArrayOS AG",
+                "manufacturer": {"name": "Array Networks"},
+                "version": "9.4.0.481",
+                "properties": [{"name": "aptlink:asset", "value": "seiran-sslvpn"}],
+            }
+        },
+    }
+    path = tmp_path / "device.cdx.json"
+    path.write_text(json.dumps(bom))
+    item, ctx = parse(path)
+    assert [(a.name, a.vendor, a.version) for a in assets(item)] == [
+        ("seiran-sslvpn", "Array Networks", "9.4.0.481")
+    ]
+    assert ctx.warnings == []
