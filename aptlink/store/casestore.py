@@ -8,6 +8,7 @@ storing the same evidence twice adds no rows.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import defaultdict
@@ -176,9 +177,14 @@ def _engine(url: str, where: str) -> Engine:
 
 
 def case_schema(case_dir: Path) -> str:
-    """The PostgreSQL schema of a case: ``case_`` and the folder name in lower-case identifier form."""
+    """The PostgreSQL schema of a case: ``case_<folder name>``; a name that is not already a plain
+    lower-case identifier gets a short hash too, so distinct folders never share a schema."""
     name = case_dir.name or Path(case_dir).resolve().name
-    return "case_" + (re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:50] or "default")
+    plain = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:40]
+    if plain == name:
+        return f"case_{plain}"
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"case_{plain}_{digest}" if plain else f"case_{digest}"
 
 
 def _use_schema(engine: Engine, name: str, create: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -234,7 +235,14 @@ def test_upserts_compile_for_postgresql() -> None:
 
 @pytest.mark.parametrize(
     ("folder", "schema_name"),
-    [("cases/Ministry A", "case_ministry_a"), ("x/デモ", "case_default"), ("demo", "case_demo")],
+    [("cases/demo", "case_demo"), ("Ministry A", "case_ministry_a_"), ("x/デモ", "case_")],
 )
 def test_postgres_schema_names_follow_the_case_folder(folder: str, schema_name: str) -> None:
-    assert case_schema(Path(folder)) == schema_name
+    name = case_schema(Path(folder))
+    assert name.startswith(schema_name)
+    assert re.fullmatch(r"case_[a-z0-9_]{1,60}", name)
+
+
+def test_distinct_case_folders_never_share_a_schema() -> None:
+    names = ["demo", "Demo", "デモ", "デモ2", "a b", "a_b", "a-b"]
+    assert len({case_schema(Path(n)) for n in names}) == len(names)

@@ -100,7 +100,7 @@ def test_each_case_is_its_own_schema(on_postgres: str, tmp_path: Path) -> None:
     case = cf.case()
     with CaseStore.open(tmp_path / "Ministry A") as store:
         store.save_inputs(case.evidence, case.findings, case.warnings)
-    with CaseStore.open(tmp_path / "university-b") as store:
+    with CaseStore.open(tmp_path / "university_b") as store:
         assert store.save_inputs(case.evidence[:2], [], [])["evidence"] == 2
         assert store.counts()["findings"] == 0
     with CaseStore.open(tmp_path / "Ministry A", create=False) as store:
@@ -108,7 +108,7 @@ def test_each_case_is_its_own_schema(on_postgres: str, tmp_path: Path) -> None:
     engine = create_engine(on_postgres)
     schemas = set(inspect(engine).get_schema_names())
     engine.dispose()
-    assert {"case_ministry_a", "case_university_b"} <= schemas
+    assert {case_schema(Path("Ministry A")), "case_university_b"} <= schemas
 
 
 def test_postgres_migrates_saves_once_and_round_trips(on_postgres: str, tmp_path: Path) -> None:
