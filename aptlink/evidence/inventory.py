@@ -25,6 +25,7 @@ from aptlink.model import Kind, Observation, Provenance
 MAX_ROWS = 100_000
 MAX_FIELD = 512
 MAX_COMPONENT_DEPTH = 8
+MAX_PREAMBLE = 10
 # Column names accepted for each field, case-insensitive; the first column matching wins.
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "asset": ("asset", "hostname", "host", "device", "name", "資産", "ホスト名"),
@@ -68,22 +69,32 @@ class InventoryCsvParser(Parser):
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> int:
-        fields = _header_fields(_first_line(head))
+        lines = [_first_line(line) for line in head.split(b"\n")[: MAX_PREAMBLE + 1]]
+        fields = _header_fields(lines[_preamble(lines)] if lines else "")
         return 85 if all(f in fields for f in REQUIRED) else 0
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         text = _decode(source.read(), str(source.path), ctx)
         lines = text.splitlines()
-        if not lines or not all(f in _header_fields(lines[0]) for f in REQUIRED):
+        skip = _preamble(lines)
+        if len(lines) <= skip or not all(f in _header_fields(lines[skip]) for f in REQUIRED):
             raise UnsupportedEvidence(
                 "no inventory header (asset, vendor, product, version)", str(source.path)
             )
-        dialect = _dialect(lines[0])
-        rows = csv.reader(io.StringIO(text, newline=""), dialect)
+        body = text.split("\n", skip)[-1] if skip else text
+        rows = csv.reader(io.StringIO(body, newline=""), _dialect(lines[skip]))
         header = [c.strip().lstrip("\ufeff").casefold() for c in next(rows)]
         columns = _header_fields(",".join(header))
-        assets = list(_csv_assets(_rows(rows, source, ctx), columns, source, ctx))
-        yield _item(self.name, source, assets)
+        found = _csv_assets(_rows(rows, source, ctx, skip), columns, source, ctx, first=skip + 2)
+        yield _item(self.name, source, list(found))
+
+
+def _preamble(lines: list[str]) -> int:
+    """How many leading lines are blank or ``#`` comments (a title some exports write first)."""
+    for index, line in enumerate(lines[:MAX_PREAMBLE]):
+        if line.strip().lstrip("\ufeff") and not line.lstrip("\ufeff").startswith("#"):
+            return index
+    return 0
 
 
 def _dialect(header: str) -> type[csv.Dialect]:
@@ -127,7 +138,9 @@ def _cp932(raw: bytes) -> str:
     return text
 
 
-def _rows(reader: Iterator[list[str]], source: Source, ctx: ParseContext) -> Iterator[list[str]]:
+def _rows(
+    reader: Iterator[list[str]], source: Source, ctx: ParseContext, skipped: int = 0
+) -> Iterator[list[str]]:
     """The reader's rows; a row the csv module refuses (field too large ...) is a warning, not the end."""
     while True:
         try:
@@ -135,23 +148,28 @@ def _rows(reader: Iterator[list[str]], source: Source, ctx: ParseContext) -> Ite
         except StopIteration:
             return
         except csv.Error as exc:
-            line = getattr(reader, "line_num", 0)
+            line = getattr(reader, "line_num", 0) + skipped
             ctx.warn(f"{source.path}:{line}", f"unreadable CSV row: {exc}; skipped")
             yield []
 
 
 def _csv_assets(
-    rows: Iterator[list[str]], columns: Mapping[str, int], source: Source, ctx: ParseContext
+    rows: Iterator[list[str]],
+    columns: Mapping[str, int],
+    source: Source,
+    ctx: ParseContext,
+    first: int = 2,
 ) -> Iterator[Asset]:
     for count, cells in enumerate(rows, 1):
-        line = f"line {count + 1}"
+        number = count + first - 1
+        line = f"line {number}"
         if count > MAX_ROWS:
             ctx.warn(f"{source.path}", f"more than {MAX_ROWS} rows; the rest is not read")
             return
         if not any(c.strip() for c in cells):
             continue
         values = {f: _cell(cells, i) for f, i in columns.items()}
-        asset = _asset(values, line, f"{source.path}:{count + 1}", ctx)
+        asset = _asset(values, line, f"{source.path}:{number}", ctx)
         if asset is not None:
             yield asset
 

@@ -229,3 +229,16 @@ def test_cyclonedx_describing_one_device(tmp_path: Path) -> None:
         ("seiran-sslvpn", "Array Networks", "9.4.0.481")
     ]
     assert ctx.warnings == []
+
+
+def test_title_and_comment_lines_before_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "# asset export 2024-06-01\n\n"
+        + HEADER
+        + "fw1,Fortinet,FortiOS,7.2.4,internet,vpn,\n,x,y,1,,,\n"
+    )
+    assert choose_parser(Source(path)) is InventoryCsvParser
+    item, ctx = parse(path)
+    assert [(a.name, a.record) for a in assets(item)] == [("fw1", "line 4")]
+    assert [w.where.rsplit(":", 1)[1] for w in ctx.warnings] == ["5"]
