@@ -444,6 +444,9 @@ def _adoc_line(
     line: str, section: str, opts: FeedOptions, path: Path, n: int
 ) -> Iterator[Indicator]:
     first_seen = (DATE_RE.search(line) or [None, None])[1] if "|" in line else None
+    if _is_file_name_list(section, line):
+        yield from _file_names(line, opts, path, f"{section} (line {n})")
+        return
     for quoted, bare in TOKEN_RE.findall(line[:MAX_LINE]):
         value = refang(quoted or bare)
         if ":" in value and "://" not in value and value.count(":") < 3:
@@ -452,6 +455,22 @@ def _adoc_line(
         if kind is None or not _credible(kind, value, quoted or bare, section):
             continue
         ind = make(kind, value, opts, path, first_seen=first_seen, context=f"{section} (line {n})")
+        if ind:
+            yield ind
+
+
+FILE_NAME_RE = re.compile(r"`([^`<>]{3,260})`")
+
+
+def _is_file_name_list(section: str, line: str) -> bool:
+    return "file name" in section.lower() and line.lstrip().startswith("-")
+
+
+def _file_names(line: str, opts: FeedOptions, path: Path, context: str) -> Iterator[Indicator]:
+    """File names listed under a "File names" heading; redacted ones are no indicator."""
+    weaker = dataclasses.replace(opts, confidence=min(opts.confidence, 0.5))
+    for name in FILE_NAME_RE.findall(line[:MAX_LINE]):
+        ind = make(Kind.FILE_NAME, name.rsplit("\\", 1)[-1], weaker, path, context=context)
         if ind:
             yield ind
 

@@ -47,6 +47,7 @@ def test_eset_mirrorface_folder(intel: Path) -> None:
     assert (Kind.DOMAIN, "www.ninesmn.com") in values
     assert (Kind.IPV4, "45.32.13.180") in values
     assert (Kind.SHA1, "f4691ff3b3acd15653684f372285cac36c8d0aef") in values
+    assert {v for k, v in values if k is Kind.FILE_NAME} == {"K7SysMon.Exe.db", "31558_n.dll"}
     assert {i.actor for i in store} == {"MirrorFace"}
     assert len([i for i in store if i.kind is Kind.SHA256]) == 5
     assert (
