@@ -650,7 +650,10 @@ class Judge:
             sig = self.rules.signals.get(r.code)
             family = sig.family if sig else r.code.split(":", 1)[0]
             per_family[family] = per_family.get(family, 0.0) + r.weight
-        total = sum(min(v, self.rules.caps.get(f, 100.0)) for f, v in per_family.items())
+        caps = dict(self.rules.caps)
+        if set(per_family) <= {"lure"}:  # lure words alone, with no sender, link or payload signal
+            caps["lure"] = min(caps.get("lure", 100.0), caps.get("lure-alone", 100.0))
+        total = sum(min(v, caps.get(f, 100.0)) for f, v in per_family.items())
         return round(min(100.0, max(0.0, total)), 1)
 
     def verdict(self, score: float) -> Verdict:
@@ -746,7 +749,6 @@ class Judge:
                     "sender:reply-to-mismatch", f"Reply-To {rt.address} is outside {sender.domain}"
                 )
                 break
-        rp = mail.return_path
         # Return-Path differing from From is ordinary for lists and mail services: not scored.
         failed = any(r in ("fail", "softfail") for m, r in mail.auth if m in ("dmarc", "spf"))
         if failed and any(r.address == sender.address for r in mail.to):
@@ -1170,17 +1172,15 @@ RANDOM_TOKEN = re.compile(r"(?<![\w/.@-])[A-Za-z0-9]{9,40}(?![\w/.@-])")
 
 def _looks_random(token: str) -> bool:
     """Mixed case and digits, no long vowel-free... a tag no person types (hash-busting)."""
-    if (
-        token.isdigit()
-        or token.isalpha()
-        and (token.islower() or token.isupper() or token.istitle())
+    if token.isdigit() or (
+        token.isalpha() and (token.islower() or token.isupper() or token.istitle())
     ):
         return False
     if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
         return False  # hex ids (commits, tickets) are machine tags with a meaning
     classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
     digit_runs = len(re.findall(r"[0-9]+", token))
-    return classes == 3 and digit_runs >= 2 or (classes == 2 and digit_runs >= 3)
+    return (classes == 3 and digit_runs >= 2) or (classes == 2 and digit_runs >= 3)
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

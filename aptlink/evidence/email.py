@@ -58,7 +58,7 @@ CHARSET_ALIASES = {
     "x-sjis": ("cp932",),
     "windows-31j": ("cp932",),
     "cp932": ("cp932",),
-    "iso-2022-jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_3", "cp932"),
+    "iso-2022-jp": ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_3"),
     "iso-2022-jp-2": ("iso2022_jp_2",),
     "csiso2022jp": ("iso2022_jp_ext",),
     "euc-jp": ("euc_jp", "euc_jis_2004", "cp932"),
@@ -187,16 +187,34 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
     declared = (charset or "").strip().strip('"').lower()
     if not declared and b"\x1b$" in data[:200000]:
         declared = "iso-2022-jp"
-    candidates = [
-        *CHARSET_ALIASES.get(declared, (declared,) if declared else ()),
-        *FALLBACK_CHARSETS,
-    ]
-    for codec in candidates:
+    for codec in CHARSET_ALIASES.get(declared, (declared,) if declared else ()):
         try:
-            return data.decode(codec), codec not in CHARSET_ALIASES.get(declared, (declared,))
+            return data.decode(codec), False
         except (UnicodeDecodeError, LookupError):
             continue
+    if b"\x1b$" in data[:200000]:  # ISO-2022-JP with characters outside its tables
+        return data.decode("iso2022_jp_ext", "replace"), True
+    if declared in ("", "us-ascii", "ascii"):
+        try:
+            return data.decode("utf-8"), declared != ""
+        except UnicodeDecodeError:
+            pass
+    guesses = []
+    for codec in FALLBACK_CHARSETS:
+        try:
+            guesses.append(data.decode(codec))
+        except UnicodeDecodeError:
+            continue
+    if guesses:  # the reading with the fewest half-width kana and control characters
+        return min(guesses, key=_oddness), True
     return data.decode("utf-8", "replace"), True
+
+
+ODD_CHARS = re.compile(r"[\uff61-\uff9f\x80-\x9f\ue000-\uf8ff]")
+
+
+def _oddness(text: str) -> int:
+    return len(ODD_CHARS.findall(text[:20000]))
 
 
 def decode_header_value(value: object) -> str:
