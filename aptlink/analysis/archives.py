@@ -36,6 +36,7 @@ ZIP_ERRORS: tuple[type[BaseException], ...] = (
     struct.error,
 )
 MAX_7Z_TRIES = 4
+PASSWORD_PROBE_BYTES = 1 << 20
 LOCAL_HEADER = re.compile(rb"PK\x03\x04")
 
 
@@ -53,7 +54,7 @@ def analyse_zip(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     with archive:
         password = _zip_password(archive, infos, scan, out)
         for info in infos:
-            out.note(Kind.FILE_NAME, info.filename, container=name)
+            out.note(Kind.FILE_NAME, member_name(info), container=name)
             if out.flagged("archive-too-many"):
                 break
             _zip_member(archive, info, password, scan, out)
@@ -68,7 +69,7 @@ def _zip_password(
     out.encrypted = True
     method = "AES" if any(b"\x01\x99" in i.extra for i in locked) else "ZipCrypto"
     out.flag("archive-encrypted", f"{len(locked)} of {len(infos)} members encrypted ({method})")
-    for candidate in scan.passwords:
+    for candidate in scan.candidates():
         if _zip_opens(archive, locked[0], candidate.encode("utf-8")):
             _opened(out, candidate)
             return candidate.encode("utf-8")
@@ -77,12 +78,25 @@ def _zip_password(
 
 
 def _zip_opens(archive: pyzipper.AESZipFile, info: zipfile.ZipInfo, pwd: bytes) -> bool:
+    """Whether ``pwd`` opens the member. ZipCrypto's one-byte check passes one wrong password in
+    256, so a small member is read to the end, where its CRC settles it."""
     try:
         with archive.open(info, pwd=pwd) as fh:
-            fh.read(1)
+            fh.read(info.file_size + 1 if info.file_size <= PASSWORD_PROBE_BYTES else 1)
         return True
     except ZIP_ERRORS:
         return False
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as its author saw it: names without the UTF-8 flag are often CP932
+    (Japanese Windows), which zipfile shows as CP437 mojibake."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("cp932")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _opened(out: Analysis, password: str) -> None:
@@ -108,7 +122,7 @@ def _zip_member(
         out.error(f"{info.filename}: cannot unpack ({_why(exc)})")
         out.flag("archive-corrupt", f"{info.filename}: {_why(exc)}")
         return
-    _keep(info.filename, body, more, scan, out)
+    _keep(member_name(info), body, more, scan, out)
 
 
 def _keep(member: str, body: bytes, more: bool, scan: Scan, out: Analysis) -> None:
@@ -223,9 +237,7 @@ def analyse_7z(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
         _7z_unpack(name, data, None, listing, scan, out)
         return
     # Each try derives an AES key in pure Python (about half a second): try only the first few.
-    for candidate in scan.passwords[:MAX_7Z_TRIES]:
-        if scan.budget.expired():
-            break
+    for candidate in scan.candidates(MAX_7Z_TRIES):
         if _7z_unpack(name, data, candidate, None, scan, out):
             _opened(out, candidate)
             return
@@ -337,7 +349,7 @@ def _rar_member(archive: rarfile.RarFile, info: rarfile.RarInfo, scan: Scan, out
     if cap is None:
         return
     errors: list[str] = []
-    for password in (None, *scan.passwords) if info.needs_password() else (None,):
+    for password in (None, *scan.candidates()) if info.needs_password() else (None,):
         try:
             with archive.open(info, pwd=password) as fh:
                 body, more = read_bounded(fh, cap)

@@ -26,6 +26,8 @@ REASON_PREFIX = "attachment:"
 BOMB_MIN_BYTES = 1 << 20
 CHUNK = 1 << 16
 MAX_DETAIL = 600
+# Office decryption derives a key per try (about 0.2 s): a mail's worth of passwords, not a list.
+MAX_PASSWORD_TRIES = 20
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -146,6 +148,15 @@ class Scan:
     @property
     def limits(self) -> Limits:
         return self.budget.limits
+
+    def candidates(
+        self, limit: int = MAX_PASSWORD_TRIES, first: Sequence[str] = ()
+    ) -> Iterator[str]:
+        """The passwords to try, ``first`` ones before the mail's, at most ``limit``, while time is left."""
+        for count, password in enumerate(dict.fromkeys((*first, *self.passwords))):
+            if count >= limit or self.budget.expired():
+                return
+            yield password
 
     def admit(self, out: Analysis, name: str, size: int, packed: int | None) -> int | None:
         """Check a member's declared sizes before unpacking; return the byte cap, or None to skip."""

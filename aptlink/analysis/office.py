@@ -77,7 +77,7 @@ def _is_encrypted(data: bytes, out: Analysis) -> bool:
 def _decrypt(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     out.encrypted = True
     out.flag("office-encrypted", f"{name} is an encrypted Office document")
-    for password in (DEFAULT_PASSWORD, *scan.passwords):
+    for password in scan.candidates(first=(DEFAULT_PASSWORD,)):
         plain = _try_decrypt(data, password)
         if plain is None:
             continue

@@ -3,6 +3,7 @@ stay clean."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import pytest
@@ -298,3 +299,38 @@ def test_lnk_with_only_an_id_list() -> None:
     assert [o.value for o in report.observations if o.kind is Kind.COMMAND_LINE] == [
         f"{POWERSHELL} -enc AAAA"
     ]
+
+
+def test_cp932_member_names_are_decoded() -> None:
+    real = "国際情勢と日本外交.docx.lnk"
+    raw = real.encode("cp932")
+    placeholder = "x" * len(raw)
+    data = builders.make_zip({placeholder: LNK}).replace(placeholder.encode(), raw)
+    report = _analyse("a.zip", data)
+    assert [c.name for c in report.children] == [real]
+    assert "double-extension" in _codes(report)
+
+
+def test_zipcrypto_wrong_password_is_not_taken_for_the_right_one() -> None:
+    data = builders.make_zip({"a.docx.lnk": LNK}, password="right", aes=False)
+    # Among 19 wrong passwords, one passes the one-byte check with probability 7 %; this seed's do.
+    wrong = [w for w in (f"w{i}" for i in range(2000)) if _passes_check_byte(data, w)][:19]
+    assert wrong
+    report = _analyse("a.zip", data, passwords=[*wrong, "right"])
+    assert report.opened_with == "right"
+
+
+def _passes_check_byte(data: bytes, password: str) -> bool:
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, contextlib.suppress(RuntimeError):
+        archive.open(archive.infolist()[0], pwd=password.encode()).close()
+        return True
+    return False
+
+
+def test_password_tries_are_capped() -> None:
+    data = builders.make_zip({"a.txt": b"x"}, password="last")
+    report = _analyse("a.zip", data, passwords=[f"w{i}" for i in range(40)] + ["last"])
+    assert report.opened_with is None
