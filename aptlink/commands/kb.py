@@ -111,6 +111,9 @@ def render_actor(a: dict[str, Any]) -> str:
     lines.append(f"  techniques ({len(a['techniques'])}): {' '.join(a['techniques'])}")
     if a["first_year"]:
         lines.append(f"  active: {a['first_year']}-{a['last_year'] or ''}")
+    lines.append("  sources:")
+    lines += [f"    {field}: {' '.join(urls)}" for field, urls in sorted(a["sources"].items())]
+    lines += [f"  note: {note}" for note in a["extra"].get("notes", ())]
     return "\n".join(lines)
 
 

@@ -72,9 +72,11 @@ class Profile:
         self.alias_origin.setdefault(key, origin)
 
     def cite(self, field: str, urls: Iterable[str | None]) -> None:
+        have = {u.rstrip("/") for u in self.sources[field]}
         for url in urls:
-            if url and url not in self.sources[field]:
+            if url and url.rstrip("/") not in have:
                 self.sources[field].append(url)
+                have.add(url.rstrip("/"))
 
     def freeze(self) -> Actor:
         return Actor(
@@ -185,7 +187,9 @@ def _revoked_to(attack: AttackData, gid: str) -> str:
 
 def _apply_group(p: Profile, group: Row, attack: AttackData) -> None:
     url = group.get("url")
-    origin = "misp-galaxy mitre-intrusion-set" if attack.source.startswith("misp-galaxy") else "attack"
+    origin = (
+        "misp-galaxy mitre-intrusion-set" if attack.source.startswith("misp-galaxy") else "attack"
+    )
     p.extra["origins"] = [*p.extra.get("origins", []), origin]
     for alias in group.get("aliases") or ():
         p.add_alias(alias, "attack")
