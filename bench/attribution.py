@@ -81,7 +81,8 @@ def without(objects: Sequence[Obj], campaign: Obj) -> list[Obj]:
     return [
         o
         for o in objects
-        if o["id"] != cid and not (o["type"] == "relationship" and cid in (o["source_ref"], o["target_ref"]))
+        if o["id"] != cid
+        and not (o["type"] == "relationship" and cid in (o["source_ref"], o["target_ref"]))
     ]
 
 
@@ -95,13 +96,23 @@ def incident_bundle(name: str, techs: Iterable[str], soft: Iterable[str]) -> Obj
             {
                 "type": "attack-pattern",
                 "spec_version": "2.1",
-                "id": stable_id("attack-pattern", t).replace("attack-pattern--", "attack-pattern--"),
+                "id": stable_id("attack-pattern", t).replace(
+                    "attack-pattern--", "attack-pattern--"
+                ),
                 "name": t,
                 "external_references": [{"source_name": "mitre-attack", "external_id": t}],
             }
         )
     for s in soft:
-        objs.append({"type": "malware", "spec_version": "2.1", "id": stable_id("malware", s), "name": s, "is_family": True})
+        objs.append(
+            {
+                "type": "malware",
+                "spec_version": "2.1",
+                "id": stable_id("malware", s),
+                "name": s,
+                "is_family": True,
+            }
+        )
     group = {
         "type": "grouping",
         "spec_version": "2.1",
@@ -147,7 +158,11 @@ def actors_from_bundle(objects: Sequence[Obj]) -> list[Actor]:
     for r in objects:
         if r["type"] != "relationship" or r.get("relationship_type") != "uses" or not active(r):
             continue
-        owners = [r["source_ref"]] if r["source_ref"].startswith("intrusion-set") else camp_group.get(r["source_ref"], [])
+        owners = (
+            [r["source_ref"]]
+            if r["source_ref"].startswith("intrusion-set")
+            else camp_group.get(r["source_ref"], [])
+        )
         tgt = by_id.get(r["target_ref"])
         if not tgt or not active(tgt):
             continue
@@ -177,7 +192,9 @@ def load_kb(objects: Sequence[Obj], workdir: Path, fallback: bool) -> Any:
     from aptlink.kb import KnowledgeBase
 
     path = workdir / "reduced-attack.json"
-    path.write_text(json.dumps({"type": "bundle", "id": "bundle--reduced", "objects": list(objects)}))
+    path.write_text(
+        json.dumps({"type": "bundle", "id": "bundle--reduced", "objects": list(objects)})
+    )
     return KnowledgeBase.load(attack_path=path)
 
 
@@ -249,12 +266,19 @@ def _kb_ready(objects: Sequence[Obj], work: Path) -> bool:
         kb = load_kb(objects, work, fallback=False)
         return len(kb.actors()) > 100
     except Exception as exc:  # the kb workstream's loader may not be ready: say so and fall back
-        print(f"note: kb loader unavailable ({type(exc).__name__}: {exc}); reading the bundle directly")
+        print(
+            f"note: kb loader unavailable ({type(exc).__name__}: {exc}); reading the bundle directly"
+        )
         return False
 
 
 def run_case(
-    objects: Sequence[Obj], campaign: Obj, groups: Sequence[Obj], work: Path, fallback: bool, verbose: bool
+    objects: Sequence[Obj],
+    campaign: Obj,
+    groups: Sequence[Obj],
+    work: Path,
+    fallback: bool,
+    verbose: bool,
 ) -> dict[str, Any]:
     techs, soft = campaign_uses(objects, campaign)
     cid = ext_id(campaign) or campaign["id"]
@@ -299,7 +323,9 @@ def run_generic(objects: Sequence[Obj], work: Path, fallback: bool) -> Attributi
     return atts[0] if atts else None
 
 
-def report(rows: list[dict[str, Any]], generic: Attribution | None, fallback: bool, secs: float) -> None:
+def report(
+    rows: list[dict[str, Any]], generic: Attribution | None, fallback: bool, secs: float
+) -> None:
     n = len(rows) or 1
 
     def share(key: str) -> float:
@@ -310,19 +336,27 @@ def report(rows: list[dict[str, Any]], generic: Attribution | None, fallback: bo
     brier = sum((r["confidence"] - (1.0 if r["top1"] else 0.0)) ** 2 for r in rows) / n
     mean_conf = sum(r["confidence"] for r in rows) / n
     print()
-    print(f"attribution on ATT&CK, leave-one-campaign-out: {len(rows)} campaigns "
-          f"(kb: {'bundle fallback' if fallback else 'aptlink.kb'}) in {secs:.0f} s")
+    print(
+        f"attribution on ATT&CK, leave-one-campaign-out: {len(rows)} campaigns "
+        f"(kb: {'bundle fallback' if fallback else 'aptlink.kb'}) in {secs:.0f} s"
+    )
     print(f"  aptlink          top-1 {share('top1'):.2f}   top-5 {share('top5'):.2f}")
-    print(f"  TF-IDF baseline  top-1 {share('base_top1'):.2f}   top-5 {share('base_top5'):.2f}"
-          "   (reference 0.36 / 0.60)")
-    print(f"  named (attributed=True) {len(attributed)}/{len(rows)}, of which right {precision:.2f}; "
-          f"mean confidence {mean_conf:.2f} vs top-1 accuracy {share('top1'):.2f}; Brier {brier:.3f}")
+    print(
+        f"  TF-IDF baseline  top-1 {share('base_top1'):.2f}   top-5 {share('base_top5'):.2f}"
+        "   (reference 0.36 / 0.60)"
+    )
+    print(
+        f"  named (attributed=True) {len(attributed)}/{len(rows)}, of which right {precision:.2f}; "
+        f"mean confidence {mean_conf:.2f} vs top-1 accuracy {share('top1'):.2f}; Brier {brier:.3f}"
+    )
     if generic is None:
         print("  generic-only bundle (T1059, T1105, T1082): no candidate at all -> unattributed")
     else:
         verdict = "attributed (WRONG)" if generic.attributed else "unattributed"
-        print(f"  generic-only bundle (T1059, T1105, T1082): {verdict}, best {generic.actor} "
-              f"confidence {generic.confidence:.2f}")
+        print(
+            f"  generic-only bundle (T1059, T1105, T1082): {verdict}, best {generic.actor} "
+            f"confidence {generic.confidence:.2f}"
+        )
 
 
 if __name__ == "__main__":

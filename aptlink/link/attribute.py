@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aptlink.link.actorindex import ActorIndex, build_index, parent
 from aptlink.link.features import canonical_url, load_config, registered_domain
+from aptlink.link.graph import paused_gc
 from aptlink.model import INDICATOR_KINDS, Actor, Attribution, Campaign, Incident, Kind, Reason
 
 if TYPE_CHECKING:
@@ -52,6 +53,16 @@ def attribute(
     """Ranked candidates (up to ``top`` per campaign) with Diamond-model evidence and ACH."""
     if kb is None:
         return []
+    with paused_gc():
+        return _attribute(campaigns, incidents, kb, settings)
+
+
+def _attribute(
+    campaigns: Sequence[Campaign],
+    incidents: Sequence[Incident],
+    kb: KnowledgeBase,
+    settings: Mapping[str, Any] | None,
+) -> list[Attribution]:
     index = build_index(kb, settings)
     if not index.size:
         return []

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aptlink.link.features import Config, is_commodity, load_config
-from aptlink.link.graph import INFRASTRUCTURE_CHANNELS, CorrelationGraph, build_graph
+from aptlink.link.graph import INFRASTRUCTURE_CHANNELS, CorrelationGraph, build_graph, paused_gc
 from aptlink.model import Campaign, Incident
 
 if TYPE_CHECKING:
@@ -32,7 +32,13 @@ def link_incidents(
     method: str = "union-find",
 ) -> list[Campaign]:
     """Incidents into campaigns; every incident ends up in exactly one (possibly alone)."""
-    cfg = config or load_config()
+    with paused_gc():
+        return _link(incidents, kb, config or load_config(), method)
+
+
+def _link(
+    incidents: Sequence[Incident], kb: KnowledgeBase | None, cfg: Config, method: str
+) -> list[Campaign]:
     ordered = sorted(incidents, key=lambda i: i.id)
     graph = build_graph(ordered, kb, cfg)
     commodity = [is_commodity(i, cfg) for i in ordered]
@@ -50,24 +56,58 @@ def is_strong(graph: CorrelationGraph, a: int, b: int, w: float, commodity: list
     return w >= need
 
 
-def strong_components(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:
-    parent = list(range(len(graph.incidents)))
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
         return x
 
-    for (a, b), w in graph.edges.items():
-        if is_strong(graph, a, b, w, commodity):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for pos in range(len(parent)):
-        groups[find(pos)].append(pos)
-    return list(groups.values())
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = defaultdict(list)
+        for pos in range(len(self.parent)):
+            out[self.find(pos)].append(pos)
+        return list(out.values())
+
+
+def strong_components(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:
+    """Three deterministic passes, so that no single borderline edge bridges two operations:
+
+    1. union over *core* edges (shared attacker-specific artefacts worth a strong edge);
+    2. each incident still alone joins the group it has the most strong-edge weight to;
+    3. incidents still alone after that join each other over their strong edges.
+    """
+    uf = UnionFind(len(graph.incidents))
+    need = graph.config.graph["strong_edge"]
+    for (a, b), inner in graph.core.items():
+        if inner >= need and is_strong(graph, a, b, graph.edges[(a, b)], commodity):
+            uf.union(a, b)
+    size = Counter(uf.find(p) for p in range(len(graph.incidents)))
+    alone = [p for p in range(len(graph.incidents)) if size[uf.find(p)] == 1]
+    attach = {}
+    for p in alone:
+        pull: dict[int, float] = defaultdict(float)
+        for q, w in graph.adjacency.get(p, ()):
+            if size[uf.find(q)] > 1 and is_strong(graph, p, q, w, commodity):
+                pull[uf.find(q)] += w
+        if pull:
+            attach[p] = min(pull, key=lambda root: (-pull[root], root))
+    for p, root in attach.items():
+        uf.union(p, root)
+    left = set(alone) - set(attach)
+    for p in sorted(left):
+        for q, w in graph.adjacency.get(p, ()):
+            if q in left and is_strong(graph, p, q, w, commodity):
+                uf.union(p, q)
+    return uf.groups()
 
 
 def louvain_groups(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:

@@ -71,6 +71,7 @@ class Config:
     generic_techniques: frozenset[str]
     commodity_techniques: frozenset[str]
     commodity_software: frozenset[str]
+    core_channels: frozenset[str]
 
 
 @functools.cache
@@ -90,6 +91,7 @@ def config_from(raw: Mapping[str, Any]) -> Config:
         generic_techniques=frozenset(raw["generic"]["techniques"]),
         commodity_techniques=frozenset(raw["commodity"]["techniques"]),
         commodity_software=frozenset(s.lower() for s in raw["commodity"]["software"]),
+        core_channels=frozenset(raw["core"]["channels"]),
     )
 
 

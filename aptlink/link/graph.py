@@ -10,10 +10,12 @@ the cost grows with the number of shared values, not with the square of the numb
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,6 +46,7 @@ class CorrelationGraph:
     weights: list[float]
     members: list[frozenset[int]]
     edges: dict[tuple[int, int], float]
+    core: dict[tuple[int, int], float]
     suppressed: dict[str, int]
     config: Config
     ids: dict[Feature, int] = dataclasses.field(default_factory=dict)
@@ -104,6 +107,19 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small tuples: with a large knowledge
+    base in memory each full collection walks millions of objects, and these records make no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_graph(
     incidents: Sequence[Incident],
     kb: KnowledgeBase | None = None,
@@ -117,13 +133,14 @@ def build_graph(
     suppressed: Counter[str] = Counter()
     weights = _feature_weights(features, index, len(incidents), kb, cfg, suppressed)
     candidates = _candidate_pairs(index, features, weights, incidents, cfg)
-    edges = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
+    edges, core = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
     return CorrelationGraph(
         incidents=list(incidents),
         features=features,
         weights=weights,
         members=members,
         edges=edges,
+        core=core,
         suppressed=dict(suppressed),
         config=cfg,
     )
@@ -251,24 +268,31 @@ def _weigh_pairs(
     incidents: Sequence[Incident],
     cfg: Config,
     min_weight: float,
-) -> dict[tuple[int, int], float]:
-    is_technique = [f[0] == "technique" for f in features]
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    """Each pair's weight (everything shared) and core weight (attacker-specific artefacts only)."""
+    role = [_ROLE.get(f[0], 0) if f[0] not in cfg.core_channels else CORE for f in features]
     times = [inc.first_seen or inc.last_seen for inc in incidents]
     cap = cfg.graph["technique_cap"]
     edges: dict[tuple[int, int], float] = {}
+    core: dict[tuple[int, int], float] = {}
     for a, b in sorted(candidates):
-        total = tech = 0.0
+        sums = [0.0, 0.0, 0.0, 0.0, 0.0]
         for fid in members[a] & members[b]:
-            if is_technique[fid]:
-                tech += weights[fid]
-            else:
-                total += weights[fid]
+            sums[role[fid]] += weights[fid]
+        other, tech, inner, net, ip = sums
+        total = other + inner + ip + (0.0 if ip > 0 else net)  # a shared address subsumes its /24
         if total <= 0:
             continue
         w = _time_adjusted(total + min(tech, cap), times[a], times[b], cfg.graph)
         if w >= min_weight:
             edges[(a, b)] = w
-    return edges
+            if inner > 0:
+                core[(a, b)] = inner
+    return edges, core
+
+
+OTHER, TECHNIQUE, CORE, NET, IP = range(5)
+_ROLE = {"technique": TECHNIQUE, "net24": NET, "ip": IP}
 
 
 def _time_adjusted(
