@@ -407,11 +407,13 @@ class Person:
     country: str = ""
 
 
-def name_key(name: str) -> str:
-    """A display name reduced for comparison: NFKC, case-folded, no spaces or punctuation, words sorted."""
+def name_keys(name: str) -> set[str]:
+    """A display name reduced for comparison (NFKC, case-folded, no spaces or punctuation), in
+    written order and with its words sorted, so "Tanaka Kenji", "Kenji Tanaka", "山田 太郎" and
+    "山田太郎" meet."""
     text = unicodedata.normalize("NFKC", name).casefold()
     words = [w for w in re.split(r"[\s,.・·\-_'\"()（）]+", text) if w]
-    return "".join(sorted(words))
+    return {k for k in ("".join(words), "".join(sorted(words))) if len(k) >= 2}
 
 
 @dataclasses.dataclass(slots=True)
@@ -425,8 +427,7 @@ class Directory:
 
     def add(self, person: Person) -> None:
         self.people.append(person)
-        key = name_key(person.name)
-        if key:
+        for key in name_keys(person.name):
             self.by_name.setdefault(key, []).append(person)
         if person.address:
             self.addresses[person.address.lower()] = person
@@ -696,7 +697,8 @@ class Judge:
         name = sender.name
         if not name:
             return
-        for person in self.directory.by_name.get(name_key(name), []):
+        people = [p for k in name_keys(name) for p in self.directory.by_name.get(k, [])]
+        for person in dict.fromkeys(people):
             if person.address and person.address.lower() != sender.address:
                 code = (
                     "sender:impersonates-former-staff"

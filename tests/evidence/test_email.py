@@ -104,7 +104,7 @@ def test_raw_iso2022_header_and_wrong_charset_fall_back() -> None:
 
 def test_shared_japanese_ham_decodes(shared: Path) -> None:
     folder = shared / "email" / "ham-ja"
-    mail, ctx = _parse((folder / "mail-gem_japanese_iso_2022.eml").read_bytes())
+    mail, _ctx = _parse((folder / "mail-gem_japanese_iso_2022.eml").read_bytes())
     assert any(
         "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in mail.subject + mail.text
     )
@@ -139,7 +139,7 @@ def test_deep_nesting_is_bounded() -> None:
             + b"\n--b%d--\n" % n
         )
     t0 = time.monotonic()
-    mail, ctx = _parse(data)
+    mail, _ctx = _parse(data)
     assert time.monotonic() - t0 < 10
     assert mail.subject == "level 59"
 
@@ -170,7 +170,7 @@ def test_hundred_megabyte_attachment_in_bounded_time() -> None:
     )
     data = bytes(msg)
     t0 = time.monotonic()
-    mail, ctx = _parse(data)
+    mail, _ctx = _parse(data)
     assert time.monotonic() - t0 < 60
     assert mail.attachments[0].oversize
 

@@ -1,0 +1,145 @@
+"""`aptlink triage` and the triage library: every input gets a line or a JSON record, in order,
+with processes or without, and bad input never stops the batch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aptlink.analysis import builders
+from aptlink.cli import _register_subcommands, app
+from aptlink.triage import TriageConfig, iter_triage, mail_files, make_judge, triage_bytes
+
+sys.path.insert(0, str(Path(__file__).parent / "data" / "mail"))
+import mailfactory as mf
+
+_register_subcommands()
+runner = CliRunner()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "mail"
+    (folder / "sub").mkdir(parents=True)
+    for n, case in enumerate(mf.targeted_cases()[:4]):
+        (folder / f"t{n}.eml").write_bytes(case.data)
+    (folder / "sub" / "ok.eml").write_bytes(mf.benign_cases()[3].data)
+    (folder / "sub" / "1718845323.M1P2.host:2,S").write_bytes(mf.benign_cases()[4].data)
+    (folder / "notes.txt").write_text("not a mail at all\n")
+    (tmp_path / "people.csv").write_text(mf.DIRECTORY_CSV, encoding="utf-8")
+    return folder
+
+
+def test_folder_recursive_json_lines(mailbox: Path) -> None:
+    people = mailbox.parent / "people.csv"
+    result = runner.invoke(
+        app, ["triage", str(mailbox), "--json", "--directory", str(people), "-j", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(records) == 6
+    assert set(records[0]) >= {
+        "path",
+        "message_id",
+        "verdict",
+        "score",
+        "reasons",
+        "techniques",
+        "indicators",
+    }
+    verdicts = {Path(r["path"]).name: r["verdict"] for r in records}
+    assert [verdicts[f"t{n}.eml"] for n in range(4)] == ["malicious"] * 4
+    assert verdicts["ok.eml"] == "clean"
+    first = records[0]
+    assert all({"code", "detail", "technique"} <= set(r) for r in first["reasons"])
+    assert "T1566.001" in first["techniques"] or "T1204.002" in first["techniques"]
+    assert first["victim"] == mf.ORG
+
+
+def test_text_lines_and_summary(mailbox: Path) -> None:
+    result = runner.invoke(app, ["triage", str(mailbox), "-j", "1"])
+    lines = result.stdout.strip().splitlines()
+    assert result.exit_code == 0
+    assert len(lines) == 7
+    assert lines[0].startswith("MALICIOUS")
+    assert lines[-1].startswith("6 mails:")
+
+
+def test_stdin(mailbox: Path) -> None:
+    data = (mailbox / "t0.eml").read_bytes()
+    result = runner.invoke(app, ["triage", "-", "--json"], input=data)
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["path"] == "-" and record["verdict"] in ("malicious", "suspicious")
+
+
+def test_processes_give_the_same_results_in_order(shared: Path) -> None:
+    files = mail_files([shared / "email" / "phishing"])[:80]
+    one = [(r.path, r.verdict, r.score) for r in iter_triage(files, TriageConfig(), jobs=1)]
+    two = [
+        (r.path, r.verdict, r.score) for r in iter_triage(files, TriageConfig(), jobs=2, chunk=16)
+    ]
+    assert one == two and len(one) == 80
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["triage", str(tmp_path / "nope.eml")])
+    assert result.exit_code != 0
+
+
+def test_bad_input_gets_a_verdict_and_never_stops_the_batch(tmp_path: Path) -> None:
+    good = mf.targeted_cases()[0].data
+    deep = builders.make_nested_zip(50)
+    bomb = builders.make_zip_bomb(300 * 1024 * 1024)
+    inputs = {
+        "truncated.eml": good[: len(good) // 3],
+        "charset.eml": b"From: a@gmail.com\nSubject: x\nContent-Type: text/plain; charset=x-unknown\n\n"
+        + "本文".encode("euc_jp"),
+        "deep.eml": mf.make_mail(
+            subject="deep",
+            body="d",
+            sender=("x", "x@gmail.com"),
+            attachments=(("deep.zip", deep, "application/zip"),),
+        ),
+        "bomb.eml": mf.make_mail(
+            subject="bomb",
+            body="b",
+            sender=("x", "x@gmail.com"),
+            attachments=(("bomb.zip", bomb, "application/zip"),),
+        ),
+        "garbage.eml": b"\x00\xff" * 1000,
+        "empty.eml": b"",
+        "good.eml": good,
+    }
+    for name, data in inputs.items():
+        (tmp_path / name).write_bytes(data)
+    results = {
+        Path(r.path).name: r
+        for r in iter_triage(sorted(tmp_path.iterdir()), TriageConfig(), jobs=1)
+    }
+    assert set(results) == set(inputs)
+    assert results["good.eml"].verdict == "malicious"
+    assert all(r.verdict in ("malicious", "suspicious", "clean") for r in results.values())
+    assert {x.code for x in results["deep.eml"].reasons} & {
+        "attachment:archive-too-deep",
+        "attachment:archive",
+    }
+    assert results["bomb.eml"].verdict != "clean"
+
+
+def test_mbox_and_msg_bytes(shared: Path) -> None:
+    judge = make_judge(TriageConfig())
+    box = (
+        b"From a@b Thu Jun 20 01:02:03 2024\n"
+        + mf.benign_cases()[3].data
+        + b"\nFrom c@d Fri Jun 21 01:02:03 2024\n"
+        + mf.targeted_cases()[0].data
+    )
+    results = triage_bytes(box, "box.mbox", judge)
+    assert [r.record for r in results] == ["message 1", "message 2"]
+    msg = (shared / "attachments" / "msg" / "unicode.msg").read_bytes()
+    (result,) = triage_bytes(msg, "unicode.msg", judge)
+    assert result.subject == "Test for TIF files" and result.error is None
