@@ -49,7 +49,7 @@ def test_one_fully_expected_mail() -> None:
     assert mail.to[0].address == mf.VICTIM
     assert mail.date is not None and mail.date.year == 2024
     assert "パスワード：abc123" in mail.text
-    assert [(l.url, l.text, l.source) for l in mail.links] == [
+    assert [(link.url, link.text, link.source) for link in mail.links] == [
         ("https://evil.example.net/x.zip", "https://www.kokusai-kenkyu.or.jp/", "html"),
         ("https://1drv.ms/u/s!Ab", "", "text"),
     ]
