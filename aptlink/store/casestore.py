@@ -101,9 +101,13 @@ class CaseStore:
         warnings: Sequence[Warning_],
     ) -> dict[str, int]:
         """Add inputs in one transaction, skipping rows already held; return rows added per table."""
-        batch = rows.input_rows(evidence, findings, warnings)
         with self._errors("cannot save inputs"), self.engine.begin() as conn:
             before = _counts(conn, schema.INPUT_TABLES)
+            # A stored finding was stored with its observations and reasons in one transaction,
+            # so a re-run skips it whole instead of sending rows that would all conflict.
+            known = _known(conn, schema.findings, [f.id for f in findings])
+            new = [f for f in findings if f.id not in known]
+            batch = rows.input_rows(evidence, new, warnings)
             for name in schema.INPUT_TABLES:
                 _insert_new(conn, _table(name), batch[name])
             after = _counts(conn, schema.INPUT_TABLES)
@@ -213,6 +217,8 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL still never corrupts the file; a power cut may lose the last commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.close()
@@ -251,6 +257,15 @@ def insert_new(dialect: str, table: Table) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     raise StoreError(f"unsupported database backend: {dialect}")
+
+
+def _known(conn: Connection, table: Table, ids: Sequence[str], chunk: int = 500) -> set[str]:
+    """Which of these ids the table already holds."""
+    found: set[str] = set()
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        found.update(conn.scalars(select(table.c.id).where(table.c.id.in_(part))))
+    return found
 
 
 def _counts(conn: Connection, names: Iterable[str]) -> dict[str, int]:

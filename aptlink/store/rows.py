@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from aptlink.evidence.base import Warning_
 from aptlink.model import Evidence, Finding, Kind, Observation, normalise, now, stable_id
@@ -12,6 +12,14 @@ from aptlink.pipeline import CaseResult
 from aptlink.store.schema import ANALYSIS_TABLES
 
 Rows = dict[str, list[dict[str, Any]]]
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_HasId)
 
 
 def value_digest(kind: str, value: str) -> str:
@@ -22,28 +30,45 @@ def value_digest(kind: str, value: str) -> str:
 def input_rows(
     evidence: Sequence[Evidence], findings: Sequence[Finding], warnings: Sequence[Warning_]
 ) -> Rows:
-    """Rows for save_inputs, in foreign-key order, each id once."""
+    """Rows for save_inputs, each id once. Each finding is turned to a dict once, and its
+    observations' dicts are reused for their own rows (to_dict dominates the cost of a save)."""
     out: Rows = {
-        "evidence": _unique(evidence_row(e) for e in evidence),
-        "observations": _unique(observation_row(o) for f in findings for o in f.observations),
-        "findings": _unique(finding_row(f) for f in findings),
+        "evidence": [evidence_row(e) for e in _first(evidence)],
+        "observations": [],
+        "findings": [],
         "finding_observations": [],
         "reasons": [],
-        "warnings": _unique(warning_row(w) for w in warnings),
+        "warnings": _first_rows(warning_row(w) for w in warnings),
     }
-    seen: set[str] = set()
-    for f in findings:
-        if f.id in seen:
-            continue
-        seen.add(f.id)
-        out["finding_observations"] += [_attached(f, n, o) for n, o in enumerate(f.observations)]
+    observed: set[str] = set()
+    for f in _first(findings):
+        record = f.to_dict()
+        attached = record["observations"]
+        record["observations"] = []  # kept in observations + finding_observations
+        out["findings"].append(finding_row(f, record))
         out["reasons"] += [
-            {"finding_id": f.id, "position": n, **r.to_dict()} for n, r in enumerate(f.reasons)
+            {"finding_id": f.id, "position": n, **r} for n, r in enumerate(record["reasons"])
         ]
+        for n, (o, data) in enumerate(zip(f.observations, attached, strict=True)):
+            if o.id not in observed:
+                observed.add(o.id)
+                out["observations"].append(observation_row(o, data))
+            detail = {"time": data["time"], "context": data["context"]}
+            out["finding_observations"].append(
+                {"finding_id": f.id, "position": n, "observation_id": o.id, "detail": detail}
+            )
     return out
 
 
-def _unique(rows: Any) -> list[dict[str, Any]]:
+def _first(records: Iterable[R]) -> list[R]:
+    """Each record once, by id, first one wins."""
+    by_id: dict[str, R] = {}
+    for r in records:
+        by_id.setdefault(r.id, r)
+    return list(by_id.values())
+
+
+def _first_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     by_id: dict[str, dict[str, Any]] = {}
     for row in rows:
         by_id.setdefault(row["id"], row)
@@ -64,7 +89,7 @@ def evidence_row(e: Evidence) -> dict[str, Any]:
     }
 
 
-def observation_row(o: Observation) -> dict[str, Any]:
+def observation_row(o: Observation, record: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": o.id,
         "kind": str(o.kind),
@@ -72,19 +97,11 @@ def observation_row(o: Observation) -> dict[str, Any]:
         "value_sha256": hashlib.sha256(o.value.encode("utf-8")).hexdigest(),
         "sha256": o.provenance.sha256,
         "time": o.time,
-        "record": o.to_dict(),
+        "record": record,
     }
 
 
-def _attached(f: Finding, position: int, o: Observation) -> dict[str, Any]:
-    record = o.to_dict()
-    detail = {"time": record["time"], "context": record["context"]}
-    return {"finding_id": f.id, "position": position, "observation_id": o.id, "detail": detail}
-
-
-def finding_row(f: Finding) -> dict[str, Any]:
-    record = f.to_dict()
-    record["observations"] = []  # kept in observations + finding_observations
+def finding_row(f: Finding, record: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": f.id,
         "detector": f.detector,
@@ -107,7 +124,7 @@ def warning_row(w: Warning_) -> dict[str, Any]:
 def analysis_rows(case: CaseResult) -> Rows:
     """Rows for save_analysis, in foreign-key order."""
     out: Rows = {name: [] for name in ANALYSIS_TABLES}
-    for i in _unique_records(case.incidents):
+    for i in _first(case.incidents):
         out["incidents"].append(
             {
                 "id": i.id,
@@ -120,7 +137,7 @@ def analysis_rows(case: CaseResult) -> Rows:
             }
         )
         out["incident_findings"] += [{"incident_id": i.id, "finding_id": f} for f in i.finding_ids]
-    for c in _unique_records(case.campaigns):
+    for c in _first(case.campaigns):
         out["campaigns"].append(
             {
                 "id": c.id,
@@ -144,7 +161,7 @@ def analysis_rows(case: CaseResult) -> Rows:
             }
             for link in c.links
         ]
-    for a in _unique_records(case.attributions):
+    for a in _first(case.attributions):
         out["attributions"].append(
             {
                 "id": a.id,
@@ -162,10 +179,3 @@ def analysis_rows(case: CaseResult) -> Rows:
         for n, m in enumerate(case.mitigations)
     ]
     return out
-
-
-def _unique_records(records: Sequence[Any]) -> list[Any]:
-    by_id: dict[str, Any] = {}
-    for r in records:
-        by_id.setdefault(r.id, r)
-    return list(by_id.values())
