@@ -9,6 +9,7 @@ which is what most rules do on most batches. Leaf results are shared by every ru
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import re2
 
 from aptlink.hunt.compile import Leaf, Node, Op, leaves
 from aptlink.hunt.events import META_FIELDS
@@ -360,30 +362,37 @@ def value_predicate(leaf: Leaf, column: Column) -> Mask:
     if op in _NEEDLES:
         return column.find(_NEEDLES[op].format(leaf.value.replace("\x00", "")), leaf.cased)
     if op == "regex":
-        return regex_predicate(leaf, column.values)
+        return regex_predicate(leaf, column.texts(True))
     return _python_predicate(leaf, column.values)
 
 
 _NEEDLES = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
 
 
-def regex_predicate(leaf: Leaf, values: pa.Array) -> Mask:
-    """RE2 over the values (Arrow kernel); Python ``re`` only for what RE2 cannot compile."""
-    pattern = _inline_flags(leaf.flags) + leaf.value
+@functools.lru_cache(maxsize=8192)
+def compiled_regex(pattern: str, flags: str) -> Callable[[str], object]:
+    """A search function: RE2 (linear time on hostile text); Python ``re`` only for the few
+    constructs RE2 lacks (look-arounds, back-references), on text cut to MAX_REGEX_INPUT."""
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = "i" not in flags
+    options.dot_nl = "s" in flags
+    options.one_line = "m" not in flags
     try:
-        return bools(pc.match_substring_regex(values, pattern))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        compiled = re.compile(pattern)
-        texts = values.to_pylist()
-        return np.fromiter(
-            (t is not None and compiled.search(t[:MAX_REGEX_INPUT]) is not None for t in texts),
-            np.bool_,
-            len(texts),
-        )
+        return re2.compile(pattern, options).search  # type: ignore[no-any-return]
+    except re2.error:
+        python_flags = (re.I if "i" in flags else 0) | (re.M if "m" in flags else 0)
+        search = re.compile(pattern, python_flags | (re.S if "s" in flags else 0)).search
+        return lambda text: search(text[:MAX_REGEX_INPUT])
 
 
-def _inline_flags(flags: str) -> str:
-    return f"(?{flags})" if flags else ""
+def regex_predicate(leaf: Leaf, values: pa.Array | list[str]) -> Mask:
+    """The leaf's regular expression over distinct values (original case; flags from the rule)."""
+    search = compiled_regex(leaf.value, leaf.flags)
+    texts = values.to_pylist() if isinstance(values, pa.Array) else values
+    return np.fromiter(
+        (t is not None and search(t) is not None for t in texts), np.bool_, len(texts)
+    )
 
 
 def _python_predicate(leaf: Leaf, values: pa.Array) -> Mask:
@@ -529,21 +538,27 @@ def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, 
     return found
 
 
-def matched_fields(batch: Batch, rule: CompiledRule, row: int) -> dict[str, str]:
-    """The fields whose leaves are true for this row (what made the rule fire), with values."""
-    found: dict[str, str] = {}
+def matched_fields(batch: Batch, rule: CompiledRule, rows: Rows) -> list[dict[str, str]]:
+    """Per matched row, the fields whose leaves are true for it (what made the rule fire)."""
+    found: list[dict[str, str]] = [{} for _ in range(len(rows))]
+    done: set[str] = set()
     for _, node in rule.variants:
         for leaf in _all_leaves(node):
-            if leaf.field is None or leaf.field in found or leaf.op == "fieldref":
+            if leaf.field is None or leaf.op == "fieldref" or (leaf.field, leaf) in done:
                 continue
-            per_value = batch.leaf_values(leaf)
+            done.add((leaf.field, leaf))  # type: ignore[arg-type]
             column = batch.column(leaf.field)
             if column is None:
                 continue
-            code = int(column.codes[row])
-            hit = per_value if isinstance(per_value, bool) else bool(per_value[code])
-            if hit and code < len(column.values):
-                found[batch.names[leaf.field]] = str(column.values[code].as_py())
+            codes = column.codes[rows]
+            per_value = batch.leaf_values(leaf)
+            hits = (
+                np.full(len(rows), per_value) if isinstance(per_value, bool) else per_value[codes]
+            )
+            name = batch.names[leaf.field]
+            texts = column.texts(True)
+            for position in np.flatnonzero(hits & (codes < len(texts))).tolist():
+                found[position].setdefault(name, texts[int(codes[position])])
     return found
 
 

@@ -17,6 +17,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from aptlink.errors import EvidenceError
@@ -66,6 +68,7 @@ CONTEXT_FIELDS = (
     "ShareName",
     "RelativeTargetName",
 )
+EVENT_FIELDS = (META_FILE, META_RECORD, META_TIME, "Computer", "Channel", "EventID")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,33 +150,42 @@ def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
     """Detections of the installed rules in one table, and the seconds it took."""
     started = time.perf_counter()
     batch = Batch(table, _NEEDLES)
-    found = []
-    for index, rows in match_rules(batch, _RULES):
-        rule = _RULES[index]
-        for row in rows.tolist():
-            found.append(_detection(batch, rule, int(row)))
+    matches = match_rules(batch, _RULES)
+    found: list[Detection] = []
+    if matches:
+        records = _records(batch, np.unique(np.concatenate([rows for _, rows in matches])))
+        for index, rows in matches:
+            rule = _RULES[index]
+            for row, fields in zip(rows.tolist(), matched_fields(batch, rule, rows), strict=True):
+                found.append(_detection(rule, records[row], fields))
     return found, time.perf_counter() - started
 
 
-def _detection(batch: Batch, rule: CompiledRule, row: int) -> Detection:
-    context = {}
-    for name in CONTEXT_FIELDS:
-        value = batch.value(name.lower(), row)
-        if value:
-            context[name] = value[:4096]
+def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, dict[str, Any]]:
+    """The reported fields of the matched rows, taken from the table in one go."""
+    wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS]
+    names = [batch.names[f.lower()] for f in wanted if f.lower() in batch.names]
+    taken = batch.table.select(names).take(pa.array(rows)).to_pylist()
+    return dict(zip(rows.tolist(), taken, strict=True))
+
+
+def _detection(rule: CompiledRule, record: dict[str, Any], fields: dict[str, str]) -> Detection:
+    lowered = {k.lower(): v for k, v in record.items() if v}
+    context = {name: str(lowered[name.lower()])[:4096] for name in CONTEXT_FIELDS
+               if name.lower() in lowered}  # fmt: skip
     return Detection(
         rule_id=rule.id,
         title=rule.title,
         level=rule.level,
         techniques=rule.techniques,
         tactics=rule.tactics,
-        file=batch.value(META_FILE.lower(), row) or "",
-        record=batch.value(META_RECORD.lower(), row) or str(row),
-        time=batch.value(META_TIME.lower(), row),
-        computer=batch.value("computer", row),
-        channel=batch.value("channel", row),
-        event_id=batch.value("eventid", row),
-        fields=matched_fields(batch, rule, row),
+        file=lowered.get(META_FILE, ""),
+        record=lowered.get(META_RECORD, ""),
+        time=lowered.get(META_TIME),
+        computer=lowered.get("computer"),
+        channel=lowered.get("channel"),
+        event_id=lowered.get("eventid"),
+        fields=fields,
         context=context,
         rule_path=rule.path,
     )
