@@ -250,13 +250,26 @@ def _insert_new(conn: Connection, table: Table, values: list[dict[str, Any]]) ->
         conn.execute(insert_new(conn.dialect.name, table), values)
 
 
+# What a later run may change in a stored row: an input's outcome (a file that failed under an
+# older parser and parses now). Everything else is identified by its content and never changes.
+LATEST_WINS = {"evidence": ("format", "status", "reason", "record")}
+
+
 def insert_new(dialect: str, table: Table) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING in the engine's own dialect."""
+    """INSERT ... ON CONFLICT in the engine's own dialect: do nothing, or for the columns in
+    LATEST_WINS take the new values (no row is added either way)."""
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    raise StoreError(f"unsupported database backend: {dialect}")
+        stmt = sqlite.insert(table)
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table)  # type: ignore[assignment]
+    else:
+        raise StoreError(f"unsupported database backend: {dialect}")
+    latest = LATEST_WINS.get(table.name)
+    if not latest:
+        return stmt.on_conflict_do_nothing()
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in latest}
+    )
 
 
 def _known(conn: Connection, table: Table, ids: Sequence[str], chunk: int = 500) -> set[str]:

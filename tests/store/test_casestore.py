@@ -229,6 +229,8 @@ def test_migrations_render_for_postgresql(capsys: pytest.CaptureFixture[str]) ->
 def test_upserts_compile_for_postgresql() -> None:
     stmt = insert_new("postgresql", schema.findings)
     assert "ON CONFLICT DO NOTHING" in str(stmt.compile(dialect=postgresql.dialect()))
+    update = str(insert_new("postgresql", schema.evidence).compile(dialect=postgresql.dialect()))
+    assert "ON CONFLICT (id) DO UPDATE SET format = excluded.format" in update
     with pytest.raises(StoreError, match="unsupported"):
         insert_new("oracle", schema.findings)
 
@@ -246,3 +248,12 @@ def test_postgres_schema_names_follow_the_case_folder(folder: str, schema_name: 
 def test_distinct_case_folders_never_share_a_schema() -> None:
     names = ["demo", "Demo", "デモ", "デモ2", "a b", "a_b", "a-b"]
     assert len({case_schema(Path(n)) for n in names}) == len(names)
+
+
+def test_a_later_run_updates_what_became_of_an_input(tmp_path: Path) -> None:
+    failed = cf.evidence()[5]
+    fixed = dataclasses.replace(failed, status="analysed", reason=None)
+    with CaseStore.open(tmp_path) as store:
+        store.save_inputs([failed], [], [])
+        assert store.save_inputs([fixed], [], []) == dict.fromkeys(INPUT_ROWS, 0)
+        assert store.load().evidence == [fixed]
