@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from aptlink.commands import exposure, hunt, kb, report, triage
+    from aptlink.commands import exposure, hunt, kb, report, serve, triage
 
-    for module in (kb, triage, hunt, exposure, report):
+    for module in (kb, triage, hunt, exposure, report, serve):
         module.register(app)
