@@ -148,6 +148,23 @@ def test_the_ransomware_stays_out_of_the_campaign(run: Run) -> None:
     assert {campaign_of[i] for i in ransomware}.isdisjoint({campaign_of[i] for i in phishing})
 
 
+def test_no_campaign_is_pinned_on_the_wrong_actor(run: Run) -> None:
+    """Better "unattributed" than a wrong name (DESIGN: say unattributed when the evidence is weak)."""
+    campaign_of = run.campaign_of()
+    top = run.top_attribution()
+    truth = {
+        "MirrorFace": run.incidents_of(ROLES["spearphish"] + ROLES["mirrorface_hosts"]),
+        "LockBit": run.incidents_of(ROLES["ransomware_hosts"]),
+    }
+    wrong = []
+    for actor, incidents in truth.items():
+        for campaign in sorted({campaign_of[i] for i in incidents}):
+            a = top.get(campaign)
+            if a and a["attributed"] and actor.lower() not in a["actor"].lower():
+                wrong.append((actor, a["actor"], a["attack_id"], a["confidence"]))
+    assert wrong == []
+
+
 def test_report_lists_measures_for_the_techniques_seen(run: Run) -> None:
     assert run.report["mitigations"], "no preventive measures"
     assert all(m["id"].startswith("M") and m["name"] for m in run.report["mitigations"])
