@@ -62,7 +62,7 @@ def event(case: CaseResult, kb: KnowledgeBase | None = None) -> dict[str, Any]:
             "analysis": "2",
             "distribution": "0",  # this organisation only: the analyst decides to share
             "published": False,
-            "Attribute": _attributes(case, stamp),
+            "Attribute": _attributes(case, stamp, kb),
             "Tag": _tags(case, kb),
         }
     }
@@ -77,13 +77,16 @@ def _info(case: CaseResult) -> str:
     )
 
 
-def _attributes(case: CaseResult, stamp: datetime) -> list[dict[str, Any]]:
+def _attributes(
+    case: CaseResult, stamp: datetime, kb: KnowledgeBase | None
+) -> list[dict[str, Any]]:
     findings = {f.id: f for f in case.findings}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for incident in case.incidents:
         for o in _observations(incident, findings):
             if o.kind in ATTRIBUTES and (o.kind, o.value) not in out:
-                out[(o.kind, o.value)] = _attribute(o, incident, stamp)
+                listed = kb.warninglisted(o.value) if kb else []
+                out[(o.kind, o.value)] = _attribute(o, incident, stamp, listed)
     return list(out.values())
 
 
@@ -92,15 +95,21 @@ def _observations(i: Incident, findings: dict[str, Finding]) -> list[Observation
     return [*i.observations, *(o for f in mine for o in f.observations)]
 
 
-def _attribute(o: Observation, incident: Incident, stamp: datetime) -> dict[str, Any]:
+def _attribute(
+    o: Observation, incident: Incident, stamp: datetime, warninglists: list[str]
+) -> dict[str, Any]:
+    """One attribute; a value on a MISP warninglist is kept as context but not for detection."""
     kind, category, to_ids = ATTRIBUTES[o.kind]
+    comment = f"{incident.title} ({o.provenance.where()})"
+    if warninglists:
+        comment += f"; on warninglist: {warninglists[0]}"
     return {
         "uuid": muuid("attribute", o.kind, o.value),
         "type": kind,
         "category": category,
         "value": o.value,
-        "to_ids": to_ids,
-        "comment": f"{incident.title} ({o.provenance.where()})"[:500],
+        "to_ids": to_ids and not warninglists,
+        "comment": comment[:500],
         "timestamp": str(int((o.time or stamp).timestamp())),
         "distribution": "5",  # inherit the event's
     }

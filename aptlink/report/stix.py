@@ -112,7 +112,7 @@ def _incident(ex: _Export, i: Incident, findings: dict[str, Finding]) -> str:
     )
     for tid in i.techniques:
         ex.relate(obj.id, "uses", _attack_pattern(ex, tid))
-    for o in _indicator_observations(i, mine):
+    for o in _indicator_observations(i, mine, ex.kb):
         indicator = _indicator(ex, o)
         if indicator:
             ex.relate(indicator, "indicates", obj.id)
@@ -212,12 +212,17 @@ def _victim(ex: _Export, name: str) -> str:
     return str(obj.id)
 
 
-def _indicator_observations(i: Incident, findings: list[Finding]) -> Iterator[Observation]:
+def _indicator_observations(
+    i: Incident, findings: list[Finding], kb: KnowledgeBase | None
+) -> Iterator[Observation]:
+    """Observations that can be indicators; values on a MISP warninglist (gmail.com, public DNS
+    resolvers, OneDrive) would flag everyone's traffic and are left out."""
     seen: set[tuple[str, str]] = set()
     for o in [*i.observations, *(o for f in findings for o in f.observations)]:
         if o.kind in PATTERNS and (o.kind, o.value) not in seen:
             seen.add((o.kind, o.value))
-            yield o
+            if not (kb and kb.warninglisted(o.value)):
+                yield o
 
 
 def _indicator(ex: _Export, o: Observation) -> str | None:

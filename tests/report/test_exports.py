@@ -7,15 +7,17 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import case_factory as cf
 import pytest
 import stix2
 
 from aptlink.cli import main
+from aptlink.kb import KnowledgeBase
 from aptlink.model import Kind, Observation, Provenance
 from aptlink.pipeline import CaseResult
-from aptlink.report import FORMATS, export_case, misp, navigator, stix
+from aptlink.report import FORMATS, export_case, markdown, misp, navigator, stix
 from aptlink.store import CaseStore
 from aptlink.store.casestore import DB_ENV
 
@@ -160,3 +162,37 @@ def test_report_command_on_a_missing_case(
         main(["report", "--case", str(tmp_path / "none"), "--format", "md"])
     assert done.value.code == 2
     assert f"error: no such case (no case.db) ({tmp_path / 'none'})" in capsys.readouterr().err
+
+
+class FakeKB(KnowledgeBase):
+    """Knows two technique names and one warninglisted value."""
+
+    def technique(self, tid: str) -> dict[str, Any] | None:
+        names = {
+            "T1566.001": "Spearphishing Attachment",
+            "T1190": "Exploit Public-Facing Application",
+        }
+        return {"id": tid, "name": names[tid]} if tid in names else None
+
+    def warninglisted(self, value: str) -> list[str]:
+        return ["List of known webmail domains"] if value == "expert.tanaka@gmail.com" else []
+
+
+def test_warninglisted_values_are_not_indicators(case: CaseResult) -> None:
+    patterns = [o.pattern for o in stix.bundle(case, FakeKB()).objects if o.type == "indicator"]
+    assert len(patterns) == 2
+    assert not any("gmail" in p for p in patterns)
+    attrs = {a["value"]: a for a in misp.event(case, FakeKB())["Event"]["Attribute"]}
+    sender = attrs["expert.tanaka@gmail.com"]
+    assert sender["to_ids"] is False
+    assert sender["comment"].endswith("on warninglist: List of known webmail domains")
+    assert attrs["https://onedrive.live.com/download?id=1"]["to_ids"] is True
+
+
+def test_knowledge_base_names_techniques(case: CaseResult) -> None:
+    names = {o.name for o in stix.bundle(case, FakeKB()).objects if o.type == "attack-pattern"}
+    assert "Spearphishing Attachment" in names and "T1486" in names
+    tags = [t["name"] for t in misp.event(case, FakeKB())["Event"]["Tag"]]
+    assert 'misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1566.001"' in tags
+    text = markdown.render(case, FakeKB())
+    assert "- **Techniques:** T1204.002, T1566.001 Spearphishing Attachment" in text
