@@ -19,7 +19,7 @@ from aptlink.model import Actor
 if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
 
-Deltas = dict[str, list[tuple[int, float]]]
+Deltas = dict[str, dict[int, float]]  # feature -> actor position -> log-odds of a match
 
 
 @functools.cache
@@ -65,6 +65,7 @@ class ActorIndex:
     infrastructure: dict[str, list[int]]
     canon: Callable[[str], str]
     settings: Mapping[str, Any]
+    _second: dict[str, dict[int, float]] = dataclasses.field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -73,6 +74,19 @@ class ActorIndex:
     def idf(self, tid: str) -> float:
         """Specificity of a technique: log((N+1)/(users+1)); unknown techniques count as rare."""
         return self.tech_idf.get(tid, math.log(self.size + 1))
+
+    def second_tier(self, tid: str) -> dict[int, float]:
+        """Log-odds for actors without the technique itself but with its family or software that
+        implements it (the better of the two), computed once per technique."""
+        if tid not in self._second:
+            exact = self.tech_delta.get(tid, {})
+            best: dict[int, float] = {}
+            for table in (self.parent_delta.get(parent(tid), {}), self.tooling_delta.get(tid, {})):
+                for a, gain in table.items():
+                    if a not in exact and gain > best.get(a, 0.0):
+                        best[a] = gain
+            self._second[tid] = best
+        return self._second[tid]
 
     def who(self, name: str) -> int | None:
         return self.names.get(name.strip().lower())
@@ -161,13 +175,13 @@ def _deltas(
     """
     counts: Counter[str] = Counter(v for s in sets for v in s)
     total = sum(counts.values()) or 1
-    out: Deltas = defaultdict(list)
+    out: Deltas = defaultdict(dict)
     for i, values in enumerate(sets):
         size = max(len(values), min_profile)
         for v in sorted(values):
             bg = counts[v] / total
             gain = math.log(noise + (1 - noise) * credit / (size * bg)) - math.log(noise)
-            out[v].append((i, scale * max(gain, 0.0)))
+            out[v][i] = scale * max(gain, 0.0)
     return dict(out)
 
 

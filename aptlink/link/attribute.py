@@ -12,6 +12,7 @@ confidence; below the threshold the campaign is "unattributed" (docs/attribution
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +42,8 @@ class CampaignProfile:
     lures: set[str]
     years: tuple[int, int] | None
     impact: set[str]
+    known: frozenset[str] = frozenset()  # techniques some actor is known for (set by rank_actors)
+    ranked: list[str] = dataclasses.field(default_factory=list)  # known, most specific first
 
 
 def attribute(
@@ -160,12 +163,13 @@ def rank_actors(
 ) -> list[Attribution]:
     """Score every actor, then describe the best few: evidence for, evidence against, confidence."""
     m = index.settings["model"]
+    prof.known = known_techniques(prof, index)
     base, raw = capability_scores(prof, index)
     for actor, bonus in intel_scores(prof, index, intel).items():
         raw[actor] = raw.get(actor, 0.0) + bonus
     if not raw:
         return []
-    shortlist = sorted(raw, key=lambda a: (-raw[a], index.actors[a].name))[: 3 * m["top"]]
+    shortlist = heapq.nsmallest(m["shortlist"], raw, key=lambda a: (-raw[a], index.actors[a].name))
     hyps = [explain(a, prof, index, intel, base) for a in shortlist]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
     logits = [h.score / m["temperature"] for h in hyps]
@@ -210,13 +214,15 @@ def soft_cost(m: Mapping[str, float]) -> float:
     return m["software_weight"] * math.log(m["software_noise"])
 
 
-def known_techniques(prof: CampaignProfile, index: ActorIndex) -> set[str]:
+def known_techniques(prof: CampaignProfile, index: ActorIndex) -> frozenset[str]:
     """Techniques some actor (or some actor's sub-technique family) is known for: only these weigh."""
-    return {
+    if prof.known:
+        return prof.known
+    return frozenset(
         t
         for t in prof.techniques
         if t in index.tech_delta or parent(t) in index.parent_delta or t in index.tooling_delta
-    }
+    )
 
 
 def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, dict[int, float]]:
@@ -227,20 +233,12 @@ def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, 
     softs = [s for s in prof.software if s in index.soft_delta]
     base = len(techs) * tech_cost(m) + len(softs) * soft_cost(m)
     raw: dict[int, float] = defaultdict(float)
-    for t in sorted(techs):
-        exact = set()
-        for a, gain in index.tech_delta.get(t, ()):
-            raw[a] += gain
-            exact.add(a)
-        second: dict[int, float] = {}
-        for table, key in ((index.parent_delta, parent(t)), (index.tooling_delta, t)):
-            for a, gain in table.get(key, ()):
-                if a not in exact:
-                    second[a] = max(second.get(a, 0.0), gain)
-        for a, gain in second.items():
-            raw[a] += gain
+    for t in techs:
+        for table in (index.tech_delta.get(t, {}), index.second_tier(t)):
+            for a, gain in table.items():
+                raw[a] += gain
     for s in softs:
-        for a, gain in index.soft_delta[s]:
+        for a, gain in index.soft_delta[s].items():
             raw[a] += gain
     return base, {a: base + v for a, v in raw.items()}
 
@@ -282,69 +280,55 @@ def explain(
 
 
 def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
-    m = index.settings["model"]
-    mine, family = index.techniques[h.actor], index.parents[h.actor]
-    gains = dict(index_gain(index.tech_delta, h.actor, known_techniques(prof, index)))
-    pgains = dict(index_gain(index.parent_delta, h.actor, {parent(t) for t in prof.techniques}))
-    seen = sorted(t for t in known_techniques(prof, index) if t in mine)
-    tools = index.tooling[h.actor]
-    tgains = dict(index_gain(index.tooling_delta, h.actor, known_techniques(prof, index)))
-    near = sorted(
-        t
-        for t in known_techniques(prof, index)
-        if t not in mine and (parent(t) in family or t in tools)
-    )
-    unseen = sorted(
-        (
-            t
-            for t in known_techniques(prof, index)
-            if t not in mine and parent(t) not in family and t not in tools
-        ),
-        key=lambda t: (-index.idf(t), t),
-    )
-    noise = tech_cost(m)
+    """Techniques in the actor's profile, in its families or software, and never reported for it."""
+    m, a = index.settings["model"], h.actor
+    mine = index.techniques[a]
     generic = load_config().generic_techniques
-    if seen:
-        gain = sum(gains.get(t, 0.0) for t in seen)
-        beyond = sum(max(0.0, gains.get(t, 0.0) + noise) for t in seen if t not in generic)
-        top = sorted(seen, key=lambda t: (-index.idf(t), t))[:8]
-        h.add(
-            "capability:techniques",
-            f"{len(seen)} of {len(known_techniques(prof, index))} techniques in its profile, "
-            f"most specific: {', '.join(top)}",
-            gain,
-            support=beyond,
-        )
-    if near:
-        near_gain = {t: max(pgains.get(parent(t), 0.0), tgains.get(t, 0.0)) for t in near}
-        gain = sum(near_gain.values())
-        beyond = sum(max(0.0, g + noise) for t, g in near_gain.items() if t not in generic)
-        h.add(
-            "capability:technique-family",
-            f"{len(near)} sub-techniques of families it uses: {', '.join(near[:8])}",
-            gain,
-        )
+    seen: dict[str, float] = {}
+    near: dict[str, float] = {}
+    unseen: list[str] = []
+    for t in ranked_techniques(prof, index):  # most specific first
+        if t in mine:
+            seen[t] = index.tech_delta[t][a]
+        elif a in index.second_tier(t):
+            near[t] = index.second_tier(t)[a]
+        else:
+            unseen.append(t)
+    noise = tech_cost(m)
+    total = len(prof.known)
+    for code, found, label in (
+        ("capability:techniques", seen, f"of {total} techniques in its profile, most specific"),
+        ("capability:technique-family", near, "techniques of families or software it uses"),
+    ):
+        if found:
+            beyond = sum(max(0.0, g + noise) for t, g in found.items() if t not in generic)
+            detail = f"{len(found)} {label}: {', '.join(list(found)[:8])}"
+            h.add(code, detail, sum(found.values()), support=beyond)
     specific = [t for t in unseen if index.idf(t) >= 1.0]
     if specific:
-        cost = len(unseen) * tech_cost(m)
         h.against.append(
             Reason(
                 code="capability:techniques-unseen",
                 detail=f"{len(unseen)} techniques never reported for it, "
                 f"most specific: {', '.join(specific[:8])}",
-                weight=round(cost, 3),
+                weight=round(len(unseen) * noise, 3),
             )
         )
 
 
+def ranked_techniques(prof: CampaignProfile, index: ActorIndex) -> list[str]:
+    if not prof.ranked:
+        prof.ranked = sorted(prof.known, key=lambda t: (-index.idf(t), t))
+    return prof.ranked
+
+
 def index_gain(
-    deltas: Mapping[str, list[tuple[int, float]]], a: int, keys: Iterable[str]
+    deltas: Mapping[str, Mapping[int, float]], a: int, keys: Iterable[str]
 ) -> Iterable[tuple[str, float]]:
     for k in keys:
-        for who, gain in deltas.get(k, ()):
-            if who == a:
-                yield k, gain
-                break
+        gain = deltas.get(k, {}).get(a)
+        if gain is not None:
+            yield k, gain
 
 
 def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:

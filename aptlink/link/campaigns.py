@@ -138,7 +138,7 @@ def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[
         last_seen=max(times) if times else None,
         victims=tuple(sorted({i.victim for i in incs if i.victim})),
         techniques=tuple(t for i in incs for t in i.techniques),
-        links=tuple(graph.link(a, b) for _, a, b in strong[:limit]),
+        links=tuple(graph.link(a, b) for _, a, b in _spanning(strong, members)[:limit]),
         membership=_membership(graph, members, strong),
         extra={
             **facts,
@@ -160,6 +160,21 @@ def _intra_edges(
             if a < b and b in inside and is_strong(graph, a, b, w, commodity):
                 found.append((w, a, b))
     return sorted(found, key=lambda e: (-e[0], graph.incidents[e[1]].id, graph.incidents[e[2]].id))
+
+
+def _spanning(
+    strong: list[tuple[float, int, int]], members: list[int]
+) -> list[tuple[float, int, int]]:
+    """The strongest edges that connect the campaign (a maximum spanning forest, Kruskal): enough
+    to explain every membership without listing every pair."""
+    local = {p: n for n, p in enumerate(members)}
+    uf = UnionFind(len(members))
+    kept = []
+    for w, a, b in strong:
+        if uf.find(local[a]) != uf.find(local[b]):
+            uf.union(local[a], local[b])
+            kept.append((w, a, b))
+    return kept
 
 
 def _membership(

@@ -158,11 +158,15 @@ def fuzzy_grams(value: str) -> Iterator[Feature]:
         yield ("fuzzy-gram", f"{block}:{gram}")
 
 
-def observation_features(obs: Observation) -> Iterator[Feature]:
+def observation_features(obs: Observation) -> tuple[Feature, ...]:
     """The features one observation contributes (before the warninglist and frequency guards)."""
-    handler = _HANDLERS.get(obs.kind)
-    if handler is not None:
-        yield from handler(obs.value[:MAX_VALUE_CHARS])
+    return _features_of(obs.kind, obs.value[:MAX_VALUE_CHARS])
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _features_of(kind: Kind, value: str) -> tuple[Feature, ...]:
+    handler = _HANDLERS.get(kind)
+    return tuple(handler(value)) if handler is not None else ()
 
 
 def _email(value: str) -> Iterator[Feature]:

@@ -51,6 +51,7 @@ class CorrelationGraph:
     config: Config
     ids: dict[Feature, int] = dataclasses.field(default_factory=dict)
     _adjacency: dict[int, list[tuple[int, float]]] | None = None
+    _reasons: dict[tuple[int, int], tuple[Reason, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ids = {f: i for i, f in enumerate(self.features)}
@@ -66,6 +67,12 @@ class CorrelationGraph:
 
     def reasons(self, a: int, b: int) -> tuple[Reason, ...]:
         """One reason per channel, with counts: '3 shared C2 domains', 'same lure theme'."""
+        key = _pair(a, b)
+        if key not in self._reasons:
+            self._reasons[key] = self._explain(*key)
+        return self._reasons[key]
+
+    def _explain(self, a: int, b: int) -> tuple[Reason, ...]:
         out = []
         for channel, values in sorted(self.shared(a, b).items()):
             ch = self.config.channels.get(channel) or self.config.channels["fuzzy"]
