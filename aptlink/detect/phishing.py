@@ -250,6 +250,7 @@ FREE_HOSTING = frozenset(
         "gitbook.io",
         "notion.site",
         "mybluehost.me",
+        "run.app",
         "translate.goog",
         "storage.googleapis.com",
         "blob.core.windows.net",
@@ -679,6 +680,10 @@ class Judge:
             yield self.reason("sender:missing", "the From header has no usable address")
             return
         domain = sender.domain
+        if not VALID_DOMAIN.fullmatch(domain):
+            yield self.reason(
+                "sender:malformed", f"From {sender.address!r} is not a deliverable address"
+            )
         yield from self._provider(sender)
         yield from self._impersonation(sender, mail)
         yield from self._reply_paths(mail, sender)
@@ -839,8 +844,10 @@ class Judge:
             ARCHIVE_HINT.search(mail.body[:20000])
         )
         own = registered_domain(mail.sender.domain) if mail.sender and mail.sender.domain else ""
+        tracked = sum(1 for link in mail.links if _embeds_any(link.url, recipients)) >= 3
+        context = LinkContext([] if tracked else recipients, archive_hint, own)
         for link in mail.links[:MAX_LINKS]:
-            yield from self._link(unwrap(link), LinkContext(recipients, archive_hint, own))
+            yield from self._link(unwrap(link), context)
         if mail.forms:
             yield self.reason(
                 "link:html-form",
@@ -881,6 +888,11 @@ class Judge:
         return cached
 
     def _link_host(self, host: str) -> Iterator[Reason]:
+        if not VALID_DOMAIN.fullmatch(host) and not is_ip(host):
+            yield self.reason("link:malformed-host", f"link host {host[:80]!r} is not a valid name")
+            return
+        if any(random_label(label + ".x") for label in host.split(".")[:-2]):
+            yield self.reason("link:random-host", f"link host {host[:80]} has a machine-made name")
         if is_ip(host):
             if is_public_ip(host):
                 yield self.reason("link:ip-host", f"link to IP address {host}")
@@ -932,7 +944,7 @@ class Judge:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
 
     def _mismatch(self, link: MailLink, host: str) -> Iterator[Reason]:
-        shown = DOMAIN_IN_TEXT.search(link.text.strip())
+        shown = DOMAIN_IN_TEXT.match(link.text.strip())
         if shown is None or "@" in link.text:
             return
         shown_host = shown.group(1).lower()
@@ -992,6 +1004,22 @@ class Judge:
         token = next((t for t in RANDOM_TOKEN.findall(mail.subject) if _looks_random(t)), None)
         if token:
             yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
+        else:
+            tags = {t for t in RANDOM_TOKEN.findall(_readable_part(mail.body)) if _looks_random(t)}
+            if len(tags) >= 4:
+                yield self.reason(
+                    "content:random-tag",
+                    f"the text carries random tags ({', '.join(sorted(tags)[:3])} ...)",
+                )
+        if OBFUSCATED_SUBJECT.search(mail.subject):
+            yield self.reason(
+                "content:obfuscated-subject",
+                f"subject {mail.subject[:60]!r} is written to dodge filters",
+            )
+        hosts = {link.host for link in mail.links if link.source == "src"}
+        free = sorted(h for h in hosts if in_domain_list(h, IMAGE_HOSTS))
+        if free:
+            yield self.reason("content:free-image-host", f"pictures loaded from {free[0]}")
         for rcpt in [a.address for a in (*mail.to, *mail.cc)][:3]:
             local = rcpt.partition("@")[0]
             if "@" not in rcpt or len(local) < 3:
@@ -1133,6 +1161,13 @@ SUBSCRIPTION_LINK = re.compile(
 )
 
 
+def _embeds_any(url: str, recipients: list[str]) -> bool:
+    """Whether a link carries a recipient's address; in three links or more it is a newsletter's
+    subscriber tracking, not a login page pre-filled for one victim."""
+    lower = url.lower()
+    return any(r in lower or r.replace("@", "%40") in lower for r in recipients)
+
+
 def unwrap(link: MailLink) -> MailLink:
     """The link a gateway wrapped, or the link itself."""
     url = link.url
@@ -1169,7 +1204,24 @@ THEME_SIGNAL = {
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
 )
-RANDOM_TOKEN = re.compile(r"(?<![\w/.@-])[A-Za-z0-9]{9,40}(?![\w/.@-])")
+RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
+VALID_DOMAIN = re.compile(
+    r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})"
+)
+# Subjects whose words are glued with underscores or wrapped in symbols, to slip past word filters.
+OBFUSCATED_SUBJECT = re.compile(r"^[\W_]*_\w|^\S*[^\W\d_]_\S*_[^\W\d_]\S*$|\w_[\W_]*$")
+URL_IN_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S{1,2000}")
+IMAGE_HOSTS = frozenset(
+    "i.imgur.com imgur.com zupimages.net goopics.net i.goopics.net pbs.twimg.com imgbb.com i.ibb.co "
+    "ibb.co postimg.cc i.postimg.cc imageshack.com tinypic.com imgbox.com i.imgbox.com".split()
+)
+
+
+def _readable_part(body: str) -> str:
+    """The text without signed or armoured blocks (PGP, S/MIME), whose base64 looks random."""
+    cut = body.find("-----BEGIN PGP")
+    text = body[: cut if cut >= 0 else 20000][:20000]
+    return URL_IN_TEXT.sub(" ", text)
 
 
 def _looks_random(token: str) -> bool:
@@ -1178,7 +1230,7 @@ def _looks_random(token: str) -> bool:
         token.isalpha() and (token.islower() or token.isupper() or token.istitle())
     ):
         return False
-    if re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", token):
+    if re.fullmatch(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)", token):
         return False  # hex ids (commits, tickets) are machine tags with a meaning
     classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
     digit_runs = len(re.findall(r"[0-9]+", token))
