@@ -239,14 +239,12 @@ FREE_HOSTING = frozenset(
         "webflow.io",
         "blogspot.com",
         "sites.google.com",
-        "forms.gle",
         "typeform.com",
         "jotform.com",
         "formstack.com",
         "surge.sh",
         "repl.co",
         "replit.app",
-        "github.io",
         "gitbook.io",
         "notion.site",
         "mybluehost.me",
@@ -1234,7 +1232,7 @@ def _looks_random(token: str) -> bool:
         return False  # hex ids (commits, tickets) are machine tags with a meaning
     classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
     digit_runs = len(re.findall(r"[0-9]+", token))
-    return (classes == 3 and digit_runs >= 2) or (classes == 2 and digit_runs >= 3)
+    return classes == 3 and digit_runs >= 2
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

@@ -48,7 +48,7 @@ BLOCK_OPEN_RE = re.compile(r"<(style|script|head)\b")
 SPACE_RE = re.compile(r"[ \t\r\f\v]+")
 AUTH_RE = re.compile(r"(?i)\b(spf|dkim|dmarc|compauth)\s*=\s*([a-z]+)")
 SURROGATE_RE = re.compile("[\udc80-\udcff]")
-TRAILING_PUNCT = ".,;:!?)]}>'\"»」』）"
+TRAILING_PUNCT = ".,;:!?)]}>'\"»」』）*_"
 
 # Declared charsets mapped to the Python codecs that decode what mailers actually send.
 CHARSET_ALIASES = {
