@@ -823,8 +823,13 @@ class Judge:
             name = self.rules.term_theme.get(term)
             if name and term not in found.setdefault(name, []):
                 found[name].append(term)
+        subject = unicodedata.normalize("NFKC", mail.subject).lower()
         for name, terms in found.items():
             theme = self.rules.themes[name]
+            # a commodity theme needs two of its words, or one in the subject: "invoice" once in
+            # a long newsletter is no lure; targeted themes are specific enough to count at once
+            if theme.kind != "targeted" and len(terms) < 2 and terms[0] not in subject:
+                continue
             sig = self.rules.signal(THEME_SIGNAL.get(theme.kind, "lure:commodity-theme"))
             # one reason per theme (lure:<theme>), weighed by the theme and capped as a family
             yield Reason(
