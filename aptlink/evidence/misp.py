@@ -72,6 +72,23 @@ class MispEventParser(Parser):
         text = head[:4096].decode("utf-8", "replace")
         return 88 if re.search(r'"Event"\s*:\s*\{', text) else 0
 
+    @classmethod
+    def sample(cls) -> tuple[str, bytes]:
+        """A one-event export (the conformance test parses it)."""
+        attrs = [
+            {"type": "domain", "value": "www.aesorunwe.com"},
+            {"type": "ip-dst", "value": "5.8.95.174"},
+        ]
+        tags = [{"name": 'misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1566.001"'}]
+        event = {
+            "uuid": "sample",
+            "info": "sample",
+            "date": "2022-07-01",
+            "Attribute": attrs,
+            "Tag": tags,
+        }
+        return "event.json", json.dumps({"Event": event}).encode()
+
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         events = list(_events(_load(source), str(source.path)))
         if not events:
@@ -179,8 +196,8 @@ class EventReader:
         atype, value = str(attr.get("type", "")), attr.get("value")
         record = f"attribute {attr.get('uuid') or attr.get('id') or self.count}"
         when = self._time(attr.get("first_seen")) or _epoch(attr.get("timestamp"))
-        if not isinstance(value, str):
-            self.ctx.warn(self.prov.where(), f"{record}: value is not text")
+        if not isinstance(value, str) or not value.strip():
+            self.ctx.warn(self.prov.where(), f"{record}: value is empty or not text")
             return
         for part_type, part in _split(atype, value):
             self._typed(part_type, part, record, when)
@@ -217,10 +234,8 @@ class EventReader:
     def cluster(self, gtype: str, value: str) -> None:
         record = f"galaxy {gtype}"
         if (
-            (gtype.startswith("mitre-")
-            and "attack-pattern" in gtype)
-            or gtype == "mitre-attack-pattern"
-        ):
+            gtype.startswith("mitre-") and "attack-pattern" in gtype
+        ) or gtype == "mitre-attack-pattern":
             for tid in TECHNIQUE_IN_TEXT.findall(value):
                 if TECHNIQUE_RE.match(tid):
                     self.add(Kind.TECHNIQUE, tid, record)
