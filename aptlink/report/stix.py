@@ -252,7 +252,8 @@ def _case_time(case: CaseResult) -> datetime:
 
 
 def write(case: CaseResult, path: Path, kb: KnowledgeBase | None = None) -> Path:
-    text = bundle(case, kb).serialize(pretty=True, ensure_ascii=False)
+    # stix2's pretty=True orders properties in quadratic time (seconds for the demo case)
+    text = json.dumps(as_dict(case, kb), ensure_ascii=False, indent=1)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
