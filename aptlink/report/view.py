@@ -22,6 +22,7 @@ VERTICES = ("adversary", "capability", "infrastructure", "victim")
 TOP_REASONS = 5
 MAX_WARNINGS = 50
 MAX_WHAT = 8
+ACH_COLUMNS = 4  # competing hypotheses side by side; the ranked table lists them all
 
 
 def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def attribution(ranked: Sequence[Attribution]) -> dict[str, Any]:
             for a in ranked
         ],
         "vertices": vertices(best.evidence) if best else {},
-        "ach": ach(ranked),
+        "ach": ach(ranked[:ACH_COLUMNS]),
     }
 
 

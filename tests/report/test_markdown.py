@@ -92,3 +92,14 @@ def test_view_groups_attribution_evidence_by_diamond_vertex(case: CaseResult) ->
     assert list(first["vertices"]) == ["capability", "infrastructure", "victim"]
     assert [c["actor"] for c in first["candidates"]] == ["MirrorFace", "menuPass"]
     assert built["summary"]["failed"] == 1
+
+
+def test_ach_table_keeps_the_top_four_hypotheses(case: CaseResult) -> None:
+    extra = [
+        dataclasses.replace(case.attributions[1], actor=f"Actor {n}", rank=3 + n, id="")
+        for n in range(4)
+    ]
+    case.attributions += extra
+    first = view.build(case, None)["campaigns"][0]["attribution"]
+    assert len(first["candidates"]) == 6
+    assert first["ach"]["candidates"] == ["MirrorFace", "menuPass", "Actor 0", "Actor 1"]
