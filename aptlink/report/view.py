@@ -74,6 +74,7 @@ def incident(i: Incident, findings: dict[str, Finding], names: dict[str, str]) -
         "victim": i.victim or "unknown",
         "severity": str(i.severity),
         "what": _what(mine),
+        "sources": sorted({f.provenance.where() for f in mine})[:MAX_WHAT],
         "techniques": [_technique(t, names) for t in i.techniques],
         "reasons": [_reason(r) for r in top_reasons(r for f in mine for r in f.reasons)],
     }

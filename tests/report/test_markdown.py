@@ -36,6 +36,10 @@ def test_markdown_tells_incidents_campaigns_and_attribution(case: CaseResult) ->
     text = markdown.render(case, None)
     assert text.count("\n### incident--") == 3
     assert "- **Victim:** Example Think Tank" in text
+    assert (
+        "- **Evidence:** `inventory.csv#row 3 [inventory]`, `mail/2024-interview.eml#1 [email]`"
+        in text
+    )
     assert "`capability:lnk-in-zip` shortcut posing as Word document (T1204.002)" in text
     assert "**MirrorFace G1054 (confidence 0.82)**" in text
     assert "**unattributed (best candidate LockBit at 0.20 is too weak)**" in text
