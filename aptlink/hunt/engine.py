@@ -31,6 +31,7 @@ Mask = npt.NDArray[np.bool_]
 Rows = npt.NDArray[np.int64]
 Value = Mask | bool
 FIND_LOOP_LIMIT = 24
+_NO_VALUES: list[int] = []
 MAX_REGEX_INPUT = 65536  # longer values are cut before a Python-regex fallback (hostile input)
 
 
@@ -73,14 +74,17 @@ class Column:
             self._joined[cased] = ("\x00" + "\x00".join(texts) + "\x00", starts)
         return self._joined[cased]
 
-    def equal(self, value: str, cased: bool) -> Mask:
+    def equal_numbers(self, value: str, cased: bool) -> list[int]:
         if cased not in self._index:
             index: dict[str, list[int]] = {}
             for number, text in enumerate(self.texts(cased)):
                 index.setdefault(text, []).append(number)
             self._index[cased] = index
+        return self._index[cased].get(value, [])
+
+    def equal(self, value: str, cased: bool) -> Mask:
         mask = np.zeros(len(self.values), np.bool_)
-        mask[self._index[cased].get(value, [])] = True
+        mask[self.equal_numbers(value, cased)] = True
         return mask
 
     def find(self, needle: str, cased: bool) -> Mask:
@@ -126,6 +130,35 @@ def needle(leaf: Leaf) -> str:
     return NEEDLE_OPS[leaf.op].format(leaf.value.replace("\x00", ""))
 
 
+def glob_literal(leaf: Leaf) -> str | None:
+    """For a wildcard pattern (``^a.*b.c$``, case-insensitive) its longest literal piece: only values
+    containing it can match, so the pattern runs on those few values alone."""
+    if leaf.op != "regex" or leaf.flags != "i" or leaf.cased:
+        return None
+    body = leaf.value
+    if not (body.startswith("^") and body.endswith("$")):
+        return None
+    pieces, current, i = [], [], 1
+    while i < len(body) - 1:
+        char = body[i]
+        if char == "\\" and i + 1 < len(body) - 1:
+            current.append(body[i + 1])
+            i += 2
+            continue
+        if char == ".":
+            pieces.append("".join(current))
+            current = []
+            i += 2 if body[i + 1 : i + 2] == "*" else 1
+            continue
+        if char in "^$|?*+()[]{}":
+            return None  # not one of our wildcard patterns
+        current.append(char)
+        i += 1
+    pieces.append("".join(current))
+    longest = max(pieces, key=len).lower()
+    return longest if len(longest) >= 3 else None
+
+
 class NeedleIndex:
     """Every literal needle of a rule set, one Aho-Corasick automaton per (field, cased).
 
@@ -140,6 +173,9 @@ class NeedleIndex:
                 for leaf in leaves(node):
                     if leaf.op in NEEDLE_OPS and leaf.value.replace("\x00", ""):
                         words.setdefault((leaf.field, leaf.cased), set()).add(needle(leaf))
+                    literal = glob_literal(leaf)
+                    if literal:
+                        words.setdefault((leaf.field, False), set()).add(literal)
         self.automata: dict[tuple[str | None, bool], Any] = {}
         self.words: dict[tuple[str | None, bool], list[str]] = {}
         for key, found in words.items():
@@ -237,7 +273,29 @@ class Batch:
         if leaf.op == "null":
             empty = pc.equal(column.values, pa.scalar("", pa.string()))
             return _fold(_with_absent(bools(empty), True))
+        numbers = self._matching_values(leaf, leaf.field, column)
+        if numbers is not None:  # the common, cheap case: a short list of matching values
+            if not len(numbers):
+                return False
+            per_value = np.zeros(len(column.values) + 1, np.bool_)
+            per_value[numbers] = True
+            return _fold(per_value)
         return _fold(_with_absent(self._predicate(leaf, leaf.field, column), False))
+
+    def _matching_values(
+        self, leaf: Leaf, field: str | None, column: Column
+    ) -> npt.NDArray[np.int64] | list[int] | None:
+        """Numbers of the values an equality or needle leaf matches; None for other leaves."""
+        if leaf.op == "eq":
+            return column.equal_numbers(leaf.value, leaf.cased)
+        if (
+            self.needles is not None
+            and leaf.op in NEEDLE_OPS
+            and (field, leaf.cased) in self.needles.automata
+        ):
+            hits = self.needle_hits(field, leaf.cased, column).get(needle(leaf))
+            return _NO_VALUES if hits is None else hits
+        return None
 
     def _predicate(self, leaf: Leaf, field: str | None, column: Column) -> Mask:
         """Needle leaves from the batch's one-pass automaton scan; the others value by value."""
@@ -251,7 +309,22 @@ class Batch:
             if hits is not None:
                 mask[hits] = True
             return mask
+        if leaf.op == "regex":
+            return self._regex(leaf, field, column)
         return value_predicate(leaf, column)
+
+    def _regex(self, leaf: Leaf, field: str | None, column: Column) -> Mask:
+        literal = glob_literal(leaf)
+        if literal is None or self.needles is None or (field, False) not in self.needles.automata:
+            return regex_predicate(leaf, column.values)
+        candidates = self.needle_hits(field, False, column).get(literal)
+        mask = np.zeros(len(column.values), np.bool_)
+        if candidates is not None:
+            search = compiled_regex(leaf.value, leaf.flags)
+            texts = column.texts(True)
+            for number in candidates.tolist():
+                mask[number] = search(texts[number]) is not None
+        return mask
 
     def needle_hits(
         self, field: str | None, cased: bool, column: Column
@@ -362,7 +435,7 @@ def value_predicate(leaf: Leaf, column: Column) -> Mask:
     if op in _NEEDLES:
         return column.find(_NEEDLES[op].format(leaf.value.replace("\x00", "")), leaf.cased)
     if op == "regex":
-        return regex_predicate(leaf, column.texts(True))
+        return regex_predicate(leaf, column.values)
     return _python_predicate(leaf, column.values)
 
 
@@ -386,13 +459,18 @@ def compiled_regex(pattern: str, flags: str) -> Callable[[str], object]:
         return lambda text: search(text[:MAX_REGEX_INPUT])
 
 
-def regex_predicate(leaf: Leaf, values: pa.Array | list[str]) -> Mask:
-    """The leaf's regular expression over distinct values (original case; flags from the rule)."""
-    search = compiled_regex(leaf.value, leaf.flags)
-    texts = values.to_pylist() if isinstance(values, pa.Array) else values
-    return np.fromiter(
-        (t is not None and search(t) is not None for t in texts), np.bool_, len(texts)
-    )
+def regex_predicate(leaf: Leaf, values: pa.Array) -> Mask:
+    """The leaf's regular expression over all distinct values: Arrow's RE2 kernel (one call per
+    column), Python ``re`` on cut text only for what RE2 cannot compile."""
+    flags = f"(?{leaf.flags})" if leaf.flags else ""
+    try:
+        return bools(pc.match_substring_regex(values, flags + leaf.value))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        search = compiled_regex(leaf.value, leaf.flags)
+        texts = values.to_pylist()
+        return np.fromiter(
+            (t is not None and search(t) is not None for t in texts), np.bool_, len(texts)
+        )
 
 
 def _python_predicate(leaf: Leaf, values: pa.Array) -> Mask:
