@@ -348,8 +348,16 @@ def _rar_member(archive: rarfile.RarFile, info: rarfile.RarInfo, scan: Scan, out
     cap = scan.admit(out, info.filename, info.file_size, info.compress_size)
     if cap is None:
         return
+    if info.needs_password() or info.compress_type != rarfile.RAR_M0:
+        # rarfile hands compressed or encrypted members to an external unrar tool through a temp
+        # copy of the archive: evidence must never be written to disk, so such members stay shut.
+        out.flag("archive-uninspected", f"{info.filename}: RAR member not unpacked")
+        out.error(
+            f"{info.filename}: cannot unpack a compressed or encrypted RAR member without a disk copy"
+        )
+        return
     errors: list[str] = []
-    for password in (None, *scan.candidates()) if info.needs_password() else (None,):
+    for password in (None,):
         try:
             with archive.open(info, pwd=password) as fh:
                 body, more = read_bounded(fh, cap)
