@@ -100,8 +100,17 @@ def compile_condition(tree: Any) -> Node:
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         return compile_value(tree.field.lower() if tree.field else None, tree.value)
     if isinstance(tree, ConditionValueExpression):
-        return compile_value(None, tree.value)
+        return _keyword(compile_value(None, tree.value))
     raise UnsupportedRule(f"condition element {type(tree).__name__}")
+
+
+def _keyword(node: Node) -> Node:
+    """Keywords are full-text searches: a plain value matches anywhere in a field's text."""
+    if isinstance(node, Leaf) and node.op == "eq":
+        return dataclasses.replace(node, op="contains")
+    if isinstance(node, Op):
+        return Op(node.kind, tuple(_keyword(c) for c in node.children))
+    return node
 
 
 def make_op(kind: str, children: tuple[Node, ...]) -> Node:

@@ -1,0 +1,79 @@
+"""`aptlink hunt` end to end on the generated events, and the hunt detector inside investigate."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import hunt_factory as hf
+from typer.testing import CliRunner
+
+from aptlink.cli import _register_subcommands, app
+from aptlink.detect.base import DetectContext
+from aptlink.detect.hunt import HuntDetector
+from aptlink.evidence.base import ParseContext
+from aptlink.hunt.rules import PACKAGE_RULES
+from aptlink.model import Kind, Severity
+from aptlink.pipeline import ingest, run_detectors
+
+DATA = Path(__file__).parents[1] / "data" / "hunt" / "mirrorface.jsonl"
+
+
+def run(*args: str):
+    _register_subcommands()
+    return CliRunner().invoke(app, ["hunt", *args], env={"CI": "true"})
+
+
+def test_json_lines_timeline_and_summary(tmp_path):
+    timeline = tmp_path / "timeline.csv"
+    result = run(str(DATA), "--rules", str(PACKAGE_RULES), "--json", "--timeline", str(timeline),
+                 "--workers", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    detections, summary = lines[:-1], lines[-1]["summary"]
+    expected = sum(len(t) for t in hf.EXPECTED.values())
+    assert len(detections) == expected == summary["detections"]
+    assert summary["rules_hit"] == 21
+    assert summary["per_tactic"]["stealth"] == 9  # 8 sandbox detections + 1 side-loading
+    assert {"rule_id", "title", "level", "attack", "file", "event_record_id", "timestamp",
+            "computer", "channel", "event_id", "matched"} <= set(detections[0])  # fmt: skip
+    rows = list(csv.DictReader(timeline.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == expected
+    assert [r["timestamp"] for r in rows] == sorted(r["timestamp"] for r in rows)
+
+
+def test_min_level_and_text_output():
+    result = run(str(DATA), "--rules", str(PACKAGE_RULES), "--min-level", "critical",
+                 "--workers", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "LSASS Memory Dumped" in result.stdout
+    assert "Windows Sandbox" not in result.stdout.split("\n\n")[0]
+
+
+def test_bad_level_is_a_config_error():
+    result = run(str(DATA), "--min-level", "severe")
+    assert result.exit_code != 0
+
+
+def test_detector_turns_detections_into_findings():
+    pctx = ParseContext()
+    evidence, items = ingest([DATA], pctx)
+    assert [e.format for e in evidence] == ["eventjson"]
+    ctx = DetectContext(options={"hunt_rules": [str(PACKAGE_RULES)],
+                                 "hosts": {hf.HOST: "Example Research Institute"}}, parse=pctx)  # fmt: skip
+    findings = run_detectors(items, ctx, detectors=[HuntDetector])
+    assert len(findings) == 21  # one per rule, host and day
+    lsass = next(f for f in findings if f.title.startswith("LSASS Memory Dumped"))
+    assert lsass.severity is Severity.CRITICAL
+    assert lsass.techniques == ("T1003.001",)
+    assert lsass.group_key == f"host:{hf.HOST}:2024-06-20"
+    assert lsass.victim == "Example Research Institute"
+    assert lsass.extra["events"] == 2
+    kinds = {(o.kind, o.value) for o in lsass.observations}
+    assert (Kind.HOSTNAME, hf.HOST) in kinds
+    assert (Kind.TECHNIQUE, "T1003.001") in kinds
+    assert any(k is Kind.COMMAND_LINE and "comsvcs" in v for k, v in kinds)
+    tunnel = next(f for f in findings if f.title.startswith("Network Connection to a Visual"))
+    values = {o.value for o in tunnel.observations}
+    assert {"abcd1234-8000.asse.devtunnels.ms", "20.194.10.5"} <= values
