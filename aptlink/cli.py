@@ -132,7 +132,15 @@ def attribute(
     """Re-attribute the case's campaigns (after a new knowledge base)."""
     from aptlink.casework import rerun
 
-    _print_summary(rerun(case, load_kb(attack), stage="attribute"), as_json)
+    summary = rerun(case, load_kb(attack), stage="attribute")
+    if as_json:  # the full competing-hypotheses table, every candidate of every campaign
+        import json
+
+        from aptlink.link.attribute import ach_table
+
+        report = json.loads((case / "report.json").read_text(encoding="utf-8"))
+        summary["ach"] = ach_table(report.get("attributions", []))
+    _print_summary(summary, as_json)
 
 
 def _register_subcommands() -> None:

@@ -2,7 +2,7 @@
 set is readable here."""
 
 from aptlink.evidence import attachment, directory, email, inventory, msg, stix, template
-from aptlink.evidence import eventjson, evtx
+from aptlink.evidence import eventjson, evtx, misp
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "msg",
     "eventjson",
     "evtx",
+    "misp",
     "inventory",
     "stix",
     "template",

@@ -446,3 +446,34 @@ def _time_and_motive(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) ->
             f"ransomware/DDoS impact ({', '.join(sorted(impact))}) for an espionage actor",
             -p["impact"],
         )
+
+
+def ach_table(attributions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The competing-hypotheses table per campaign, from attribution records (or their dicts):
+    each candidate in rank order with its confidence, the evidence for it by Diamond vertex, and
+    the evidence against it."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in attributions:
+        rows[str(a["campaign_id"])].append(
+            {
+                "rank": a["rank"],
+                "actor": a["actor"],
+                "attack_id": a.get("attack_id"),
+                "confidence": a["confidence"],
+                "attributed": a["attributed"],
+                "for": _by_vertex(a.get("evidence", ())),
+                "against": [f"{r['code']}: {r['detail']}" for r in a.get("against", ())],
+            }
+        )
+    return [
+        {"campaign_id": cid, "hypotheses": sorted(hyps, key=lambda h: h["rank"])}
+        for cid, hyps in sorted(rows.items())
+    ]
+
+
+def _by_vertex(reasons: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in reasons:
+        vertex, _, what = str(r["code"]).partition(":")
+        out[vertex].append(f"{what}: {r['detail']}")
+    return dict(out)

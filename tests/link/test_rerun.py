@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aptlink.casework import rerun, run_investigation
 
 
@@ -53,3 +55,40 @@ def test_relinking_an_unchanged_case_keeps_campaign_ids(tmp_path: Path) -> None:
     assert campaigns() == first
     rerun(case, None, stage="link")
     assert campaigns() == first
+
+
+def test_attribute_json_has_the_ach_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aptlink import cli
+
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("APTLINK_ATTACK", raising=False)
+    event = {
+        "Event": {
+            "uuid": "e1",
+            "info": "LODEINFO spear-phishing",
+            "date": "2022-06-28",
+            "Attribute": [{"type": "domain", "value": "www.ninesmn.com"}],
+            "Tag": [
+                {"name": 'misp-galaxy:mitre-malware="LODEINFO - S9020"'},
+                {"name": 'misp-galaxy:mitre-attack-pattern="Masquerade File Type - T1036.008"'},
+            ],
+        }
+    }
+    evidence = tmp_path / "event.json"
+    evidence.write_text(json.dumps(event))
+    case = str(tmp_path / "case")
+    for args in (
+        ["investigate", str(evidence), "--case", case],
+        ["attribute", "--case", case, "--json"],
+    ):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            cli.main(args)
+        assert done.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    (row,) = data["ach"]
+    top = row["hypotheses"][0]
+    assert top["rank"] == 1 and "capability" in top["for"]
+    assert isinstance(top["against"], list)
