@@ -21,10 +21,11 @@ def report(
         Path, typer.Option("--case", help="case folder (holds case.db and reports)")
     ] = Path(os.environ.get("APTLINK_CASE", "cases/default")),
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help=f"one of: {', '.join(FORMATS)}")
+        str, typer.Option("--format", "-f", help=f"one of: {', '.join(FORMATS)}, or all")
     ] = "md",
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="file to write (default: in the case folder)")
+        Path | None,
+        typer.Option("--out", "-o", help="file to write, or folder for all (default: the case)"),
     ] = None,
     attack: Annotated[
         Path | None,
@@ -34,9 +35,15 @@ def report(
     """Write a report of a case: md, html, json, stix (STIX 2.1), misp (MISP event), navigator."""
     from aptlink.cli import load_kb
     from aptlink.cli import out as stdout
-    from aptlink.report import load_case, target, write
+    from aptlink.report import check_format, load_case, target, write
 
+    formats = list(FORMATS) if fmt == "all" else [check_format(fmt)]
     stored = load_case(case)  # before the knowledge base: a missing case fails fast
-    path = target(case, fmt, out)
-    kb = None if fmt == "json" else load_kb(attack)  # names of techniques and actors
-    stdout.print(str(write(fmt, stored, path, kb)))
+    if fmt == "all":
+        folder = out or case
+        paths = [target(folder, f, None) for f in formats]
+    else:
+        paths = [target(case, fmt, out)]
+    kb = None if formats == ["json"] else load_kb(attack)  # names of techniques and actors
+    for f, path in zip(formats, paths, strict=True):
+        stdout.print(str(write(f, stored, path, kb)))

@@ -95,8 +95,28 @@ def bundle(case: CaseResult, kb: KnowledgeBase | None = None) -> stix2.Bundle:
     incidents = {i.id: _incident(ex, i, findings) for i in case.incidents}
     for c in case.campaigns:
         _campaign(ex, c, incidents, [a for a in case.attributions if a.campaign_id == c.id])
+    if ex.objects.keys() - {ex.identity.id}:
+        _report(ex, case)
     objects = sorted(ex.objects.values(), key=lambda o: o.id)
     return stix2.Bundle(objects=objects, id=sid("bundle", *(o.id for o in objects)))
+
+
+def _report(ex: _Export, case: CaseResult) -> None:
+    """A STIX report naming every object, so a platform (OpenCTI, a TAXII feed) keeps them as one."""
+    refs = sorted(ex.objects)
+    named = sorted({a.actor for a in case.attributions if a.attributed and a.rank == 1})
+    ex.add(
+        stix2.Report(
+            id=sid("report", *refs),
+            name=f"aptlink case: {len(case.incidents)} incident(s), {len(case.campaigns)} campaign(s)",
+            description="Attributed to: "
+            + (", ".join(named) if named else "nobody (unattributed)"),
+            report_types=["campaign" if case.campaigns else "threat-report"],
+            published=ex.stamp,
+            object_refs=refs,
+            **ex.common(),
+        )
+    )
 
 
 def _incident(ex: _Export, i: Incident, findings: dict[str, Finding]) -> str:

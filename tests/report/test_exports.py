@@ -42,6 +42,14 @@ def test_stix_bundle_parses_back_with_stix2(case: CaseResult, tmp_path: Path) ->
     assert counts["intrusion-set"] == 1  # only the attributed actor
     assert counts["attack-pattern"] == 6
     assert counts["indicator"] == 3  # sender, OneDrive URL, .docx.lnk name
+    report = next(o for o in parsed.objects if o.type == "report")
+    assert len(report.object_refs) == len(parsed.objects) - 1
+    assert report.description == "Attributed to: MirrorFace"
+
+
+def test_empty_case_is_an_empty_stix_bundle() -> None:
+    objects = stix.bundle(CaseResult()).objects
+    assert [o.type for o in objects] == ["identity"]
 
 
 def test_stix_attributes_only_attributed_campaigns(case: CaseResult) -> None:
@@ -196,3 +204,18 @@ def test_knowledge_base_names_techniques(case: CaseResult) -> None:
     assert 'misp-galaxy:mitre-attack-pattern="Spearphishing Attachment - T1566.001"' in tags
     text = markdown.render(case, FakeKB())
     assert "- **Techniques:** T1204.002, T1566.001 Spearphishing Attachment" in text
+
+
+def test_report_command_writes_all_formats_to_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(DB_ENV, raising=False)
+    monkeypatch.setattr("aptlink.cli.load_kb", lambda attack: None)  # the KB is not under test
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(SystemExit) as done:
+        main(["report", "--case", str(stored(tmp_path)), "-f", "all", "-o", str(folder)])
+    assert done.value.code in (0, None)
+    written = capsys.readouterr().out.split()
+    assert written == [str(folder / name) for _, name in FORMATS.values()]
+    assert all(Path(p).stat().st_size > 100 for p in written)

@@ -257,3 +257,14 @@ def test_a_later_run_updates_what_became_of_an_input(tmp_path: Path) -> None:
         store.save_inputs([failed], [], [])
         assert store.save_inputs([fixed], [], []) == dict.fromkeys(INPUT_ROWS, 0)
         assert store.load().evidence == [fixed]
+
+
+def test_migrations_downgrade_to_empty_and_up_again(tmp_path: Path) -> None:
+    with CaseStore.open(tmp_path) as store:
+        cfg = migrate.config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "base")
+        assert set(inspect(store.engine).get_table_names()) == {"alembic_version"}
+        migrate.upgrade(store.engine)
+        assert migrate.current(store.engine) == migrate.head()
