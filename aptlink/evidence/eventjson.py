@@ -35,7 +35,11 @@ class EventJsonParser(Parser):
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
         if not first.startswith(b"{"):
             return 0
-        return 70 if any(marker in first for marker in EVENT_MARKERS) else 0
+        if not any(marker in first for marker in EVENT_MARKERS):
+            return 0
+        # a Windows event, not a MISP export that also opens with {"Event": ...}
+        windows = b'"winlog"' in first or (b'"System"' in first and b'"EventID"' in first)
+        return 92 if windows or b'"Channel"' in first else 70
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if self.sniff(source.head(), source.path) == 0:
