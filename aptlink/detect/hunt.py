@@ -17,7 +17,16 @@ from aptlink.detect.base import Detector
 from aptlink.evidence.base import Item
 from aptlink.hunt.rules import RuleSet, default_rule_dirs, load_rules
 from aptlink.hunt.runner import Detection, HuntResult, run_tables
-from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
+from aptlink.model import (
+    Finding,
+    Kind,
+    Observation,
+    Provenance,
+    Reason,
+    Severity,
+    Verdict,
+    utc,
+)
 
 SEVERITY = {
     "informational": (Severity.INFO, 10.0),
@@ -135,7 +144,7 @@ class HuntDetector(Detector):
             reasons=tuple(reasons),
             techniques=techniques,
             observations=tuple(_observations(group, provenance, host, techniques)),
-            time=first.time,
+            time=utc(first.time),
             group_key=f"host:{host.lower()}:{day}",
             victim=self._victim(host),
             verdict=Verdict.MALICIOUS if score >= 75 else Verdict.SUSPICIOUS,
@@ -174,16 +183,16 @@ def _observations(
         for name, value in {**detection.context, **detection.fields}.items():
             for kind, text in _indicators(name, value):
                 candidates.append((kind, text, detection))
-    for kind, value, detection in candidates:
+    for kind, value, source in candidates:
         if (kind, value.lower()) in seen or len(seen) >= MAX_OBSERVATIONS:
             continue
         seen.add((kind, value.lower()))
-        record = detection.record if detection else provenance.record
+        record = source.record if source else provenance.record
         prov = Provenance(file=provenance.file, sha256=provenance.sha256, record=record,
                           chain=provenance.chain)  # fmt: skip
         try:
             yield Observation(kind=kind, value=value, provenance=prov,
-                              time=detection.time if detection else None)  # fmt: skip
+                              time=utc(source.time) if source else None)  # fmt: skip
         except ValueError:
             continue
 
@@ -197,9 +206,9 @@ def _indicators(name: str, value: str) -> Iterator[tuple[Kind, str]]:
         if value not in ("-", "::1", "127.0.0.1", "0.0.0.0"):
             yield kind, value
         return
-    kind = OBSERVED_FIELDS.get(name)
-    if kind is None:
+    observed = OBSERVED_FIELDS.get(name)
+    if observed is None:
         return
-    if kind is Kind.ACCOUNT and value.lower() in SKIPPED_ACCOUNTS:
+    if observed is Kind.ACCOUNT and value.lower() in SKIPPED_ACCOUNTS:
         return
-    yield kind, value[:2048]
+    yield observed, value[:2048]

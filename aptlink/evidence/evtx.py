@@ -63,7 +63,7 @@ def read_evtx(path: Path, ctx: ParseContext) -> Iterator[Row]:
             errors += 1
             ctx.warn(where, f"skipped a broken chunk or record: {exc}")
             continue
-        row = _row(record, path, ctx)
+        row = _row(record, path, ctx) if isinstance(record, dict) else None
         if row is not None:
             yield row
     ctx.warn(where, f"stopped after {errors} broken chunks or records")

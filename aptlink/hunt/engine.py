@@ -583,7 +583,9 @@ class RuleRun:
             self.batch.codes_for(leaf.value, self.source)
         ]
         equal = np.asarray(a == b, np.bool_)
-        present = np.not_equal(a, None) & np.not_equal(b, None)
+        present = np.array([x is not None for x in a], np.bool_) & np.array(
+            [y is not None for y in b], np.bool_
+        )
         result = equal & present
         return result if result.any() else False
 
@@ -619,12 +621,12 @@ def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, 
 def matched_fields(batch: Batch, rule: CompiledRule, rows: Rows) -> list[dict[str, str]]:
     """Per matched row, the fields whose leaves are true for it (what made the rule fire)."""
     found: list[dict[str, str]] = [{} for _ in range(len(rows))]
-    done: set[str] = set()
+    done: set[Leaf] = set()
     for _, node in rule.variants:
         for leaf in _all_leaves(node):
-            if leaf.field is None or leaf.op == "fieldref" or (leaf.field, leaf) in done:
+            if leaf.field is None or leaf.op == "fieldref" or leaf in done:
                 continue
-            done.add((leaf.field, leaf))  # type: ignore[arg-type]
+            done.add(leaf)
             column = batch.column(leaf.field)
             if column is None:
                 continue

@@ -83,7 +83,8 @@ def _walk(node: Any, path: tuple[str, ...], row: Row, depth: int = 0) -> None:
                 for attr, attr_value in value.items():
                     if attr == "xmlns":
                         continue
-                    _put(row, SYSTEM_NAMES.get((path[-1] if path else "", attr), attr), attr_value)
+                    name = SYSTEM_NAMES.get((path[-1] if path else "", str(attr)), str(attr))
+                    _put(row, name, attr_value)
             elif key == "#text":
                 _put(row, path[-1] if path else "text", value)
             else:

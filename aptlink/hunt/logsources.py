@@ -78,7 +78,7 @@ def _channels(service: str) -> frozenset[str] | None:
     if mapped is None:
         return None
     names = mapped if isinstance(mapped, list) else [mapped]
-    return frozenset(n.lower() for n in names)
+    return frozenset(str(n).lower() for n in names)
 
 
 def sources_for(
