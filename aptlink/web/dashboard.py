@@ -47,7 +47,7 @@ def page(svc: CaseService, error: str | None = None) -> str:
     return head + marker + "\n" + bar + rest if marker else bar + body
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def dashboard(svc: Service) -> HTMLResponse:
     return HTMLResponse(page(svc))
 

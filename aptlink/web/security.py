@@ -27,7 +27,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]", "testserver")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 MULTIPART_OVERHEAD = 1024 * 1024
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PAGE_POLICY = (

@@ -16,6 +16,8 @@ from aptlink.pipeline import CaseResult
 from aptlink.report import load_case
 from aptlink.web import create_app
 
+LOCAL = "http://127.0.0.1:8765"  # the default bind: the guard serves loopback names only
+
 
 @dataclass(frozen=True)
 class DemoCase:
@@ -41,7 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCase]:
 def client(demo: DemoCase) -> Iterator[TestClient]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("APTLINK_DB", raising=False)
-        with TestClient(create_app(demo.case_dir, demo.kb)) as c:
+        with TestClient(create_app(demo.case_dir, demo.kb), base_url=LOCAL) as c:
             yield c
 
 
@@ -51,7 +53,7 @@ def bare_client(demo: DemoCase) -> Iterator[TestClient]:
     slow look-ups (galaxy), which the report tests cover."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("APTLINK_DB", raising=False)
-        with TestClient(create_app(demo.case_dir, None)) as c:
+        with TestClient(create_app(demo.case_dir, None), base_url=LOCAL) as c:
             yield c
 
 
@@ -59,4 +61,4 @@ def bare_client(demo: DemoCase) -> Iterator[TestClient]:
 def fresh(demo: DemoCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     """A client over an empty case folder (nothing investigated yet)."""
     monkeypatch.delenv("APTLINK_DB", raising=False)
-    return TestClient(create_app(tmp_path / "case", demo.kb))
+    return TestClient(create_app(tmp_path / "case", demo.kb), base_url=LOCAL)

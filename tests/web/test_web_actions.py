@@ -75,7 +75,7 @@ def test_safe_name(name: str | None, safe: str) -> None:
 def test_upload_over_budget_is_413(demo: Any, tmp_path: Path) -> None:
     app = create_app(tmp_path / "case", demo.kb, limits=UploadLimits(total_bytes=1000))
     big = [("files", ("big.eml", b"x" * 1500, "message/rfc822"))]
-    r = TestClient(app).post("/api/investigate", files=big)
+    r = TestClient(app, base_url="http://localhost").post("/api/investigate", files=big)
     assert r.status_code == 413
     assert r.json() == {"error": "upload too large: more than 0 MB in all (big.eml)"}
     assert list((tmp_path / "case" / "uploads" / ".incoming").iterdir()) == []
@@ -85,7 +85,7 @@ def test_upload_over_budget_is_413(demo: Any, tmp_path: Path) -> None:
 def test_body_over_budget_is_refused_before_parsing(demo: Any, tmp_path: Path) -> None:
     app = create_app(tmp_path / "case", demo.kb, limits=UploadLimits(total_bytes=1000))
     huge = [("files", ("huge.eml", b"x" * (1024 * 1024 + 2000), "message/rfc822"))]
-    r = TestClient(app).post("/api/investigate", files=huge)
+    r = TestClient(app, base_url="http://localhost").post("/api/investigate", files=huge)
     assert r.status_code == 413
     assert r.json() == {"error": "request too large: more than 0 MB (request body)"}
     assert not (tmp_path / "case" / "uploads").exists()
@@ -143,6 +143,15 @@ def test_dashboard_form_error_is_shown_escaped(fresh: TestClient) -> None:
     assert 'role="alert">error: no such case (no case.db)' in r.text
 
 
+def test_loopback_names_are_served(client: TestClient) -> None:
+    for host in ("localhost:8765", "127.0.0.1", "[::1]:8765"):
+        assert client.get("/api/case", headers={"host": host}).status_code == 200, host
+
+
+def test_head_of_the_dashboard(client: TestClient) -> None:
+    assert client.head("/").status_code == 200
+
+
 def test_foreign_host_is_refused(client: TestClient) -> None:
     r = client.get("/api/case", headers={"host": "attacker.example"})
     assert r.status_code == 421
@@ -155,7 +164,7 @@ def test_cross_origin_post_is_refused(client: TestClient) -> None:
     r = client.post("/api/link", headers={"origin": "http://attacker.example"})
     assert r.status_code == 403
     assert r.json() == {"error": "cross-origin request refused (http://attacker.example)"}
-    same = client.post("/api/attribute", headers={"origin": "http://testserver"})
+    same = client.post("/api/attribute", headers={"origin": "http://127.0.0.1:8765"})
     assert same.status_code == 200
 
 
@@ -167,3 +176,9 @@ def test_serve_is_a_command(
         cli.main(["serve", "--port", "0"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "error: port out of range (0)\n"
+
+
+def test_any_host_when_not_bound_to_loopback(demo: Any, tmp_path: Path) -> None:
+    app = create_app(tmp_path / "case", demo.kb, loopback_only=False)
+    r = TestClient(app, base_url="http://aptlink.soc.example").get("/")
+    assert r.status_code == 200
