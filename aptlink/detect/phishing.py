@@ -88,8 +88,9 @@ class Rules:
 
 
 def _yaml(path: Path) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when libyaml is there
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def _warninglist(name: str) -> list[str]:
@@ -999,7 +1000,8 @@ class Judge:
     def _disguise(self, mail: Mail) -> Iterator[Reason]:
         """Text written to slip past filters or to look personal: look-alike letters from another
         script, random tags in the subject, the recipient's own address used as a name."""
-        mixed = MIXED_SCRIPT.search(mail.subject) or MIXED_SCRIPT.search(mail.body[:5000])
+        head = f"{mail.subject}\n{mail.body[:5000]}"
+        mixed = MIXED_SCRIPT.search(head) if LOOKALIKE_SCRIPT.search(head) else None
         if mixed:
             yield self.reason(
                 "content:mixed-script", f"{mixed.group(0)!r} mixes Latin with look-alike letters"
@@ -1207,6 +1209,7 @@ THEME_SIGNAL = {
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
 )
+LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
 VALID_DOMAIN = re.compile(
     r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})"

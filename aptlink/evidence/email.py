@@ -530,7 +530,7 @@ DECODED_HEADERS = frozenset(
 def _header_text(name: str, value: object) -> str:
     if name.lower() in DECODED_HEADERS:
         return decode_header_value(str(value)[:20000])
-    return str(value)[:20000]
+    return value if isinstance(value, str) and len(value) < 20000 else str(value)[:20000]
 
 
 def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
