@@ -21,6 +21,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from aptlink.hunt.compile import Node, UnsupportedRule, compile_condition, leaves, make_op, rename
+from aptlink.hunt.correlate import Correlation, from_sigma
 from aptlink.hunt.logsources import EventSource, sources_for
 from aptlink.model import technique_id
 
@@ -47,6 +48,7 @@ class CompiledRule:
     tags: tuple[str, ...] = ()
     variants: tuple[tuple[EventSource, Node], ...] = ()
     logsource: str = ""
+    name: str = ""
 
     @property
     def techniques(self) -> tuple[str, ...]:
@@ -95,7 +97,7 @@ class RuleSet:
 
     rules: list[CompiledRule] = dataclasses.field(default_factory=list)
     problems: list[RuleProblem] = dataclasses.field(default_factory=list)
-    correlations: list[SigmaCorrelationRule] = dataclasses.field(default_factory=list)
+    correlations: list[Correlation] = dataclasses.field(default_factory=list)
     other_products: int = 0
     files: int = 0
 
@@ -134,19 +136,39 @@ def load_rules(paths: Sequence[Path]) -> RuleSet:
     """Load and compile every rule under ``paths``; problems are collected, never raised."""
     ruleset = RuleSet()
     seen: set[str] = set()
+    pending: list[tuple[SigmaCorrelationRule, str]] = []
     for path in rule_files(paths):
         ruleset.files += 1
-        for item in _load_file(path, ruleset):
+        for item in _load_file(path, ruleset, pending):
             if isinstance(item, CompiledRule):
                 if item.id in seen:
                     ruleset.problems.append(RuleProblem(item.path, "duplicate rule id", item.id))
                     continue
                 seen.add(item.id)
                 ruleset.rules.append(item)
+    _add_correlations(ruleset, pending)
     return ruleset
 
 
-def _load_file(path: Path, ruleset: RuleSet) -> Iterator[CompiledRule]:
+def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]) -> None:
+    """Correlation rules, with their rule references (names or ids) resolved to loaded rules."""
+    names = {r.name: r.id for r in ruleset.rules if r.name}
+    names.update({r.id: r.id for r in ruleset.rules})
+    for rule, where in pending:
+        try:
+            correlation = from_sigma(rule, where, names)
+            missing = [r for r in correlation.rules if r not in names.values()]
+            if missing:
+                raise ValueError(f"refers to rules not loaded: {', '.join(missing)}")
+        except (ValueError, AttributeError, SigmaError) as exc:
+            ruleset.problems.append(RuleProblem(where, _reason(exc), str(rule.title)))
+            continue
+        ruleset.correlations.append(correlation)
+
+
+def _load_file(
+    path: Path, ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]
+) -> Iterator[CompiledRule]:
     where = str(path)
     try:
         if path.stat().st_size > MAX_RULE_BYTES:
@@ -158,7 +180,7 @@ def _load_file(path: Path, ruleset: RuleSet) -> Iterator[CompiledRule]:
         return
     for rule in collection.rules:
         if isinstance(rule, SigmaCorrelationRule):
-            ruleset.correlations.append(rule)
+            pending.append((rule, where))
             continue
         if not isinstance(rule, SigmaRule):
             continue
@@ -197,6 +219,7 @@ def _compile(rule: SigmaRule, where: str, ruleset: RuleSet) -> CompiledRule | No
         logsource=":".join(
             x or "" for x in (logsource.product, logsource.category, logsource.service)
         ),
+        name=str(rule.name or ""),
     )
 
 

@@ -89,6 +89,7 @@ class Detection:
     fields: dict[str, str]
     context: dict[str, str]
     rule_path: str = ""
+    group: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,11 +140,12 @@ class HuntResult:
 
 _RULES: Sequence[CompiledRule] = ()
 _NEEDLES: NeedleIndex | None = None
+_GROUP_FIELDS: tuple[str, ...] = ()
 
 
-def _install(rules: Sequence[CompiledRule], needles: NeedleIndex) -> None:
-    global _RULES, _NEEDLES
-    _RULES, _NEEDLES = rules, needles
+def _install(rules: Sequence[CompiledRule], needles: NeedleIndex, group: Iterable[str]) -> None:
+    global _RULES, _NEEDLES, _GROUP_FIELDS
+    _RULES, _NEEDLES, _GROUP_FIELDS = rules, needles, tuple(sorted(group))
 
 
 def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
@@ -163,7 +165,7 @@ def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
 
 def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, dict[str, Any]]:
     """The reported fields of the matched rows, taken from the table in one go."""
-    wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS]
+    wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS, *_GROUP_FIELDS]
     names = [batch.names[f.lower()] for f in wanted if f.lower() in batch.names]
     taken = batch.table.select(names).take(pa.array(rows)).to_pylist()
     return dict(zip(rows.tolist(), taken, strict=True))
@@ -188,6 +190,7 @@ def _detection(rule: CompiledRule, record: dict[str, Any], fields: dict[str, str
         fields=fields,
         context=context,
         rule_path=rule.path,
+        group={f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered},
     )
 
 
@@ -255,6 +258,18 @@ def _all_rows(
             progress("files", number, len(files))
 
 
+def correlate(detections: Sequence[Detection], correlations: Sequence[Any]) -> list[Detection]:
+    from aptlink.hunt.correlate import correlate as run_correlations
+
+    return run_correlations(detections, correlations) if correlations else []
+
+
+def fields_needed(correlations: Sequence[Any]) -> set[str]:
+    from aptlink.hunt.correlate import fields_needed as needed
+
+    return needed(correlations)
+
+
 def run_tables(
     tables: Iterable[pa.Table],
     ruleset: RuleSet,
@@ -266,13 +281,14 @@ def run_tables(
     """Match every table against the rule set, in ``workers`` processes (1 = in this process)."""
     result = result or HuntResult()
     started = time.perf_counter()
-    _install(ruleset.rules, NeedleIndex(ruleset.rules))
+    _install(ruleset.rules, NeedleIndex(ruleset.rules), fields_needed(ruleset.correlations))
     workers = workers or min(2, os.cpu_count() or 1)
     if workers <= 1:
         for table in tables:
             _collect(result, table.num_rows, detect_table(table), progress)
     else:
         _run_pool(tables, workers, result, progress)
+    result.detections.extend(correlate(result.detections, ruleset.correlations))
     result.detections.sort(key=lambda d: (d.time or "", d.file, d.record, d.rule_id))
     result.wall_seconds = time.perf_counter() - started
     return result
