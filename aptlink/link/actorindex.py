@@ -66,6 +66,9 @@ class ActorIndex:
     canon: Callable[[str], str]
     settings: Mapping[str, Any]
     _second: dict[str, dict[int, float]] = dataclasses.field(default_factory=dict)
+    # Campaigns with the same techniques and software share their capability scores and reasons.
+    capability_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def size(self) -> int:

@@ -44,6 +44,7 @@ class CampaignProfile:
     impact: set[str]
     known: frozenset[str] = frozenset()  # techniques some actor is known for (set by rank_actors)
     ranked: list[str] = dataclasses.field(default_factory=list)  # known, most specific first
+    hits: list[tuple[int, str, Mapping[str, Any]]] = dataclasses.field(default_factory=list)
 
 
 def attribute(
@@ -164,12 +165,18 @@ def rank_actors(
     """Score every actor, then describe the best few: evidence for, evidence against, confidence."""
     m = index.settings["model"]
     prof.known = known_techniques(prof, index)
-    base, raw = capability_scores(prof, index)
-    for actor, bonus in intel_scores(prof, index, intel).items():
+    key = (prof.known, frozenset(prof.software))
+    if key not in index.capability_memo:
+        index.capability_memo[key] = capability_scores(prof, index)
+    base, raw = index.capability_memo[key]
+    raw = dict(raw)
+    prof.hits = intel_hits(prof, index, intel)
+    for actor, bonus in intel_scores(prof, index).items():
         raw[actor] = raw.get(actor, 0.0) + bonus
     if not raw:
         return []
-    shortlist = heapq.nsmallest(m["shortlist"], raw, key=lambda a: (-raw[a], index.actors[a].name))
+    # actors are in name order, so the position breaks ties by name
+    shortlist = [a for _, a in heapq.nsmallest(m["shortlist"], [(-v, a) for a, v in raw.items()])]
     hyps = [explain(a, prof, index, intel, base) for a in shortlist]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
     logits = [h.score / m["temperature"] for h in hyps]
@@ -218,10 +225,12 @@ def known_techniques(prof: CampaignProfile, index: ActorIndex) -> frozenset[str]
     """Techniques some actor (or some actor's sub-technique family) is known for: only these weigh."""
     if prof.known:
         return prof.known
+    generic = load_config().generic_techniques  # declared uninformative: they name nobody
     return frozenset(
         t
         for t in prof.techniques
-        if t in index.tech_delta or parent(t) in index.parent_delta or t in index.tooling_delta
+        if t not in generic
+        and (t in index.tech_delta or parent(t) in index.parent_delta or t in index.tooling_delta)
     )
 
 
@@ -243,15 +252,25 @@ def capability_scores(prof: CampaignProfile, index: ActorIndex) -> tuple[float, 
     return base, {a: base + v for a, v in raw.items()}
 
 
-def intel_scores(prof: CampaignProfile, index: ActorIndex, intel: IntelCache) -> dict[int, float]:
-    """Actors that intel or profiles tie to the campaign's indicators (they join the shortlist)."""
-    b = index.settings["bonus"]
-    out: dict[int, float] = defaultdict(float)
+def intel_hits(
+    prof: CampaignProfile, index: ActorIndex, intel: IntelCache
+) -> list[tuple[int, str, Mapping[str, Any]]]:
+    """(actor, value, intel record) for each campaign indicator that intel attributes to a known actor."""
+    found: list[tuple[int, str, Mapping[str, Any]]] = []
     for value in sorted(prof.indicators):
         for hit in intel(value):
             a = index.who(str(hit.get("actor", "")))
             if a is not None:
-                out[a] = min(b["ioc_cap"], out[a] + b["ioc"] * _confidence(hit))
+                found.append((a, value, hit))
+    return found
+
+
+def intel_scores(prof: CampaignProfile, index: ActorIndex) -> dict[int, float]:
+    """Actors that intel or profiles tie to the campaign's indicators (they join the shortlist)."""
+    b = index.settings["bonus"]
+    out: dict[int, float] = defaultdict(float)
+    for a, _, hit in prof.hits:
+        out[a] = min(b["ioc_cap"], out[a] + b["ioc"] * _confidence(hit))
     for value in sorted(prof.indicators):
         for a in index.infrastructure.get(value, ()):
             out[a] += b["infrastructure"]
@@ -270,9 +289,20 @@ def explain(
     a: int, prof: CampaignProfile, index: ActorIndex, intel: IntelCache, base: float
 ) -> Hypothesis:
     """The full score of one actor, each part as a reason: the ACH row of this hypothesis."""
-    h = Hypothesis(actor=a, score=base)
-    _capability(h, prof, index)
-    _software(h, prof, index)
+    key = (a, prof.known, frozenset(prof.software))
+    part = index.memo.get(key)
+    if part is None:
+        part = Hypothesis(actor=a, score=base)
+        _capability(part, prof, index)
+        _software(part, prof, index)
+        index.memo[key] = part
+    h = Hypothesis(
+        actor=a,
+        score=part.score,
+        support=part.support,
+        evidence=list(part.evidence),
+        against=list(part.against),
+    )
     _intel(h, prof, index, intel)
     _victims(h, prof, index)
     _time_and_motive(h, prof, index)
@@ -359,23 +389,19 @@ def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: Intel
     b = index.settings["bonus"]
     actor = index.actors[h.actor]
     total = 0.0
-    for value in sorted(prof.indicators):
-        for hit in intel(value):
-            if index.who(str(hit.get("actor", ""))) == h.actor:
-                gain = min(b["ioc"] * _confidence(hit), b["ioc_cap"] - total)
-                if gain > 0:
-                    total += gain
-                    vertex = (
-                        "adversary"
-                        if value.count(".") == 0 and ":" not in value
-                        else "infrastructure"
-                    )
-                    h.add(
-                        f"{vertex}:intel-ioc",
-                        f"{value} attributed to {hit.get('actor')} by {hit.get('source', 'intel')}",
-                        gain,
-                    )
-    infra = prof.indicators & {v.lower() for v in actor.infrastructure}
+    for who, value, hit in prof.hits:
+        if who != h.actor:
+            continue
+        gain = min(b["ioc"] * _confidence(hit), b["ioc_cap"] - total)
+        if gain > 0:
+            total += gain
+            vertex = "adversary" if value.count(".") == 0 and ":" not in value else "infrastructure"
+            h.add(
+                f"{vertex}:intel-ioc",
+                f"{value} attributed to {hit.get('actor')} by {hit.get('source', 'intel')}",
+                gain,
+            )
+    infra = {v for v in prof.indicators if h.actor in index.infrastructure.get(v, ())}
     for value in sorted(infra):
         h.add(
             "infrastructure:known", f"{value} is listed in its infrastructure", b["infrastructure"]

@@ -191,8 +191,10 @@ def _feature_weights(
             suppressed["over-correlated"] += 1
             out.append(0.0)
             continue
+        # A value only one incident holds links nothing: spare it the warninglist look-up.
         if (
-            channel in WARNINGLIST_CHANNELS
+            df > 1
+            and channel in WARNINGLIST_CHANNELS
             and kb is not None
             and _warninglisted(kb, channel, value)
         ):
