@@ -142,5 +142,6 @@ async def _send_error(send: Send, refusal: Refused) -> None:
 
     body = json.dumps({"error": str(refusal)}, ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

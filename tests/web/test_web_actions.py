@@ -182,3 +182,18 @@ def test_any_host_when_not_bound_to_loopback(demo: Any, tmp_path: Path) -> None:
     app = create_app(tmp_path / "case", demo.kb, loopback_only=False)
     r = TestClient(app, base_url="http://aptlink.soc.example").get("/")
     assert r.status_code == 200
+
+
+def test_chunked_body_over_budget_is_counted_and_refused(demo: Any, tmp_path: Path) -> None:
+    app = create_app(tmp_path / "case", demo.kb, limits=UploadLimits(total_bytes=1000))
+    part = b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.eml"\r\n\r\n'
+    body = part + b"x" * (2 * 1024 * 1024) + b"\r\n--XyZ--\r\n"
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))  # no Content-Length
+    r = TestClient(app, base_url="http://localhost").post(
+        "/api/investigate",
+        content=chunks,
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert r.status_code == 413
+    assert r.json() == {"error": "request too large: more than 0 MB (request body)"}
+    assert not (tmp_path / "case" / "uploads").exists()
