@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aptlink.link.actorindex import ActorIndex, build_index, parent
+from aptlink.link.actorindex import ActorIndex, build_index, load_settings, parent
 from aptlink.link.features import canonical_url, load_config, registered_domain
 from aptlink.link.graph import paused_gc
 from aptlink.model import INDICATOR_KINDS, Actor, Attribution, Campaign, Incident, Kind, Reason
@@ -420,8 +420,16 @@ def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: Intel
 
 
 def _same(a: str, b: str) -> bool:
-    b = b.lower()
+    """Loose equality of labels from different sources: 'think-tanks' ~ 'Think tank', 'japan' ~ 'JP'."""
+    a, b = _label(a), _label(b)
     return a == b or (len(a) >= 4 and len(b) >= 4 and (a in b or b in a))
+
+
+def _label(value: str) -> str:
+    words = value.lower().replace("-", " ").replace("_", " ").split()
+    text = " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
+    countries: Mapping[str, str] = load_settings().get("countries", {})
+    return countries.get(text, countries.get(" ".join(words), text))
 
 
 def _victims(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
