@@ -72,6 +72,12 @@ def findings(
     return queries.page(chosen, offset, limit)
 
 
+@router.get("/findings/{finding_id}")
+def finding(svc: Service, finding_id: str) -> dict[str, Any]:
+    """One finding (reasons, observations with provenance) and the incident holding it."""
+    return queries.finding(svc.load(), finding_id)
+
+
 @router.get("/incidents", response_model=Page)
 def incidents(
     svc: Service,

@@ -28,6 +28,9 @@ def create_app(
         title="aptlink",
         version=__version__,
         description="Targeted attacks in a case's evidence, linked into campaigns and attributed.",
+        # Swagger UI and ReDoc load scripts from a CDN: offline, and blocked by our CSP anyway
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = CaseService(case_dir, kb)
     app.state.upload_limits = limits

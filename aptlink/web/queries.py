@@ -81,6 +81,13 @@ def findings(
     ]
 
 
+def finding(case: CaseResult, record_id: str) -> dict[str, Any]:
+    """A finding with the incident holding it."""
+    found = find(case.findings, record_id, "finding")
+    holder = [i.id for i in case.incidents if found.id in i.finding_ids]
+    return {**found.to_dict(), "incident": holder[0] if holder else None}
+
+
 def incidents(
     case: CaseResult, severity: Sequence[str] = (), tech: str | None = None
 ) -> list[dict[str, Any]]:

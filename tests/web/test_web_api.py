@@ -101,6 +101,19 @@ def test_incidents_and_one_incident(client: TestClient, demo: Any) -> None:
     assert by_ref.json()["id"] == incident.id
 
 
+def test_one_finding_with_its_incident(client: TestClient, demo: Any) -> None:
+    incident = demo.case.incidents[0]
+    body = client.get(f"/api/findings/{incident.finding_ids[0]}").json()
+    assert body["id"] == incident.finding_ids[0]
+    assert body["incident"] == incident.id
+    assert body["reasons"] and body["provenance"]["sha256"]
+
+
+def test_no_cdn_backed_docs_pages(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+
+
 def test_incidents_by_severity(client: TestClient, demo: Any) -> None:
     high = client.get("/api/incidents", params={"severity": "high"}).json()
     assert high["total"] == sum(i.severity is Severity.HIGH for i in demo.case.incidents) > 0
