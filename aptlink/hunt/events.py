@@ -69,37 +69,54 @@ def text(value: Any) -> str | None:
     return None
 
 
+_LEAF_NAMES: dict[str, str] = {}
+
+
 def _leaf_name(name: str) -> str:
-    return _NON_ALNUM.sub("", name.lstrip("#")) or name
+    """The field name for a JSON key (alphanumerics and ``_``); cached, names repeat endlessly."""
+    found = _LEAF_NAMES.get(name)
+    if found is None:
+        found = _NON_ALNUM.sub("", name.lstrip("#")) or name
+        if len(_LEAF_NAMES) < 100_000:
+            _LEAF_NAMES[name] = found
+    return found
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _walk(node: Any, path: tuple[str, ...], row: Row, depth: int = 0) -> None:
     """Add every leaf of ``node`` to ``row`` under its leaf name (``#attributes`` flattened)."""
     if depth > MAX_DEPTH:
         return
-    if isinstance(node, Mapping):
+    last = path[-1] if path else ""
+    if type(node) is dict:  # JSON objects are plain dicts; the ABC check is too slow per field
         for key, value in node.items():
-            if key == "#attributes" and isinstance(value, Mapping):
-                for attr, attr_value in value.items():
-                    if attr == "xmlns":
-                        continue
-                    name = SYSTEM_NAMES.get((path[-1] if path else "", str(attr)), str(attr))
-                    _put(row, name, attr_value)
+            if type(value) in _SCALARS:
+                _put(row, (last or "text") if key == "#text" else key, value)
+            elif key == "#attributes" and type(value) is dict:
+                _attributes(value, last, row)
             elif key == "#text":
-                _put(row, path[-1] if path else "text", value)
+                _put(row, last or "text", value)
             else:
                 _walk(value, (*path, key), row, depth + 1)
         return
-    if isinstance(node, list) and node and all(isinstance(v, Mapping) for v in node):
+    if isinstance(node, list) and node and all(type(v) is dict for v in node):
         for value in node:
             _walk(value, path, row, depth + 1)
         return
     if path:
-        _put(row, path[-1], node)
+        _put(row, last, node)
+
+
+def _attributes(attributes: dict[str, Any], owner: str, row: Row) -> None:
+    for attr, value in attributes.items():
+        if attr != "xmlns":
+            _put(row, SYSTEM_NAMES.get((owner, str(attr)), str(attr)), value)
 
 
 def _put(row: Row, name: str, value: Any) -> None:
-    value_text = text(value)
+    value_text = value if type(value) is str and value else text(value)
     if value_text is None:
         return
     name = _leaf_name(name)
