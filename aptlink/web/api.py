@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from aptlink import report
+from aptlink.casework import campaign_digest
 from aptlink.web import queries
 from aptlink.web.schemas import ERRORS, Page
 from aptlink.web.service import CaseService
@@ -99,8 +100,6 @@ def incident(svc: Service, incident_id: str) -> dict[str, Any]:
 @router.get("/campaigns", response_model=Page)
 def campaigns(svc: Service, offset: Offset = 0, limit: Limit = PAGE_SIZE) -> dict[str, Any]:
     """Campaigns, largest first, with size, period, victims and best-ranked actors."""
-    from aptlink.casework import campaign_digest
-
     return queries.page(campaign_digest(svc.load()), offset, limit)
 
 

@@ -3,6 +3,7 @@ with a bar of actions on top: add evidence, re-link, re-attribute (plain HTML fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
@@ -72,9 +73,8 @@ def attribute_form(svc: Service) -> Response:
     return _then_home(svc, lambda: svc.rerun("attribute"))
 
 
-def _then_home(svc: CaseService, action: object) -> Response:
+def _then_home(svc: CaseService, action: Callable[[], object]) -> Response:
     """Run the action, then back to the dashboard (303); on an error, the dashboard saying why."""
-    assert callable(action)
     try:
         action()
     except AptlinkError as exc:
