@@ -519,6 +519,48 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))} | {word}
 
 
+# Words phishers glue to a brand's name in a domain (paypalsecure, binancepartners, ledgerwallet).
+LURE_WORDS = (
+    "secure",
+    "security",
+    "login",
+    "signin",
+    "verify",
+    "verification",
+    "support",
+    "account",
+    "update",
+    "wallet",
+    "partner",
+    "service",
+    "online",
+    "help",
+    "official",
+    "web3",
+    "auth",
+    "safety",
+    "alert",
+    "notice",
+    "billing",
+    "recovery",
+    "unlock",
+    "claim",
+    "reward",
+    "airdrop",
+    "hardware",
+    "live",
+    "app",
+    "id",
+    "pay",
+    "btc",
+    "crypto",
+    "desk",
+    "team",
+    "center",
+    "mail",
+)
+
+
 def _protected_labels(brands: Mapping[str, frozenset[str]]) -> dict[str, str]:
     """Domain labels that carry a brand's own name (paypal, microsoftonline), not generic words
     that a brand happens to own as well (windows, office, live)."""
@@ -565,9 +607,16 @@ class LookalikeIndex:
         return target if target and registered_domain(target) != reg else None
 
     def _brand_token(self, label: str) -> str | None:
+        """A brand's name as a word of the label, or glued to another word (paypal-secure,
+        binancepartners, ledgerhardwarewallet)."""
         for token in re.split(r"[-_]", label):
             if token in self.owners and token != label:
                 return self.owners[token]
+            for name, domain in self.owners.items():
+                if token != name and name in token:
+                    rest = token.replace(name, "", 1)
+                    if any(rest.startswith(w) or rest.endswith(w) for w in LURE_WORDS):
+                        return domain
         return None
 
 
@@ -679,7 +728,8 @@ class Judge:
             yield self.reason("sender:missing", "the From header has no usable address")
             return
         domain = sender.domain
-        if not VALID_DOMAIN.fullmatch(domain):
+        local = any(domain == r.domain for r in (*mail.to, *mail.cc))
+        if not VALID_DOMAIN.fullmatch(domain) and not local:
             yield self.reason(
                 "sender:malformed", f"From {sender.address!r} is not a deliverable address"
             )
@@ -721,6 +771,13 @@ class Judge:
             yield self.reason(
                 "sender:address-in-display-name",
                 f"display name shows {shown.group(0)} but the address is {sender.address}",
+            )
+            return
+        site = DISPLAY_DOMAIN.fullmatch(name.strip().lower())
+        if site and registered_domain(site.group(0)) != registered_domain(sender.domain):
+            yield self.reason(
+                "sender:domain-in-display-name",
+                f"display name {name!r} names a site, but the mail comes from {sender.domain}",
             )
 
     def _brand_claim(self, sender: Address) -> Iterator[Reason]:
@@ -901,6 +958,10 @@ class Judge:
             if is_public_ip(host):
                 yield self.reason("link:ip-host", f"link to IP address {host}")
             return
+        if IP_IN_HOSTNAME.search(host):
+            yield self.reason("link:ip-host", f"link to a bare server named by its address: {host}")
+        if BUCKET_HOST.search(host):
+            yield self.reason("link:free-hosting", f"link to a cloud storage bucket {host}")
         if "xn--" in host:
             yield self.reason("link:punycode-domain", f"link to punycode host {host}")
         if in_domain_list(host, self.rules.shorteners):
@@ -1208,6 +1269,13 @@ THEME_SIGNAL = {
 # A word of Latin letters with Cyrillic or Greek look-alikes inside it (Rеviеw, Pаypal).
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
+)
+DISPLAY_DOMAIN = re.compile(
+    r"(?:[a-z0-9-]{2,63}\.)+(?:com|org|net|io|fi|to|me|app|xyz|finance|exchange)"
+)
+IP_IN_HOSTNAME = re.compile(r"(?:^|[.-])\d{1,3}[-.]\d{1,3}[-.]\d{1,3}[-.]\d{1,3}(?:[.-]|$)")
+BUCKET_HOST = re.compile(
+    r"\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$|\.cloudfunctions\.net$|\.r2\.dev$"
 )
 LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
