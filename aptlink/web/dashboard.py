@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import jinja2
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from aptlink.errors import AptlinkError
-from aptlink.report import FORMATS, html
+from aptlink.report import FORMATS, html, view
 from aptlink.web.api import Service, upload_limits
 from aptlink.web.errors import status_of
 from aptlink.web.service import CaseService
@@ -31,8 +31,9 @@ def environment() -> jinja2.Environment:
 
 
 def page(svc: CaseService, error: str | None = None) -> str:
-    """The report of the case with the dashboard bar after <body>."""
+    """The report of the case with the dashboard bar and an incident overview after <body>."""
     case = svc.load_or_empty()
+    data = view.build(case, svc.kb)
     bar = (
         environment()
         .get_template("nav.html.j2")
@@ -41,11 +42,22 @@ def page(svc: CaseService, error: str | None = None) -> str:
             exists=bool(case.evidence),
             formats=list(FORMATS),
             error=error,
+            overview=overview(data),
         )
     )
-    body = html.render(case, svc.kb)
+    body = html.environment().get_template("report.html.j2").render(**data)
     head, marker, rest = body.partition("<body>")
     return head + marker + "\n" + bar + rest if marker else bar + body
+
+
+def overview(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per incident: the report's incident with the campaign holding it and its verdict."""
+    held = {
+        i["ref"]: (c["ref"], c["attribution"]["verdict"])
+        for c in data["campaigns"]
+        for i in c["incidents"]
+    }
+    return [{**i, "campaign": held.get(i["ref"], ("", ""))} for i in data["incidents"]]
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)

@@ -116,6 +116,13 @@ def test_dashboard_is_self_contained(client: TestClient, demo: Any) -> None:
     for section in ("Inputs", "Incidents", "Campaigns and attribution", "Preventive measures"):
         assert f">{section}</h2>" in page
     assert "Competing hypotheses" in page
+    glance = page[
+        page.index("Incidents at a glance") : page.index(
+            "</table>", page.index("Incidents at a glance")
+        )
+    ]
+    assert glance.count('<tr><td><a href="#incident--') == len(demo.case.incidents)
+    assert "MirrorFace G1054 (confidence" in glance
     assert 'action="/dashboard/investigate"' in page
     assert page.index('class="aptlink-bar"') < page.index("<h1>")
     assert str(demo.case_dir) in page
