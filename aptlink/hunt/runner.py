@@ -223,39 +223,61 @@ def event_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def file_tables(
-    paths: Sequence[Path],
-    result: HuntResult,
-    ctx: ParseContext,
-    batch_rows: int,
-    progress: Progress | None = None,
-) -> Iterator[pa.Table]:
-    """Tables of flattened events across all files (a batch may span files, so small files do not
-    make small batches); unreadable files are recorded, not raised."""
-    tables = batched(_all_rows(paths, result, ctx, progress), batch_rows)
+def _all_rows(paths: Sequence[Path], part: Part, ctx: ParseContext) -> Iterator[Row]:
+    for path in paths:
+        try:
+            yield from read_events(path, ctx)
+            part.files[str(path)] = "analysed"
+        except (EvidenceError, OSError) as exc:
+            reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
+            part.files[str(path)] = f"failed: {reason}"
+            ctx.warn(str(path), reason)
+
+
+@dataclasses.dataclass(slots=True)
+class Part:
+    """What one task (a group of files, or one table) gave: sent back from the worker whole."""
+
+    detections: list[Detection] = dataclasses.field(default_factory=list)
+    warnings: list[Warning_] = dataclasses.field(default_factory=list)
+    files: dict[str, str] = dataclasses.field(default_factory=dict)
+    events: int = 0
+    parse_seconds: float = 0.0
+    match_seconds: float = 0.0
+
+
+Loader = Callable[[Any, "Part", ParseContext], Iterator[pa.Table]]
+_LOADER: Loader | None = None
+
+
+def load_files(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table]:
+    """Tables of the task's files (a batch spans files, so small files make no small batches)."""
+    paths, batch_rows = task
+    return batched(_all_rows(paths, part, ctx), batch_rows)
+
+
+def load_table(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table]:
+    """The task is already a table."""
+    return iter([task])
+
+
+def run_task(task: Any) -> Part:
+    """Parse (via the installed loader) and match one task, in a worker or in this process."""
+    assert _LOADER is not None
+    part, ctx = Part(), ParseContext()
+    tables = _LOADER(task, part, ctx)
     while True:
         started = time.perf_counter()
         table = next(tables, None)
-        result.parse_seconds += time.perf_counter() - started
+        part.parse_seconds += time.perf_counter() - started
         if table is None:
-            return
-        yield table
-
-
-def _all_rows(
-    paths: Sequence[Path], result: HuntResult, ctx: ParseContext, progress: Progress | None
-) -> Iterator[Row]:
-    files = list(event_files(paths))
-    for number, path in enumerate(files, 1):
-        try:
-            yield from read_events(path, ctx)
-            result.files[str(path)] = "analysed"
-        except (EvidenceError, OSError) as exc:
-            reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
-            result.files[str(path)] = f"failed: {reason}"
-            ctx.warn(str(path), reason)
-        if progress:
-            progress("files", number, len(files))
+            break
+        found, seconds = detect_table(table)
+        part.detections.extend(found)
+        part.events += table.num_rows
+        part.match_seconds += seconds
+    part.warnings = ctx.warnings
+    return part
 
 
 def correlate(detections: Sequence[Detection], correlations: Sequence[Any]) -> list[Detection]:
@@ -278,46 +300,89 @@ def run_tables(
     result: HuntResult | None = None,
     progress: Progress | None = None,
 ) -> HuntResult:
-    """Match every table against the rule set, in ``workers`` processes (1 = in this process)."""
+    """Match tables already in memory (each one task)."""
+    return run_tasks(tables, load_table, ruleset, workers=workers, result=result, progress=progress)
+
+
+def run_tasks(
+    tasks: Iterable[Any],
+    loader: Loader,
+    ruleset: RuleSet,
+    *,
+    workers: int | None = None,
+    result: HuntResult | None = None,
+    progress: Progress | None = None,
+    total: int = 0,
+) -> HuntResult:
+    """Run every task (the loader makes its tables) in ``workers`` processes (1 = this one); the
+    workers are forked after the rules are compiled, so they share them."""
+    global _LOADER
     result = result or HuntResult()
     started = time.perf_counter()
     _install(ruleset.rules, NeedleIndex(ruleset.rules), fields_needed(ruleset.correlations))
+    _LOADER = loader
     workers = workers or min(2, os.cpu_count() or 1)
-    if workers <= 1:
-        for table in tables:
-            _collect(result, table.num_rows, detect_table(table), progress)
-    else:
-        _run_pool(tables, workers, result, progress)
+    for done, part in enumerate(_parts(tasks, workers), 1):
+        _merge(result, part)
+        if progress and loader is load_files:
+            progress("files", len(result.files), total)
+        elif progress:
+            progress("batches", done, total)
+        if progress:
+            progress("events", result.events, result.events)
     result.detections.extend(correlate(result.detections, ruleset.correlations))
     result.detections.sort(key=lambda d: (d.time or "", d.file, d.record, d.rule_id))
     result.wall_seconds = time.perf_counter() - started
     return result
 
 
-def _run_pool(
-    tables: Iterable[pa.Table], workers: int, result: HuntResult, progress: Progress | None
-) -> None:
+def _parts(tasks: Iterable[Any], workers: int) -> Iterator[Part]:
+    if workers <= 1:
+        yield from map(run_task, tasks)
+        return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending: list[tuple[int, Future[tuple[list[Detection], float]]]] = []
-        for table in tables:
-            pending.append((table.num_rows, pool.submit(detect_table, table)))
-            while len(pending) >= 2 * workers:
-                rows, future = pending.pop(0)
-                _collect(result, rows, future.result(), progress)
-        for rows, future in pending:
-            _collect(result, rows, future.result(), progress)
+        pending: list[Future[Part]] = []
+        for task in tasks:
+            pending.append(pool.submit(run_task, task))
+            while len(pending) >= 2 * workers:  # bounded: at most two tasks per worker in flight
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
 
 
-def _collect(
-    result: HuntResult, rows: int, outcome: tuple[list[Detection], float], progress: Progress | None
-) -> None:
-    found, seconds = outcome
-    result.detections.extend(found)
-    result.events += rows
-    result.match_seconds += seconds
-    if progress:
-        progress("events", result.events, 0)
+def _merge(result: HuntResult, part: Part) -> None:
+    result.detections.extend(part.detections)
+    result.warnings.extend(part.warnings)
+    result.files.update(part.files)
+    result.events += part.events
+    result.parse_seconds += part.parse_seconds
+    result.match_seconds += part.match_seconds
+
+
+def file_tasks(files: Sequence[Path], workers: int, batch_rows: int) -> list[Any]:
+    """Groups of files of about equal size, at least two per worker, at most ~64 MB each."""
+    sizes = [_size(f) for f in files]
+    target = max(1, min(64 << 20, sum(sizes) // max(1, 2 * workers)))
+    tasks: list[Any] = []
+    group: list[Path] = []
+    held = 0
+    for path, size in zip(files, sizes, strict=True):
+        group.append(path)
+        held += size
+        if held >= target:
+            tasks.append((tuple(group), batch_rows))
+            group, held = [], 0
+    if group:
+        tasks.append((tuple(group), batch_rows))
+    return tasks
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def hunt(
@@ -328,10 +393,12 @@ def hunt(
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
 ) -> HuntResult:
-    """Run the rule set over every event file under ``paths``."""
-    result = HuntResult()
-    ctx = ParseContext()
-    tables = file_tables(paths, result, ctx, batch_rows, progress)
-    run_tables(tables, ruleset, workers=workers, result=result, progress=progress)
-    result.warnings = ctx.warnings
+    """Run the rule set over every event file under ``paths``: each worker parses and matches its
+    own group of files, so both stages use every core."""
+    files = list(event_files(paths))
+    workers = workers or min(2, os.cpu_count() or 1)
+    tasks = file_tasks(files, workers, batch_rows)
+    result = run_tasks(tasks, load_files, ruleset, workers=workers, progress=progress,
+                       total=len(files))  # fmt: skip
+    result.files = {str(f): result.files.get(str(f), "not read") for f in files}
     return result
