@@ -15,6 +15,7 @@ import email.header
 import email.message
 import email.policy
 import email.utils
+import functools
 import hashlib
 import html
 import re
@@ -146,9 +147,15 @@ class Mail:
     body: str = ""  # the readable text: the plain part, and the HTML's text when it says more
 
 
+SCHEME_RE = re.compile(r"(?i)^[a-z][a-z0-9+.-]{0,20}:/*")
+HOST_END_RE = re.compile(r"[/?#\\]")
+
+
+@functools.lru_cache(maxsize=65536)
 def url_host(url: str) -> str:
-    rest = re.sub(r"(?i)^[a-z][a-z0-9+.-]{0,20}:/*", "", url.strip())
-    host = re.split(r"[/?#\\]", rest, maxsplit=1)[0]
+    """The host of a URL (or of a bare www. address), lower case, without port or user."""
+    rest = SCHEME_RE.sub("", url.strip())
+    host = HOST_END_RE.split(rest, maxsplit=1)[0]
     host = host.rpartition("@")[2]
     if host.startswith("["):
         return host[1:].split("]", 1)[0].lower()
