@@ -42,6 +42,11 @@ ATTRIBUTES: dict[Kind, tuple[str, str, bool]] = {
 THREAT_LEVEL = {Severity.CRITICAL: "1", Severity.HIGH: "1", Severity.MEDIUM: "2"}  # else 3 (low)
 
 
+def epoch(t: datetime) -> str:
+    """MISP's timestamp: Unix seconds as text, never negative (mail Date headers claim year 102)."""
+    return str(max(0, int(t.timestamp())))
+
+
 def muuid(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(map(str, parts))))
 
@@ -57,7 +62,7 @@ def event(case: CaseResult, kb: KnowledgeBase | None = None) -> dict[str, Any]:
             "uuid": muuid("event", *sorted(i.id for i in case.incidents)),
             "info": _info(case),
             "date": first.date().isoformat(),
-            "timestamp": str(int(stamp.timestamp())),
+            "timestamp": epoch(stamp),
             "threat_level_id": THREAT_LEVEL.get(top, "3"),
             "analysis": "2",
             "distribution": "0",  # this organisation only: the analyst decides to share
@@ -110,7 +115,7 @@ def _attribute(
         "value": o.value,
         "to_ids": to_ids and not warninglists,
         "comment": comment[:500],
-        "timestamp": str(int((o.time or stamp).timestamp())),
+        "timestamp": epoch(o.time or stamp),
         "distribution": "5",  # inherit the event's
     }
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,25 @@ def test_report_command_writes_all_formats_to_a_folder(
     written = capsys.readouterr().out.split()
     assert written == [str(folder / name) for _, name in FORMATS.values()]
     assert all(Path(p).stat().st_size > 100 for p in written)
+
+
+def test_stix_timestamps_from_odd_dates_stay_valid(case: CaseResult) -> None:
+    odd = datetime(102, 6, 5, 15, 7, 54, tzinfo=UTC)  # a spam mail's Date header, seen in corpora
+    case.incidents[0] = dataclasses.replace(case.incidents[0], first_seen=odd)
+    case.campaigns[0] = dataclasses.replace(case.campaigns[0], first_seen=odd)
+    parsed = stix2.parse(json.dumps(stix.as_dict(case, validate=False)))
+    campaign = next(o for o in parsed.objects if o.type == "campaign" and "1" in o.name)
+    assert campaign.first_seen.year == 102
+    assert stix.timestamp(odd) == "0102-06-05T15:07:54.000Z"
+
+
+def test_large_bundles_skip_the_stix2_round_trip(
+    case: CaseResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(stix.stix2, "parse", lambda *a, **k: calls.append(a))
+    stix.as_dict(case)
+    assert len(calls) == 1  # small: validated
+    monkeypatch.setattr(stix, "VALIDATE_UP_TO", 10)
+    stix.as_dict(case)
+    assert len(calls) == 1  # large: written as built
