@@ -1348,6 +1348,17 @@ def indicators(mail: Mail) -> list[str]:
 
 # --- the detector ---------------------------------------------------------------------------
 
+
+def signal_techniques() -> tuple[str, ...]:
+    """Every ATT&CK technique a phishing finding may carry: those of its own signals and of the
+    attachment analyser's."""
+    found = {str(s["technique"]) for s in _yaml(DATA / "signals.yaml")["signals"].values()}
+    extra = DATA / "attachment_signals.yaml"
+    if extra.is_file():
+        found |= {str(v["technique"]) for v in (_yaml(extra) or {}).values() if isinstance(v, dict)}
+    return tuple(sorted(found))
+
+
 SEVERITY = {
     Verdict.MALICIOUS: Severity.HIGH,
     Verdict.SUSPICIOUS: Severity.MEDIUM,
@@ -1394,24 +1405,7 @@ class PhishingDetector(Detector):
     name = "phishing"
     description = "judges mails by sender, lure, links and attachments, with reasons and ATT&CK ids"
     accepts = frozenset({"mail", "directory"})
-    techniques = (
-        "T1566",
-        "T1566.001",
-        "T1566.002",
-        "T1204.001",
-        "T1204.002",
-        "T1656",
-        "T1585.002",
-        "T1583.001",
-        "T1036.002",
-        "T1036.007",
-        "T1027",
-        "T1027.001",
-        "T1027.006",
-        "T1027.013",
-        "T1221",
-        "T1553.005",
-    )
+    techniques = signal_techniques()
 
     def __init__(self, ctx: DetectContext) -> None:
         super().__init__(ctx)
