@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from aptlink.model import Actor
 if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
 
+PHRASE_SPLIT = re.compile(r"[()（）/;、,]")
 Deltas = dict[str, dict[int, float]]  # feature -> actor position -> log-odds of a match
 
 
@@ -63,6 +65,7 @@ class ActorIndex:
     soft_users: dict[str, list[int]]
     names: dict[str, int]
     infrastructure: dict[str, list[int]]
+    lure_phrases: dict[str, list[int]]
     canon: Callable[[str], str]
     settings: Mapping[str, Any]
     _second: dict[str, dict[int, float]] = dataclasses.field(default_factory=dict)
@@ -132,9 +135,24 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
         soft_users=_users(softs),
         names=_names(actors),
         infrastructure=_users([frozenset(v.lower() for v in a.infrastructure) for a in actors]),
+        lure_phrases=_users(
+            [frozenset(p for t in a.lure_themes for p in phrases(t)) for a in actors]
+        ),
         canon=canon,
         settings=cfg,
     )
+
+
+def phrases(theme: str) -> list[str]:
+    """The phrases of a lure theme worth looking for: 'Japan-U.S. alliance (日米同盟)' gives
+    'japan-u.s. alliance' and '日米同盟'; short Latin words are too common to count."""
+    out = []
+    for part in PHRASE_SPLIT.split(theme.lower()):
+        part = part.strip()
+        latin = part.isascii()
+        if (latin and len(part) >= 8) or (not latin and len(part) >= 3):
+            out.append(part)
+    return out
 
 
 def software_techniques(kb: KnowledgeBase | None, names: Sequence[str]) -> frozenset[str]:
@@ -172,7 +190,7 @@ def _deltas(
 
     P(f | actor) = (1 - noise) * [f in profile] / |profile| + noise * bg(f) and P(f | background)
     = bg(f), the share of all actor-feature uses that are f. A match is worth
-    log(noise + (1 - noise) * credit / (|profile| * bg(f))) - log(noise): large for a rare feature
+    credit * (log(noise + (1 - noise) / (|profile| * bg(f))) - log(noise)): large for a rare feature
     in a small profile, near zero for a generic one. ``scale`` tempers the naive-Bayes sum
     (techniques of one intrusion are not independent draws).
     """
@@ -183,7 +201,7 @@ def _deltas(
         size = max(len(values), min_profile)
         for v in sorted(values):
             bg = counts[v] / total
-            gain = math.log(noise + (1 - noise) * credit / (size * bg)) - math.log(noise)
+            gain = credit * (math.log(noise + (1 - noise) / (size * bg)) - math.log(noise))
             out[v][i] = scale * max(gain, 0.0)
     return dict(out)
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aptlink.link.actorindex import ActorIndex, build_index, load_settings, parent
+from aptlink.link.actorindex import ActorIndex, build_index, load_settings, parent, phrases
 from aptlink.link.features import canonical_url, load_config, registered_domain
 from aptlink.link.graph import paused_gc
 from aptlink.model import INDICATOR_KINDS, Actor, Attribution, Campaign, Incident, Kind, Reason
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
 
 UNATTRIBUTED = 0.5  # kept for callers of the first version; the live value is in attribution.toml
+LURE_TEXT_KINDS = frozenset({Kind.LURE_THEME, Kind.SUBJECT, Kind.FILE_NAME})
 
 
 @dataclasses.dataclass(slots=True)
@@ -40,6 +41,7 @@ class CampaignProfile:
     countries: set[str]
     cves: set[str]
     lures: set[str]
+    texts: set[str]  # subjects, file names and lure themes, lower-cased: where lure phrases show
     years: tuple[int, int] | None
     impact: set[str]
     known: frozenset[str] = frozenset()  # techniques some actor is known for (set by rank_actors)
@@ -97,6 +99,7 @@ def profile_of(
         countries={o.value.lower() for o in obs if o.kind is Kind.COUNTRY},
         cves={o.value.upper() for o in obs if o.kind is Kind.CVE},
         lures={o.value.lower() for o in obs if o.kind is Kind.LURE_THEME},
+        texts={o.value.lower() for o in obs if o.kind in LURE_TEXT_KINDS},
         years=years,
         impact=techniques & cfg.commodity_techniques,
     )
@@ -274,6 +277,11 @@ def intel_scores(prof: CampaignProfile, index: ActorIndex) -> dict[int, float]:
     for value in sorted(prof.indicators):
         for a in index.infrastructure.get(value, ()):
             out[a] += b["infrastructure"]
+    if prof.texts:
+        for phrase, actors in index.lure_phrases.items():
+            if lure_in(phrase, prof.texts):
+                for a in actors:
+                    out[a] += b["lure_theme"]
     return out
 
 
@@ -410,13 +418,23 @@ def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: Intel
     gain = min(b["cve_cap"], b["cve"] * len(cves))
     if cves:
         h.add("capability:cve", f"exploits {', '.join(sorted(cves))}, as it is known to", gain)
-    lures = {lure for lure in prof.lures if any(_same(lure, x) for x in actor.lure_themes)}
+    lures = sorted(
+        {
+            theme
+            for theme in actor.lure_themes
+            if any(lure_in(p, prof.texts) for p in phrases(theme))
+        }
+    )
     if lures:
         h.add(
             "adversary:lure-theme",
-            f"lure themes it uses: {', '.join(sorted(lures))}",
+            f"lure themes it uses: {'; '.join(lures)}",
             min(b["lure_cap"], b["lure_theme"] * len(lures)),
         )
+
+
+def lure_in(phrase: str, texts: Iterable[str]) -> bool:
+    return any(phrase in t for t in texts)
 
 
 def _same(a: str, b: str) -> bool:

@@ -137,7 +137,7 @@ def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
         victims=tuple(sorted({i.victim for i in incs if i.victim})),
-        techniques=tuple(t for i in incs for t in i.techniques),
+        techniques=tuple({t for i in incs for t in i.techniques}),
         links=tuple(graph.link(a, b) for _, a, b in _spanning(strong, members)[:limit]),
         membership=_membership(graph, members, strong),
         extra={

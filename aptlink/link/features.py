@@ -252,7 +252,7 @@ def incident_features(incident: Incident) -> set[Feature]:
     """Every feature of an incident: its observations, techniques and victim."""
     found: set[Feature] = set()
     for obs in incident.observations:
-        found.update(observation_features(obs))
+        found.update(_features_of(obs.kind, obs.value[:MAX_VALUE_CHARS]))
     found.update(("technique", t) for t in incident.techniques)
     if incident.victim:
         found.add(("organisation", " ".join(incident.victim.lower().split())))

@@ -96,3 +96,23 @@ def test_attribution_is_deterministic(incident, kb) -> None:
     assert [a.to_dict() for a in attribute(campaigns, incs, kb)] == [
         a.to_dict() for a in attribute(list(reversed(campaigns)), incs, kb)
     ]
+
+
+def test_lure_phrases_in_subjects_point_to_the_actor(incident) -> None:
+    actors = [
+        a
+        if a.name != "MirrorFace"
+        else type(a)(
+            **{**a.to_dict(), "lure_themes": ("Japan-U.S. alliance (日米同盟)",), "relations": ()}
+        )
+        for a in FakeKB().actors()
+    ]
+    kb = FakeKB(actors=actors)
+    inc = incident(
+        "mail",
+        subject="日米同盟の今後に関するご意見のお願い",
+        techniques=("T1566.001", "T1204.002"),
+    )
+    top = attribute_one([inc], kb)[0]
+    assert top.actor == "MirrorFace"
+    assert any(r.code == "adversary:lure-theme" and "日米同盟" in r.detail for r in top.evidence)
