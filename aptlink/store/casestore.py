@@ -64,7 +64,10 @@ class CaseStore:
         db_file = case_dir / DB_FILE
         if not create and not db_file.is_file():
             raise StoreError("no such case (no case.db)", str(case_dir))
-        case_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            case_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot make the case folder: {exc.strerror}", str(case_dir)) from exc
         return cls(_engine(f"sqlite:///{db_file}", str(db_file)), str(db_file))
 
     @classmethod

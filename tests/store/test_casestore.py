@@ -268,3 +268,17 @@ def test_migrations_downgrade_to_empty_and_up_again(tmp_path: Path) -> None:
         assert set(inspect(store.engine).get_table_names()) == {"alembic_version"}
         migrate.upgrade(store.engine)
         assert migrate.current(store.engine) == migrate.head()
+
+
+def test_a_file_where_the_case_folder_should_be(tmp_path: Path) -> None:
+    blocker = tmp_path / "case"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot make the case folder") as caught:
+        CaseStore.open(blocker)
+    assert caught.value.where == str(blocker)
+
+
+def test_a_corrupt_case_db_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "case.db").write_bytes(b"this is not a database\n" * 100)
+    with pytest.raises(StoreError, match="cannot open the case store: file is not a database"):
+        CaseStore.open(tmp_path, create=False)
