@@ -54,7 +54,7 @@ def strip_list_headers(data: bytes) -> bytes:
         skipping = bool(LIST_HEADER.match(line))
         if not skipping:
             if line.lower().startswith(b"subject:"):
-                line = re.sub(rb"\[[^\]\r\n]{1,40}\]\s?", b"", line, count=2)
+                line = re.sub(rb"\[[^\]\r\n]{1,40}\][ \t]?", b"", line, count=2)
             kept.append(line)
     return b"".join(kept) + sep + body
 
