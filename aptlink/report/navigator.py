@@ -29,7 +29,7 @@ def layer(
     top = max((len(r) for r in seen.values()), default=1)
     return {
         "name": name,
-        "versions": dict(VERSIONS),
+        "versions": {**VERSIONS, "attack": attack_version(kb)},
         "domain": "enterprise-attack",
         "description": f"Techniques seen in {len(case.incidents)} incident(s), by aptlink {__version__}",
         "sorting": 3,  # by score, descending
@@ -42,6 +42,13 @@ def layer(
         "selectTechniquesAcrossTactics": True,
         "selectSubtechniquesWithParent": False,
     }
+
+
+def attack_version(kb: KnowledgeBase | None) -> str:
+    """The major ATT&CK version of the loaded bundle (Navigator warns on a mismatch), else 19."""
+    version = str(getattr(getattr(kb, "attack", None), "version", "") or "")
+    major = version.split(".")[0]
+    return major if major.isdigit() else VERSIONS["attack"]
 
 
 def _seen(case: CaseResult) -> dict[str, list[str]]:

@@ -242,3 +242,10 @@ def test_large_bundles_skip_the_stix2_round_trip(
     monkeypatch.setattr(stix, "VALIDATE_UP_TO", 10)
     stix.as_dict(case)
     assert len(calls) == 1  # large: written as built
+
+
+def test_navigator_follows_the_loaded_attack_version(case: CaseResult) -> None:
+    kb = FakeKB()
+    kb.attack.version = "18.1"
+    assert navigator.layer(case, kb)["versions"]["attack"] == "18"
+    assert navigator.layer(case, None)["versions"]["attack"] == "19"
