@@ -112,6 +112,8 @@ def demo(
     from aptlink.demo import write_demo_case
 
     evidence_dir = write_demo_case(case / "evidence")
+    if not as_json:
+        out.print(f"demo evidence: {evidence_dir} (MirrorFace-like case, 2019-2024, generated)")
     with progress_bar() as progress:
         summary = run_investigation([evidence_dir], case, load_kb(attack), progress=progress)
     _print_summary(summary, as_json)
