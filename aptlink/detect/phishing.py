@@ -766,7 +766,6 @@ class Judge:
                 )
                 return
         yield from self._brand_claim(sender)
-        yield from self._brand_subject(sender, mail)
         shown = EMAIL_IN_TEXT.search(name)
         if shown and shown.group(0).lower() != sender.address:
             yield self.reason(
@@ -780,20 +779,6 @@ class Judge:
                 "sender:domain-in-display-name",
                 f"display name {name!r} names a site, but the mail comes from {sender.domain}",
             )
-
-    def _brand_subject(self, sender: Address, mail: Mail) -> Iterator[Reason]:
-        """A brand named in the subject while neither the sender nor any link belongs to it."""
-        subject = unicodedata.normalize("NFKC", mail.subject).lower()
-        hosts = {registered_domain(link.host) for link in mail.links[:MAX_LINKS] if link.host}
-        for brand in find_terms(self.rules.brand_names, subject):
-            owned = self.rules.brands.get(brand)
-            if owned is None or in_domain_list(sender.domain, owned) or hosts & owned:
-                continue
-            yield self.reason(
-                "lure:brand-mention",
-                f"subject names {brand}, but neither the sender nor a link belongs to it",
-            )
-            return
 
     def _brand_claim(self, sender: Address) -> Iterator[Reason]:
         text = unicodedata.normalize("NFKC", sender.name).lower()
@@ -1020,7 +1005,8 @@ class Judge:
             yield self.reason("link:compromised-site-path", f"link into {cms.group(1)} on {host}")
         if not own_site and LOGIN_PATH.search(url):
             yield from self._brand_on_foreign_host(host)
-        if REDIRECT_PARAM.search(url) and link.source != "src":
+        rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
+        if REDIRECT_PARAM.search(url) and link.source != "src" and not rewriter:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
 
     def _mismatch(self, link: MailLink, host: str, own_site: bool) -> Iterator[Reason]:
