@@ -116,3 +116,11 @@ def test_lure_phrases_in_subjects_point_to_the_actor(incident) -> None:
     top = attribute_one([inc], kb)[0]
     assert top.actor == "MirrorFace"
     assert any(r.code == "adversary:lure-theme" and "日米同盟" in r.detail for r in top.evidence)
+
+
+def test_fast_ids_are_the_model_ids() -> None:
+    from aptlink.link.attribute import fast_stable_id
+    from aptlink.model import stable_id
+
+    for parts in (("campaign--x", "MirrorFace"), ("c", "日米同盟"), ("", "")):
+        assert fast_stable_id("attribution", *parts) == stable_id("attribution", *parts)
