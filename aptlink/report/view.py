@@ -30,6 +30,10 @@ def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
     names = _technique_names(case, kb)
     by_id = {f.id: f for f in case.findings}
     incidents = {i.id: i for i in case.incidents}
+    campaigns = sorted(
+        (campaign(c, incidents, _of(case.attributions, c.id), names) for c in case.campaigns),
+        key=_importance,
+    )
     return {
         "version": __version__,
         "summary": summary(case),
@@ -39,9 +43,8 @@ def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
         ],
         "warnings_total": len(case.warnings),
         "incidents": [incident(i, by_id, names) for i in case.incidents],
-        "campaigns": [
-            campaign(c, incidents, _of(case.attributions, c.id), names) for c in case.campaigns
-        ],
+        "campaigns": campaigns,
+        "actors": actors(campaigns),
         "techniques": technique_counts(case, names),
         "mitigations": [_mitigation(m) for m in case.mitigations],
         "measures": measures_for(techniques_seen(case), cves_seen(case)),
@@ -110,6 +113,28 @@ def campaign(
         "why": link_reasons(c),
         "attribution": attribution(attributions),
     }
+
+
+def _importance(c: dict[str, Any]) -> tuple[bool, int, str]:
+    """Attributed campaigns first, then the larger ones, then by time."""
+    return (not c["attribution"]["attributed"], -len(c["incidents"]), c["when"])
+
+
+def actors(campaigns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The headline: each attributed actor with its campaigns, incidents and best confidence;
+    the unattributed rest as one line."""
+    rows: dict[str, dict[str, Any]] = {}
+    for c in campaigns:
+        a = c["attribution"]
+        top = a["candidates"][0] if a["attributed"] else None
+        key = f"{top['actor']} {top['attack_id']}".strip() if top else "unattributed"
+        row = rows.setdefault(
+            key, {"actor": key, "campaigns": 0, "incidents": 0, "confidence": 0.0}
+        )
+        row["campaigns"] += 1
+        row["incidents"] += len(c["incidents"])
+        row["confidence"] = max(row["confidence"], top["confidence"] if top else 0.0)
+    return sorted(rows.values(), key=lambda r: (r["actor"] == "unattributed", -r["incidents"]))
 
 
 def link_reasons(c: Campaign) -> list[dict[str, Any]]:

@@ -34,6 +34,9 @@ def test_markdown_lists_every_input_with_status_and_reason(
 
 def test_markdown_tells_incidents_campaigns_and_attribution(case: CaseResult) -> None:
     text = markdown.render(case, None)
+    assert text.startswith("# aptlink case report\n")
+    assert "- **MirrorFace G1054**: 1 campaign(s), 2 incident(s), confidence up to 0.82\n" in text
+    assert "- **unattributed**: 1 campaign(s), 1 incident(s)\n" in text
     assert text.count("\n### incident--") == 3
     assert "- **Victim:** Example Think Tank" in text
     assert (
@@ -107,3 +110,9 @@ def test_ach_table_keeps_the_top_four_hypotheses(case: CaseResult) -> None:
     first = view.build(case, None)["campaigns"][0]["attribution"]
     assert len(first["candidates"]) == 6
     assert first["ach"]["candidates"] == ["MirrorFace", "menuPass", "Actor 0", "Actor 1"]
+
+
+def test_attributed_and_larger_campaigns_come_first(case: CaseResult) -> None:
+    case.campaigns.reverse()
+    names = [c["name"] for c in view.build(case, None)["campaigns"]]
+    assert names == ["Campaign 1 (MirrorFace-like)", "Campaign 2"]
