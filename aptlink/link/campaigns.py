@@ -210,25 +210,27 @@ def _alone(graph: CorrelationGraph, p: int) -> str:
     )
 
 
+FACT_CHANNELS = {"malware": "malware", "tool": "tools", "lure": "lure_themes", "sector": "sectors",
+                 "country": "countries", "cve": "cves"}  # fmt: skip
+
+
 def _facts(graph: CorrelationGraph, members: list[int]) -> dict[str, Any]:
     """What the campaign's incidents show, by channel: infrastructure, malware, lures, victims."""
-    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    counts: dict[tuple[str, str], int] = {}
     for p in members:
         for fid in graph.members[p]:
-            channel, value = graph.features[fid]
-            if graph.weights[fid] > 0 or channel not in INFRASTRUCTURE_CHANNELS:
-                by_channel[channel][value] += 1
-    infra = {
-        ch: _top(by_channel[ch]) for ch in sorted(INFRASTRUCTURE_CHANNELS) if by_channel.get(ch)
-    }
-    return {
-        "infrastructure": infra,
-        "malware": _top(by_channel["malware"]),
-        "tools": _top(by_channel["tool"]),
-        "lure_themes": _top(by_channel["lure"]),
-        "sectors": _top(by_channel["sector"]),
-        "countries": _top(by_channel["country"]),
-        "cves": _top(by_channel["cve"]),
+            feature = graph.features[fid]
+            channel = feature[0]
+            if channel in FACT_CHANNELS or (
+                channel in INFRASTRUCTURE_CHANNELS and graph.weights[fid] > 0
+            ):
+                counts[feature] = counts.get(feature, 0) + 1
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    for (channel, value), n in counts.items():
+        by_channel[channel][value] = n
+    infra = {ch: _top(by_channel[ch]) for ch in sorted(INFRASTRUCTURE_CHANNELS) if ch in by_channel}
+    return {"infrastructure": infra} | {
+        name: _top(by_channel.get(ch, Counter())) for ch, name in FACT_CHANNELS.items()
     }
 
 
