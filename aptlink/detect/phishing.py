@@ -1055,6 +1055,9 @@ class Judge:
             yield self.reason("content:hidden-text", "HTML hides text from the reader")
         if any(p.startswith(("damaged", "undecodable")) for p in mail.problems):
             yield self.reason("content:parse-problem", "; ".join(mail.problems[:2]))
+        truncated = next((p for p in mail.problems if "truncated to" in p), None)
+        if truncated:
+            yield self.reason("content:oversize", truncated)
         for att in mail.attachments:
             if att.oversize:
                 yield self.reason(

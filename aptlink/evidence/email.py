@@ -332,6 +332,7 @@ class _Walk:
 
 
 MAX_PARTS = 1000
+MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # past the 25-35 MB that mail services accept
 MAX_MIME_DEPTH = 20
 
 
@@ -502,6 +503,10 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
     """Parse one RFC 822 message from bytes. Never raises on bad MIME: problems become warnings."""
     where = provenance.where()
     state = _Walk(ctx=ctx, where=where, deadline=time.monotonic() + ctx.limits.parse_seconds)
+    size = len(data)
+    if size > MAX_MESSAGE_BYTES:  # bounds parse time and memory; mail systems refuse such sizes
+        state.problem(f"message of {size} bytes truncated to {MAX_MESSAGE_BYTES} for parsing")
+        data = data[:MAX_MESSAGE_BYTES]
     try:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
@@ -510,7 +515,7 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
     if msg.defects:
         state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
     _walk(msg, state)
-    return _assemble(msg, state, len(data))
+    return _assemble(msg, state, size)
 
 
 # Headers decoded for the detectors; the others are kept as they came (decoding all is slow).
