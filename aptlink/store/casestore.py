@@ -2,8 +2,8 @@
 
 SQLite file ``case_dir/case.db`` by default (WAL, foreign keys on); any SQLAlchemy URL in
 ``$APTLINK_DB`` instead (``postgresql+psycopg://...``, where each case is a schema). The schema is
-migrated to the newest Alembic revision on open. Each save is one transaction; inputs are upserted by their deterministic ids, so
-storing the same evidence twice adds no rows.
+migrated to the newest Alembic revision on open. Each save is one transaction; inputs are upserted
+by their deterministic ids, so storing the same evidence twice adds no rows.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class CaseStore:
 
     def load(self) -> CaseResult:
         """Everything the case holds, in the order it first arrived."""
-        with self._errors("cannot load the case"), self.engine.connect() as conn:
+        with self._errors("cannot load the case"), self._reading() as conn:
             return CaseResult(
                 evidence=[Evidence.from_dict(r) for r in _records(conn, schema.evidence)],
                 warnings=_warnings(conn),
@@ -146,7 +146,7 @@ class CaseStore:
     def counts(self) -> dict[str, int]:
         """Rows per table."""
         names = (*schema.INPUT_TABLES, *schema.ANALYSIS_TABLES)
-        with self._errors("cannot count rows"), self.engine.connect() as conn:
+        with self._errors("cannot count rows"), self._reading() as conn:
             return _counts(conn, names)
 
     def findings_with(self, kind: str, value: str) -> list[str]:
@@ -159,8 +159,15 @@ class CaseStore:
             .where(obs.c.kind == kind, obs.c.value_sha256 == rows.value_digest(kind, value))
             .order_by(link.c.finding_id)
         )
-        with self._errors("cannot query observations"), self.engine.connect() as conn:
+        with self._errors("cannot query observations"), self._reading() as conn:
             return list(conn.scalars(query))
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read-only connection: on SQLite a deferred BEGIN, so readers see one snapshot and
+        never wait for a writer (WAL)."""
+        with self.engine.connect() as conn:
+            yield conn.execution_options(aptlink_read=True)
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -228,7 +235,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get("aptlink_read")
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _display(url: str) -> str:

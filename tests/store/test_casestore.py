@@ -6,6 +6,7 @@ import dataclasses
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import case_factory as cf
@@ -13,7 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, delete, inspect
 from sqlalchemy.dialects import postgresql
 
 from aptlink.errors import StoreError
@@ -282,3 +283,15 @@ def test_a_corrupt_case_db_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "case.db").write_bytes(b"this is not a database\n" * 100)
     with pytest.raises(StoreError, match="cannot open the case store: file is not a database"):
         CaseStore.open(tmp_path, create=False)
+
+
+def test_readers_see_a_snapshot_and_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    saved(tmp_path, cf.case())
+    with CaseStore.open(tmp_path) as writer, CaseStore.open(tmp_path) as reader:
+        with writer.engine.begin() as conn:  # holds the write lock until the block ends
+            conn.execute(delete(schema.warnings))
+            start = time.perf_counter()
+            assert len(reader.load().warnings) == 2  # the uncommitted delete is not seen
+            assert reader.counts()["warnings"] == 2
+            assert time.perf_counter() - start < 5  # a waiting reader would take 30 s
+        assert reader.counts()["warnings"] == 0
