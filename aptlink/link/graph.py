@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
 
 # Channels whose values a warninglist can hold (freemail domains, public resolvers, big hosters).
-WARNINGLIST_CHANNELS = frozenset({"domain", "email", "ip", "url", "net24"})
+WARNINGLIST_CHANNELS = frozenset({"domain", "email", "ip", "url"})  # a /24 is only a weak trait
 INFRASTRUCTURE_CHANNELS = frozenset({"hash", "fuzzy", "url", "domain", "email", "ip", "registry"})
 SPREAD = 4  # a wide anchor value links each incident to this many time-neighbours, not to all
 
