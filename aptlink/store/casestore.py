@@ -105,6 +105,7 @@ class CaseStore:
     ) -> dict[str, int]:
         """Add inputs in one transaction, skipping rows already held; return rows added per table."""
         with self._errors("cannot save inputs"), self.engine.begin() as conn:
+            _lock_case(conn)
             before = _counts(conn, schema.INPUT_TABLES)
             # A stored finding was stored with its observations and reasons in one transaction,
             # so a re-run skips it whole instead of sending rows that would all conflict.
@@ -120,6 +121,7 @@ class CaseStore:
         """Replace incidents, campaigns, links, attributions and mitigations in one transaction."""
         batch = rows.analysis_rows(case)
         with self._errors("cannot save the analysis"), self.engine.begin() as conn:
+            _lock_case(conn)
             for name in reversed(schema.ANALYSIS_TABLES):
                 conn.execute(delete(_table(name)))
             for name in schema.ANALYSIS_TABLES:
@@ -254,6 +256,14 @@ def _has_schema(engine: Engine) -> bool:
 
 def _table(name: str) -> Table:
     return schema.metadata.tables[name]
+
+
+def _lock_case(conn: Connection) -> None:
+    """One writer per case at a time, as SQLite's BEGIN IMMEDIATE gives: on PostgreSQL a lock that
+    writers of the case queue on and readers ignore, so rows-added counts and the replace of the
+    analysis never interleave with another writer's."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {schema.evidence.name} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def _insert_new(conn: Connection, table: Table, values: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,3 +144,29 @@ def test_postgres_failed_save_leaves_nothing(on_postgres: str, tmp_path: Path) -
         counts = store.counts()
     assert counts["incidents"] == 0 and counts["attributions"] == 0
     assert counts["findings"] == 4
+
+
+def test_postgres_concurrent_writers_add_each_row_once(on_postgres: str, tmp_path: Path) -> None:
+    case = cf.case()
+    CaseStore.open(tmp_path).close()
+    added: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with CaseStore.open(tmp_path) as store:
+                added.append(store.save_inputs(case.evidence, case.findings, case.warnings))
+                store.save_analysis(case)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(a["findings"] for a in added) == 4
+    assert sum(a["finding_observations"] for a in added) == 7
+    with CaseStore.open(tmp_path) as store:
+        assert store.counts()["incidents"] == 3
