@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import email
-import os
 import email.policy
+import os
 import re
 import resource
 import sys
