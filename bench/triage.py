@@ -136,8 +136,13 @@ def speed(data: Path, runs: int) -> None:
         f"triage, 1 process      {n1 / one_wall:7.0f} msgs/s  ({n1 / one_cpu:.0f}/s CPU)  "
         f"= {one_wall / base_wall:.2f}x parse-only time ({one_cpu / base_cpu:.2f}x CPU; target <= 2x)"
     )
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     two_wall, _, n2 = _best_of(runs, two)
-    print(f"triage, 2 processes    {n2 / two_wall:7.0f} msgs/s  (target >= 500)")
+    kids_cpu = (resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - kids0) / runs
+    print(
+        f"triage, 2 processes    {n2 / two_wall:7.0f} msgs/s  (target >= 500); the workers used "
+        f"{kids_cpu:.1f} s CPU a run, {n2 / (kids_cpu / 2):.0f} msgs/s if both cores were free"
+    )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: this process {own:.0f} MiB, largest worker {kids:.0f} MiB")
