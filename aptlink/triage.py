@@ -10,6 +10,7 @@ batch. The ``aptlink triage`` command presents these results.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +41,7 @@ class TriageConfig:
     lexicons: tuple[Path, ...] = ()
     people: tuple[Person, ...] = ()
     limits: Limits = dataclasses.field(default_factory=Limits)
+    use_kb: bool = True  # known attacker indicators from the offline knowledge base
 
 
 @dataclasses.dataclass(slots=True)
@@ -85,7 +87,19 @@ class TriageResult:
 def make_judge(config: TriageConfig) -> Judge:
     directory = Directory()
     directory.extend(config.people)
-    return Judge(load_rules(config.lexicons), directory, kb=None, limits=config.limits)
+    kb = _knowledge_base() if config.use_kb else None
+    return Judge(load_rules(config.lexicons), directory, kb=kb, limits=config.limits)
+
+
+@functools.lru_cache(maxsize=1)
+def _knowledge_base() -> Any:
+    """The offline knowledge base, once a process; triage goes on without it if it cannot load."""
+    try:
+        from aptlink.kb import KnowledgeBase
+
+        return KnowledgeBase.load()
+    except Exception:  # a broken cache must not stop triage; the IOC signals are then absent
+        return None
 
 
 # --- one input ------------------------------------------------------------------------------

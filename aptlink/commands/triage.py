@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -36,12 +37,15 @@ def triage(
         list[Path] | None, typer.Option("--lexicon", help="extra lure lexicon (YAML), repeatable")
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="processes (default: all cores)")] = 0,
+    no_kb: Annotated[
+        bool, typer.Option("--no-kb", help="skip known-indicator lookups in the knowledge base")
+    ] = False,
 ) -> None:
     """Judge mails: verdict, score and the reasons, with ATT&CK techniques."""
     from aptlink.cli import out, progress_bar  # late: cli imports the commands
     from aptlink.triage import default_jobs, iter_triage, mail_files
 
-    config = _config(directory, lexicon or [])
+    config = dataclasses.replace(_config(directory, lexicon or []), use_kb=not no_kb)
     counts: Counter[str] = Counter()
     results: list[TriageResult] = []
     if "-" in paths:

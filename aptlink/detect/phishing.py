@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import hashlib
 import ipaddress
 import json
 import re
@@ -1112,11 +1113,23 @@ class Judge:
             return
         body = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
         passwords = self.passwords(body)
+        yield from self._known_attachments(mail)
         if analyse_attachment is not None and provenance is not None:
             yield from self._analysed(mail, provenance, passwords)
             return
         for att in mail.attachments:
             yield from self._attachment_by_name(att, passwords)
+
+    def _known_attachments(self, mail: Mail) -> Iterator[Reason]:
+        if self.kb is None:
+            return
+        for att in mail.attachments:
+            if att.data:
+                digest = hashlib.sha256(att.data).hexdigest()
+                hit = self._ioc(digest) or self._ioc(hashlib.md5(att.data).hexdigest())
+                if hit:
+                    yield self.reason("attachment:known-bad", f"{att.name or 'attachment'} {hit}")
+                    return
 
     def passwords(self, body: str) -> list[str]:
         if extract_passwords is not None:
@@ -1346,7 +1359,6 @@ def indicators(mail: Mail) -> list[str]:
         found += [mail.sender.address, mail.sender.domain]
     found += [a.address for a in mail.reply_to if a.address]
     found += [link.url for link in mail.links[:20] if link.source != "src"]
-    import hashlib
 
     found += [hashlib.sha256(a.data).hexdigest() for a in mail.attachments if a.data]
     return list(dict.fromkeys(v for v in found if v))

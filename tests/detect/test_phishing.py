@@ -151,3 +151,13 @@ def test_detector_in_the_pipeline_learns_the_directory_first() -> None:
     assert {f.verdict for f in findings} == {Verdict.MALICIOUS}
     assert all(f.victim == mf.ORG and f.group_key and f.time is not None for f in findings)
     assert all("T1566" in t or t.startswith("T1") for f in findings for t in f.techniques)
+
+
+def test_known_indicators_from_the_knowledge_base() -> None:
+    from aptlink.kb import KnowledgeBase
+
+    directory = Directory()
+    judge = Judge(load_rules(), directory, KnowledgeBase.load())
+    data = _mail(body="materials: http://45.32.13.180/files/a.zip", sender=("x", "x@gmail.com"))
+    hit = next(r for r in _assess(data, judge).reasons if r.code == "link:known-bad")
+    assert "MirrorFace" in hit.detail and hit.technique == "T1566.002"
