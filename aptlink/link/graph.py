@@ -75,7 +75,7 @@ class CorrelationGraph:
     def _explain(self, a: int, b: int) -> tuple[Reason, ...]:
         out = []
         for channel, values in sorted(self.shared(a, b).items()):
-            ch = self.config.channels.get(channel) or self.config.channels["fuzzy"]
+            ch = self.config.channels[channel]
             label = ch.label(len(values))
             weight = sum(self.weights[self.ids[(channel, v)]] for v in values)
             shown = ", ".join(values[:3]) + (" ..." if len(values) > 3 else "")
@@ -224,8 +224,6 @@ def _base_weight(
     specificity: TechniqueSpecificity,
     exclusivity: SoftwareExclusivity,
 ) -> float:
-    if channel == "fuzzy-gram":
-        return cfg.channels["fuzzy"].weight * 0.5
     base = cfg.channels[channel].weight
     if channel == "technique":
         return base * specificity(value)
@@ -252,7 +250,7 @@ def _candidate_pairs(
     pairs: set[tuple[int, int]] = set()
     for fid, holders in enumerate(index):
         channel = features[fid][0]
-        anchor = channel == "fuzzy-gram" or cfg.channels[channel].anchor
+        anchor = cfg.channels[channel].anchor
         if not anchor or weights[fid] <= 0 or len(holders) < 2:
             continue
         if len(holders) <= cfg.graph["df_soft"]:

@@ -84,3 +84,12 @@ def test_cost_of_a_wide_value_is_bounded(incident, kb) -> None:
     ]
     graph = build_graph(shared, kb, min_weight=0.0)
     assert 0 < len(graph.edges) <= 60 * 4
+
+
+def test_similar_fuzzy_hashes_link(incident, kb) -> None:
+    a = "1536:Jd3fRtZkX9cQpLmN0aBcDeFgHiJkLmNoPqRsTuVwXyZ12345678:Jd3fRtZkX9cQpLmN"
+    b = "1536:Jd3fRtZkX9cQpLmN0aBcDeFgHiJkLmNoPqRsTuVwXyZ1234QQQQ:Jd3fRtZkX9cQpQQQ"
+    graph = build_graph([incident("a", fuzzy_hash=a), incident("b", fuzzy_hash=b)], kb)
+    (reason,) = graph.link(0, 1).reasons
+    assert reason.code == "shared:fuzzy-gram" and reason.detail.startswith("41 fuzzy-hash 7-grams in common")
+    assert graph.link(0, 1).weight >= 1.0
