@@ -633,6 +633,8 @@ class Assessment:
     reasons: list[Reason]
     victim: str | None = None
     indicators: list[str] = dataclasses.field(default_factory=list)
+    # what the attachment analysis saw inside (template URLs, LNK commands, member hashes)
+    observations: list[Observation] = dataclasses.field(default_factory=list)
 
     @property
     def techniques(self) -> list[str]:
@@ -684,7 +686,8 @@ class Judge:
         reasons += self.lure_reasons(mail)
         reasons += self.link_reasons(mail)
         reasons += self.content_reasons(mail)
-        reasons += self.attachment_reasons(mail, provenance)
+        inside: list[Observation] = []
+        reasons += self.attachment_reasons(mail, provenance, inside)
         reasons = _dedupe(reasons)
         score = self.score(reasons)
         return Assessment(
@@ -693,6 +696,7 @@ class Judge:
             reasons=sorted(reasons, key=lambda r: -r.weight),
             victim=self.victim(mail),
             indicators=indicators(mail),
+            observations=inside,
         )
 
     def score(self, reasons: Sequence[Reason]) -> float:
@@ -1108,14 +1112,16 @@ class Judge:
 
     # --- attachments ---------------------------------------------------------------------
 
-    def attachment_reasons(self, mail: Mail, provenance: Provenance | None) -> Iterator[Reason]:
+    def attachment_reasons(
+        self, mail: Mail, provenance: Provenance | None, inside: list[Observation] | None = None
+    ) -> Iterator[Reason]:
         if not mail.attachments:
             return
         body = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
         passwords = self.passwords(body)
         yield from self._known_attachments(mail)
         if analyse_attachment is not None and provenance is not None:
-            yield from self._analysed(mail, provenance, passwords)
+            yield from self._analysed(mail, provenance, passwords, inside)
             return
         for att in mail.attachments:
             yield from self._attachment_by_name(att, passwords)
@@ -1142,7 +1148,11 @@ class Judge:
         )[:10]
 
     def _analysed(
-        self, mail: Mail, provenance: Provenance, passwords: list[str]
+        self,
+        mail: Mail,
+        provenance: Provenance,
+        passwords: list[str],
+        inside: list[Observation] | None = None,
     ) -> Iterator[Reason]:
         for att in mail.attachments:
             if not att.data:
@@ -1156,6 +1166,8 @@ class Judge:
                     limits=self.limits,
                 )
                 yield from iter_reasons(report)  # type: ignore[misc]
+                if inside is not None:
+                    inside += [o for node in report.walk() for o in node.observations]
             except Exception as exc:  # the analyser failing on hostile bytes must not lose the mail
                 yield from self._attachment_by_name(att, passwords)
                 yield self.reason(
@@ -1386,7 +1398,7 @@ SEVERITY = {
 
 def mail_finding(item: Item, mail: Mail, result: Assessment, detector: str = "phishing") -> Finding:
     """The finding for one judged mail (group key: the message id, else the file's sha256)."""
-    observations = list(item.observations)
+    observations = list(item.observations) + result.observations
     if result.victim:
         observations.append(
             Observation(
