@@ -25,7 +25,7 @@ from datetime import datetime
 from email.message import Message
 from pathlib import Path
 
-from aptlink.errors import UnsupportedEvidence
+from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
 from aptlink.model import Kind, Observation, Provenance, utc
 
@@ -331,6 +331,18 @@ class _Walk:
             self.ctx.warn(self.where, message)
 
 
+CORRUPT_HEADERS = "damaged message: binary data inside the header block (cut off mid-header)"
+
+
+def header_block_corrupt(data: bytes) -> bool:
+    """NUL bytes before the end of the headers: a file cut off or overwritten mid-header."""
+    end = data.find(b"\r\n\r\n")
+    end2 = data.find(b"\n\n")
+    ends = [e for e in (end, end2) if e >= 0]
+    head = data[: min(ends)] if ends else data[:65536]
+    return b"\x00" in head
+
+
 MAX_PARTS = 1000
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # past the 25-35 MB that mail services accept
 MAX_MIME_DEPTH = 20
@@ -507,6 +519,8 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
     if size > MAX_MESSAGE_BYTES:  # bounds parse time and memory; mail systems refuse such sizes
         state.problem(f"message of {size} bytes truncated to {MAX_MESSAGE_BYTES} for parsing")
         data = data[:MAX_MESSAGE_BYTES]
+    if header_block_corrupt(data):
+        state.problem(CORRUPT_HEADERS)
     try:
         msg = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
@@ -712,7 +726,12 @@ class EmlParser(Parser):
         if not looks_like_rfc822(data[:8192]) and source.path.suffix.lower() not in self.extensions:
             raise UnsupportedEvidence("no RFC 822 headers", str(source.path))
         prov = source.provenance(self.name)
-        yield mail_item(parse_message_bytes(data, prov, ctx), prov)
+        mail = parse_message_bytes(data, prov, ctx)
+        if CORRUPT_HEADERS in mail.problems:
+            raise CorruptEvidence(
+                "mail cut off mid-header (binary data in the headers)", str(source.path)
+            )
+        yield mail_item(mail, prov)
 
 
 class MboxParser(Parser):

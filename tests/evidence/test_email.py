@@ -212,3 +212,15 @@ def test_shared_phishing_corpus_parses_without_crash(shared: Path) -> None:
     mails = [parse_message_bytes(p.read_bytes(), PROV, ctx) for p in paths]
     assert len(mails) == 150
     assert sum(1 for m in mails if m.sender and "@" in m.sender.address) >= 140
+
+
+def test_mail_cut_off_mid_header_is_a_corrupt_file(tmp_path: Path) -> None:
+    from aptlink.errors import CorruptEvidence
+
+    path = tmp_path / "cut.eml"
+    path.write_bytes(b"From: a@gmail.com\r\nSubject: x\r\nContent-Tra\x00\x00\x00\x91\x88 binary")
+    with pytest.raises(CorruptEvidence):
+        list(EmlParser().parse(Source(path), ParseContext()))
+    mail, ctx = _parse(path.read_bytes())  # triage still judges what is there
+    assert mail.sender is not None and mail.sender.address == "a@gmail.com"
+    assert any("header block" in w.message for w in ctx.warnings)
