@@ -16,6 +16,8 @@ import functools
 import hashlib
 import heapq
 import math
+import multiprocessing as mp
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,6 @@ from aptlink.link.graph import paused_gc
 from aptlink.model import (
     INDICATOR_KINDS,
     NAMESPACE,
-    Actor,
     Attribution,
     Campaign,
     Incident,
@@ -66,31 +67,70 @@ def attribute(
     kb: KnowledgeBase | None,
     *,
     settings: Mapping[str, Any] | None = None,
+    workers: int | None = None,
 ) -> list[Attribution]:
-    """Ranked candidates (up to ``top`` per campaign) with Diamond-model evidence and ACH."""
+    """Ranked candidates (up to ``top`` per campaign) with Diamond-model evidence and ACH.
+
+    Large cases are scored in ``workers`` forked processes (default: the CPUs, at most 4), each
+    over a contiguous slice of the campaigns in id order, so the result is the same as in one."""
     if kb is None:
         return []
     with paused_gc():
-        return _attribute(campaigns, incidents, kb, settings)
+        index = build_index(kb, settings)
+        if not index.size:
+            return []
+        ordered = sorted(campaigns, key=lambda c: c.id)
+        job = Job(ordered, {i.id: i for i in incidents}, index, IntelCache(kb))
+        rows = _rows_in_processes(job, workers)
+        if rows is None:
+            rows = job.rows(0, len(ordered))
+        return [_attribution(index, row) for row in rows]
 
 
-def _attribute(
-    campaigns: Sequence[Campaign],
-    incidents: Sequence[Incident],
-    kb: KnowledgeBase,
-    settings: Mapping[str, Any] | None,
-) -> list[Attribution]:
-    index = build_index(kb, settings)
-    if not index.size:
-        return []
-    by_id = {i.id: i for i in incidents}
-    intel = IntelCache(kb)
-    out: list[Attribution] = []
-    for c in sorted(campaigns, key=lambda c: c.id):
-        members = [by_id[i] for i in c.incident_ids if i in by_id]
-        prof = profile_of(c, members, index)
-        out.extend(rank_actors(c.id, prof, index, intel))
-    return out
+Row = tuple[str, str, float]  # a reason as (code, detail, weight), made a Reason at the end
+Candidate = tuple[str, int, float, int, bool, list[Row], list[Row]]
+PARALLEL_MIN = 4000  # campaigns: below this a second process costs more than it saves
+
+
+@dataclasses.dataclass(slots=True)
+class Job:
+    """What scoring a slice of the campaigns needs (shared with forked workers, not pickled)."""
+
+    campaigns: list[Campaign]
+    incidents: dict[str, Incident]
+    index: ActorIndex
+    intel: IntelCache
+
+    def rows(self, lo: int, hi: int) -> list[Candidate]:
+        out: list[Candidate] = []
+        for c in self.campaigns[lo:hi]:
+            members = [self.incidents[i] for i in c.incident_ids if i in self.incidents]
+            prof = profile_of(c, members, self.index)
+            out.extend(rank_actors(c.id, prof, self.index, self.intel))
+        return out
+
+
+_JOB: list[Job] = []  # the job a forked worker inherits
+
+
+def _rows_in_processes(job: Job, workers: int | None) -> list[Candidate] | None:
+    n = len(job.campaigns)
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers < 2 or n < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        return None
+    step = -(-n // workers)
+    bounds = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    _JOB[:] = [job]
+    try:
+        with mp.get_context("fork").Pool(len(bounds)) as pool:
+            parts = pool.map(_slice_rows, bounds)
+    finally:
+        _JOB.clear()
+    return [row for part in parts for row in part]
+
+
+def _slice_rows(bounds: tuple[int, int]) -> list[Candidate]:
+    return _JOB[0].rows(*bounds)
 
 
 def profile_of(
@@ -159,8 +199,8 @@ class Hypothesis:
     actor: int
     score: float = 0.0
     support: float = 0.0
-    evidence: list[Reason] = dataclasses.field(default_factory=list)
-    against: list[Reason] = dataclasses.field(default_factory=list)
+    evidence: list[Row] = dataclasses.field(default_factory=list)
+    against: list[Row] = dataclasses.field(default_factory=list)
 
     def add(self, code: str, detail: str, weight: float, support: float | None = None) -> None:
         """Count a piece of evidence; ``support`` is what it says beyond the background (for the
@@ -168,14 +208,14 @@ class Hypothesis:
         self.score += weight
         if weight >= 0:
             self.support += weight if support is None else max(0.0, support)
-            self.evidence.append(Reason(code=code, detail=detail, weight=round(weight, 3)))
+            self.evidence.append((code, detail, round(weight, 3)))
         else:
-            self.against.append(Reason(code=code, detail=detail, weight=round(weight, 3)))
+            self.against.append((code, detail, round(weight, 3)))
 
 
 def rank_actors(
     campaign_id: str, prof: CampaignProfile, index: ActorIndex, intel: IntelCache
-) -> list[Attribution]:
+) -> list[Candidate]:
     """Score every actor, then describe the best few: evidence for, evidence against, confidence."""
     m = index.settings["model"]
     prof.known = known_techniques(prof, index)
@@ -201,7 +241,7 @@ def rank_actors(
         strength = 1.0 - math.exp(-h.support / m["support_scale"])
         conf = round(min(1.0, math.exp(logit - norm) * strength), 3)
         attributed = conf >= m["threshold"] and rank == 1
-        out.append(_attribution(campaign_id, index.actors[h.actor], h, conf, rank, attributed))
+        out.append((campaign_id, h.actor, conf, rank, attributed, h.evidence, h.against))
     return out
 
 
@@ -222,9 +262,9 @@ def _logsumexp(values: list[float], extra: float = 0.0) -> float:
     return top + math.log(total)
 
 
-def _attribution(
-    campaign_id: str, actor: Actor, h: Hypothesis, conf: float, rank: int, attributed: bool
-) -> Attribution:
+def _attribution(index: ActorIndex, row: Candidate) -> Attribution:
+    campaign_id, a, conf, rank, attributed, evidence, against = row
+    actor = index.actors[a]
     return Attribution(
         id=fast_stable_id("attribution", campaign_id, actor.name),
         campaign_id=campaign_id,
@@ -233,8 +273,14 @@ def _attribution(
         confidence=conf,
         rank=rank,
         attributed=attributed,
-        evidence=tuple(sorted(h.evidence, key=lambda r: (-r.weight, r.code, r.detail))),
-        against=tuple(sorted(h.against, key=lambda r: (r.weight, r.code, r.detail))),
+        evidence=tuple(
+            Reason(code=c, detail=d, weight=w)
+            for c, d, w in sorted(evidence, key=lambda r: (-r[2], r[0], r[1]))
+        ),
+        against=tuple(
+            Reason(code=c, detail=d, weight=w)
+            for c, d, w in sorted(against, key=lambda r: (r[2], r[0], r[1]))
+        ),
     )
 
 
@@ -368,11 +414,11 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
     specific = [t for t in unseen if index.idf(t) >= 1.0]
     if specific:
         h.against.append(
-            Reason(
-                code="capability:techniques-unseen",
-                detail=f"{len(unseen)} techniques never reported for it, "
+            (
+                "capability:techniques-unseen",
+                f"{len(unseen)} techniques never reported for it, "
                 f"most specific: {', '.join(specific[:8])}",
-                weight=round(len(unseen) * noise, 3),
+                round(len(unseen) * noise, 3),
             )
         )
 
@@ -409,9 +455,7 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
             others = ", ".join(sorted(index.actors[u].name for u in users)[:3])
             cost = soft_cost(m)
             detail = f"{seen_as} is reported for {others}, never for {index.actors[h.actor].name}"
-            h.against.append(
-                Reason(code="capability:software-elsewhere", detail=detail, weight=round(cost, 3))
-            )
+            h.against.append(("capability:software-elsewhere", detail, round(cost, 3)))
             if len(users) <= 2:
                 h.add("capability:exclusive-software-elsewhere", detail, -p["exclusive_software"])
 

@@ -124,3 +124,23 @@ def test_fast_ids_are_the_model_ids() -> None:
 
     for parts in (("campaign--x", "MirrorFace"), ("c", "日米同盟"), ("", "")):
         assert fast_stable_id("attribution", *parts) == stable_id("attribution", *parts)
+
+
+def test_forked_workers_give_the_same_result(incident, kb, monkeypatch) -> None:
+    import aptlink.link.attribute as attribution
+
+    incs = [
+        incident(
+            f"i{n}",
+            malware=["ANEL", "LODEINFO"][n % 2],
+            techniques=("T1574.001", "T1221"),
+            domain=f"d{n}.net",
+        )
+        for n in range(9)
+    ]
+    campaigns = link_incidents(incs, kb)
+    serial = attribute(campaigns, incs, kb, workers=1)
+    monkeypatch.setattr(attribution, "PARALLEL_MIN", 1)
+    forked = attribute(campaigns, incs, kb, workers=3)
+    assert [a.to_dict() for a in forked] == [a.to_dict() for a in serial]
+    assert len({a.campaign_id for a in forked}) == 9

@@ -91,5 +91,7 @@ def test_similar_fuzzy_hashes_link(incident, kb) -> None:
     b = "1536:Jd3fRtZkX9cQpLmN0aBcDeFgHiJkLmNoPqRsTuVwXyZ1234QQQQ:Jd3fRtZkX9cQpQQQ"
     graph = build_graph([incident("a", fuzzy_hash=a), incident("b", fuzzy_hash=b)], kb)
     (reason,) = graph.link(0, 1).reasons
-    assert reason.code == "shared:fuzzy-gram" and reason.detail.startswith("41 fuzzy-hash 7-grams in common")
+    assert reason.code == "shared:fuzzy-gram" and reason.detail.startswith(
+        "41 fuzzy-hash 7-grams in common"
+    )
     assert graph.link(0, 1).weight >= 1.0
