@@ -188,15 +188,27 @@ def vertices(evidence: Iterable[Reason]) -> dict[str, list[dict[str, Any]]]:
 
 
 def ach(ranked: Sequence[Attribution]) -> dict[str, Any]:
-    """Analysis of competing hypotheses: each item of evidence against each candidate actor."""
+    """Analysis of competing hypotheses: each kind of evidence (reason code) against each candidate.
+
+    ``cells`` holds the marks; ``notes`` the candidate's own wording where it differs from the row's
+    (``capability:techniques`` is "5 of 7 techniques" for one actor and "2 of 90" for another).
+    """
     rows: dict[str, dict[str, Any]] = {}
+    blank = [""] * len(ranked)
     for col, a in enumerate(ranked):
         for mark, reasons in (("consistent", a.evidence), ("inconsistent", a.against)):
             for r in reasons:
                 row = rows.setdefault(
-                    r.code, {"code": r.code, "detail": r.detail, "cells": [""] * len(ranked)}
+                    r.code,
+                    {
+                        "code": r.code,
+                        "detail": r.detail,
+                        "cells": list(blank),
+                        "notes": list(blank),
+                    },
                 )
                 row["cells"][col] = mark
+                row["notes"][col] = "" if r.detail == row["detail"] else r.detail
     return {"candidates": [a.actor for a in ranked], "rows": list(rows.values())}
 
 

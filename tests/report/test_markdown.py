@@ -9,7 +9,7 @@ from pathlib import Path
 import case_factory as cf
 import pytest
 
-from aptlink.model import Evidence, Status
+from aptlink.model import Evidence, Reason, Status
 from aptlink.pipeline import CaseResult
 from aptlink.report import html, markdown, view
 
@@ -116,3 +116,16 @@ def test_attributed_and_larger_campaigns_come_first(case: CaseResult) -> None:
     case.campaigns.reverse()
     names = [c["name"] for c in view.build(case, None)["campaigns"]]
     assert names == ["Campaign 1 (MirrorFace-like)", "Campaign 2"]
+
+
+def test_ach_cells_keep_each_candidates_own_wording(case: CaseResult) -> None:
+    first, second = case.attributions[:2]
+    mine = Reason(code="capability:techniques", detail="5 of 7 techniques in its profile")
+    theirs = Reason(code="capability:techniques", detail="2 of 90 techniques in its profile")
+    case.attributions[0] = dataclasses.replace(first, evidence=(*first.evidence, mine))
+    case.attributions[1] = dataclasses.replace(second, evidence=(*second.evidence, theirs))
+    text = markdown.render(case, None)
+    assert (
+        "| `capability:techniques` 5 of 7 techniques in its profile | + | + (2 of 90 techniques in its profile) |"
+        in text
+    )
