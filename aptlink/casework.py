@@ -14,7 +14,9 @@ from typing import Any
 from aptlink import pipeline
 from aptlink.kb import KnowledgeBase
 from aptlink.pipeline import CaseResult, Progress
-from aptlink.report import jsonreport, markdown
+from aptlink.model import Kind
+from aptlink.report import html, jsonreport, markdown
+from aptlink.report.measures import measures_for
 from aptlink.store import CaseStore
 
 
@@ -54,7 +56,8 @@ def rerun(case_dir: Path, kb: KnowledgeBase | None, stage: str) -> dict[str, Any
 def finish(case: CaseResult, case_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
     json_path = jsonreport.write(case, case_dir / "report.json")
     md_path = markdown.write(case, case_dir / "report.md", kb)
-    return summarise(case, reports=[str(json_path), str(md_path)])
+    html_path = html.write(case, case_dir / "report.html", kb)
+    return summarise(case, reports=[str(md_path), str(html_path), str(json_path)])
 
 
 def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
@@ -64,9 +67,18 @@ def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
         "summary": data["summary"],
         "attributions": top,
         "campaigns": campaign_digest(case),
+        "measures": top_measures(case),
         "mitigations": case.mitigations[:5],
         "reports": reports,
     }
+
+
+def top_measures(case: CaseResult, shown: int = 6) -> list[dict[str, Any]]:
+    """The concrete measures for what the case shows, in the catalogue's order of priority."""
+    techniques = {t for i in case.incidents for t in i.techniques}
+    cves = {o.value for i in case.incidents for o in i.observations if o.kind is Kind.CVE}
+    found = measures_for(techniques, cves)
+    return [{"id": m["id"], "title": m["title"], "because": m["because"]} for m in found[:shown]]
 
 
 def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, Any]]:
@@ -102,10 +114,12 @@ def render_summary(summary: dict[str, Any]) -> str:
         lines += _campaign_lines(c)
     if len(campaigns) > CAMPAIGNS_SHOWN:
         lines.append(f"  ... {len(campaigns) - CAMPAIGNS_SHOWN} more campaigns in the report")
-    if summary["mitigations"]:
+    if summary.get("measures") or summary["mitigations"]:
         lines.append("preventive measures:")
-    for m in summary["mitigations"]:
-        lines.append(f"  measure {m.get('id', '')} {m.get('name', '')}")
+    for m in summary.get("measures", []):
+        lines.append(f"  - {m['title']} (for {', '.join(m['because'][:4])})")
+    for m in summary["mitigations"][:3]:
+        lines.append(f"  - ATT&CK {m.get('id', '')} {m.get('name', '')}")
     lines += [f"report: {r}" for r in summary["reports"]]
     return "\n".join(lines)
 
