@@ -51,6 +51,7 @@ def child(n: int) -> dict[str, float]:
     atts = attribute(campaigns, s.incidents, kb)
     attributed = time.perf_counter() - t
     peak = rss_mb()
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     t = time.perf_counter()
     naive_groups(s.incidents, kb)
     naive = time.perf_counter() - t
@@ -64,6 +65,7 @@ def child(n: int) -> dict[str, float]:
         "attributions": len(atts),
         "rss_before_mb": before,
         "peak_rss_mb": peak,
+        "worker_peak_rss_mb": workers,
         "naive_link_s": naive,
     }
 
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['incidents']:7} incidents {r['observations']:8} observations: link {r['link_s']:.1f} s "
             f"+ attribute {r['attribute_s']:.1f} s = {total:.1f} s; peak RSS {r['peak_rss_mb']:.0f} MB "
-            f"(after generating the input {r['rss_before_mb']:.0f} MB); {r['campaigns']} campaigns; "
+            f"(after generating the input {r['rss_before_mb']:.0f} MB; largest attribution worker "
+            f"{r['worker_peak_rss_mb']:.0f} MB, pages shared with the parent); {r['campaigns']} campaigns; "
             f"baseline naive linking {r['naive_link_s']:.1f} s"
         )
     if len(rows) >= 2:
