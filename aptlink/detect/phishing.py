@@ -658,6 +658,7 @@ class Judge:
         self._index: LookalikeIndex | None = None
         self._index_size = -1
         self._hosts: dict[str, list[Reason]] = {}
+        self._iocs: dict[str, str | None] = {}
 
     # the index depends on the directory, which may grow while a case is read
     def index(self) -> LookalikeIndex:
@@ -867,6 +868,14 @@ class Judge:
     def _ioc(self, value: str) -> str | None:
         if self.kb is None or not value:
             return None
+        if value in self._iocs:
+            return self._iocs[value]
+        if len(self._iocs) > 100_000:
+            self._iocs.clear()
+        self._iocs[value] = found = self._lookup(value)
+        return found
+
+    def _lookup(self, value: str) -> str | None:
         try:
             hits = self.kb.ioc(value)
         except Exception:  # a knowledge-base problem must not lose the verdict
@@ -940,7 +949,7 @@ class Judge:
             yield from self._mismatch(link, host, own_site)
         if not own_site:
             yield from self._recipient_in_url(url, lc.recipients)
-        hit = self._ioc(url) or self._ioc(host)
+        hit = self._ioc(url)  # the knowledge base matches a URL's host as well
         if hit:
             yield self.reason("link:known-bad", f"{url[:200]} {hit}")
 
