@@ -137,6 +137,31 @@ def test_the_aerospace_intrusion_joins_the_campaign(run: Run) -> None:
     assert {campaign_of[i] for i in hosts} <= run.mirrorface_campaigns()
 
 
+@pytest.mark.xfail(
+    reason="known gap: hunt findings carry no victim (host -> organisation comes only from the "
+    "'hosts' option, nothing in the evidence)",
+    strict=False,
+)
+def test_host_incidents_name_their_victim(run: Run) -> None:
+    victims = {i["victim"] for i in run.report["incidents"]}
+    by_id = {i["id"]: i for i in run.report["incidents"]}
+    hosts = run.incidents_of(ROLES["mirrorface_hosts"])
+    assert {by_id[i]["victim"] for i in hosts} == {"Tenku Aerospace Industries"}, victims
+
+
+@pytest.mark.xfail(
+    reason="known gap: the hosts' C2 lookups of cloud-jaxsync.net (Sysmon 3/22) match no rule and "
+    "case intel (the ISAC bundle) is not matched against host events, so nothing ties the "
+    "aerospace intrusion to the mail that used the same host",
+    strict=False,
+)
+def test_the_aerospace_intrusion_links_to_the_mails(run: Run) -> None:
+    campaign_of = run.campaign_of()
+    mails = {campaign_of[i] for i in run.incidents_of(SHARED_HOST_MAILS)}
+    hosts = {campaign_of[i] for i in run.incidents_of(ROLES["mirrorface_hosts"])}
+    assert hosts and hosts <= mails
+
+
 def test_the_ransomware_stays_out_of_the_campaign(run: Run) -> None:
     campaign_of = run.campaign_of()
     ransomware = run.incidents_of(ROLES["ransomware_hosts"])
