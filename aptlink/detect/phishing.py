@@ -889,7 +889,7 @@ class Judge:
 
     def lure_reasons(self, mail: Mail) -> Iterator[Reason]:
         text = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).lower()
         found: dict[str, list[str]] = {}
         for term in find_terms(self.rules.lexicon, text):
             name = self.rules.term_theme.get(term)
