@@ -13,8 +13,8 @@ from typing import Any
 
 from aptlink import pipeline
 from aptlink.kb import KnowledgeBase
-from aptlink.pipeline import CaseResult, Progress
 from aptlink.model import Kind
+from aptlink.pipeline import CaseResult, Progress
 from aptlink.report import html, jsonreport, markdown
 from aptlink.report.measures import measures_for
 from aptlink.store import CaseStore
@@ -125,6 +125,7 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 CAMPAIGNS_SHOWN = 6
+RUNNER_UP_MIN = 0.05
 
 
 def _campaign_lines(c: dict[str, Any]) -> list[str]:
@@ -134,6 +135,8 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
     if not c["actors"]:
         lines.append("  no candidate actor")
     for a in c["actors"]:
+        if a["rank"] > 1 and a["confidence"] < RUNNER_UP_MIN:
+            continue  # a runner-up at ~0 says nothing; the report has the full table
         actor = f"{a['actor']} {a['attack_id'] or ''}".strip()
         verdict = "" if a["attributed"] else "  (below the attribution threshold)"
         if a["rank"] == 1 and not a["attributed"]:
