@@ -735,6 +735,10 @@ class Judge:
             return
         domain = sender.domain
         local = any(domain == r.domain for r in (*mail.to, *mail.cc))
+        if RANDOM_MAILBOX.search(sender.address.partition("@")[0]):
+            yield self.reason(
+                "sender:random-mailbox", f"mailbox name of {sender.address} looks machine-made"
+            )
         if not VALID_DOMAIN.fullmatch(domain) and not local:
             yield self.reason(
                 "sender:malformed", f"From {sender.address!r} is not a deliverable address"
@@ -1317,6 +1321,9 @@ IP_IN_HOSTNAME = re.compile(r"(?:^|[.-])\d{1,3}[-.]\d{1,3}[-.]\d{1,3}[-.]\d{1,3}
 BUCKET_HOST = re.compile(
     r"\.s3[.-](?:[a-z0-9-]+\.)?amazonaws\.com$|\.cloudfunctions\.net$|\.r2\.dev$"
 )
+# Five consonants in a row in a mailbox name ("qkkcpxcmd", "usrpfpp") is a generated name;
+# people's names and role words rarely do it ("y" counts as a vowel).
+RANDOM_MAILBOX = re.compile(r"(?i)^(?=[a-z]{6,})(?=.*[bcdfghjklmnpqrstvwxz]{5})[a-z]+$")
 LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
 VALID_DOMAIN = re.compile(
