@@ -18,8 +18,10 @@ from email.utils import format_datetime, formataddr
 from typing import Any, cast
 
 from aptlink.demo import attachments
+from aptlink.model import utc
 
-# Received lines and authentication results per sending service (documentation addresses only).
+# How each sending service names its relays and message ids (the relays' addresses are in the
+# providers' published ranges; the internal and newsletter ones are private/documentation ranges).
 PROVIDERS: Mapping[str, Mapping[str, str]] = {
     "gmail": {
         "relay": "mail-pj1-f41.google.com",
@@ -42,8 +44,6 @@ PROVIDERS: Mapping[str, Mapping[str, str]] = {
 
 def as_datetime(value: Any) -> datetime:
     """YAML gives timestamps as datetimes already; strings are parsed (both UTC)."""
-    from aptlink.model import utc
-
     result = utc(value if isinstance(value, datetime) else str(value))
     assert result is not None
     return result
