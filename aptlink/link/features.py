@@ -46,6 +46,7 @@ EXECUTABLE_EXT = frozenset(
 )
 ARCHIVE_EXT = frozenset({"zip", "rar", "7z", "iso", "img", "cab", "gz", "tar", "ace"})
 MAX_VALUE_CHARS = 2048
+SYSTEM_DIRS = ("c:\\windows\\", "%systemroot%", "%windir%", "\\windows\\system32\\")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,8 +201,20 @@ def _ip(value: str) -> Iterator[Feature]:
 
 
 def _file(value: str) -> Iterator[Feature]:
-    yield ("file", value.lower().rsplit("\\", 1)[-1])
+    path = value.lower().replace("/", "\\")
+    if path.startswith(SYSTEM_DIRS):
+        return  # cmd.exe, rundll32.exe: the system's own binaries say nothing about who
+    yield ("file", path.rsplit("\\", 1)[-1])
     yield from file_construction(value)
+
+
+def _hostname(value: str) -> Iterator[Feature]:
+    """A machine name is the victim's asset, not attacker infrastructure: its own channel."""
+    host = value.strip(".").lower()
+    if is_public_ip(host):
+        yield from _ip(host)
+    else:
+        yield ("host", host)
 
 
 def _fuzzy(value: str) -> Iterator[Feature]:
@@ -219,7 +232,7 @@ def _simple(channel: str, lower: bool = True) -> Any:
 _HANDLERS: dict[Kind, Any] = {
     Kind.EMAIL: _email,
     Kind.DOMAIN: _host,
-    Kind.HOSTNAME: _host,
+    Kind.HOSTNAME: _hostname,
     Kind.URL: _url,
     Kind.IPV4: _ip,
     Kind.IPV6: _ip,

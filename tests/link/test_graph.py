@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from aptlink.link.features import canonical_url, file_construction, registered_domain
+from aptlink.link.features import (
+    canonical_url,
+    file_construction,
+    observation_features,
+    registered_domain,
+)
+from aptlink.model import Kind, Observation, Provenance
 from aptlink.link.graph import build_graph
 
 
@@ -16,6 +22,14 @@ def test_values_are_normalised() -> None:
     assert list(file_construction("参考資料.docx.lnk")) == [
         ("construction", "double extension .docx.lnk")
     ]
+    prov = Provenance(file="x", sha256="0" * 64)
+
+    def feats(kind: Kind, value: str) -> tuple:
+        return observation_features(Observation(kind=kind, value=value, provenance=prov))
+
+    assert feats(Kind.FILE_NAME, r"C:\Windows\System32\cmd.exe") == ()  # the system's own
+    assert feats(Kind.HOSTNAME, "PC042.tenku-aero.local") == (("host", "pc042.tenku-aero.local"),)
+    assert feats(Kind.IPV4, "10.0.0.5") == ()  # private addresses link nothing
 
 
 def test_edge_reasons_count_what_is_shared(incident, kb) -> None:
