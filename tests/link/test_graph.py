@@ -8,8 +8,8 @@ from aptlink.link.features import (
     observation_features,
     registered_domain,
 )
-from aptlink.model import Kind, Observation, Provenance
 from aptlink.link.graph import build_graph
+from aptlink.model import Kind, Observation, Provenance
 
 
 def test_values_are_normalised() -> None:
