@@ -1279,7 +1279,16 @@ def _embeds_any(url: str, recipients: list[str]) -> bool:
 
 
 def unwrap(link: MailLink) -> MailLink:
-    """The link a gateway wrapped, or the link itself."""
+    """The link gateways wrapped (a Safe Link around a URL Defense link ...), or the link itself."""
+    for _ in range(3):
+        inner = _unwrap_once(link)
+        if inner is link:
+            return link
+        link = inner
+    return link
+
+
+def _unwrap_once(link: MailLink) -> MailLink:
     url = link.url
     v3 = URLDEFENSE_V3.match(url)
     if v3:
