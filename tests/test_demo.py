@@ -208,6 +208,14 @@ def test_edge_inventory() -> None:
     assert ("FortiOS", "7.2.5") in versions and ("ArrayOS AG", "9.4.0.484") in versions
 
 
+def test_asset_register_names_every_host_with_events() -> None:
+    rows = list(csv.DictReader(io.StringIO(FILES["assets/hosts.csv"].decode())))
+    owners = {r["asset"]: r["organisation"] for r in rows}
+    for path in ROLES["mirrorface_hosts"] + ROLES["ransomware_hosts"]:
+        host = json.loads(FILES[path].decode().splitlines()[0])["host"]["name"]
+        assert owners[host] in {"Tenku Aerospace Industries", "Asagiri Port Terminal Co."}
+
+
 def test_host_traces_are_winlogbeat_json_lines() -> None:
     events = [
         json.loads(line)

@@ -137,16 +137,13 @@ def test_the_aerospace_intrusion_joins_the_campaign(run: Run) -> None:
     assert {campaign_of[i] for i in hosts} <= run.mirrorface_campaigns()
 
 
-@pytest.mark.xfail(
-    reason="known gap: hunt findings carry no victim (host -> organisation comes only from the "
-    "'hosts' option, nothing in the evidence)",
-    strict=False,
-)
 def test_host_incidents_name_their_victim(run: Run) -> None:
-    victims = {i["victim"] for i in run.report["incidents"]}
+    """The asset register (assets/hosts.csv) says which organisation owns each host."""
     by_id = {i["id"]: i for i in run.report["incidents"]}
-    hosts = run.incidents_of(ROLES["mirrorface_hosts"])
-    assert {by_id[i]["victim"] for i in hosts} == {"Tenku Aerospace Industries"}, victims
+    aerospace = run.incidents_of(ROLES["mirrorface_hosts"])
+    port = run.incidents_of(ROLES["ransomware_hosts"])
+    assert {by_id[i]["victim"] for i in aerospace} == {"Tenku Aerospace Industries"}
+    assert {by_id[i]["victim"] for i in port} == {"Asagiri Port Terminal Co."}
 
 
 @pytest.mark.xfail(

@@ -11,6 +11,7 @@ What the case holds::
     mail/          7 spear-phishing mails (2019-2024, Campaigns A and C) and 2 benign ones
     directory/     people.csv, the victims' staff and former staff
     edge/          inventory.csv, the victims' internet-facing devices (FortiOS, ArrayOS AG, Proself)
+    assets/        hosts.csv, the asset register: which organisation owns each host in hosts/
     hosts/         Windows events (JSON lines): the aerospace maker's hosts in 2023 (Windows
                    Sandbox, side-loading, VS Code tunnel, LSASS dump, log clearing) and a port
                    operator's servers hit by LockBit 3.0-like ransomware in July 2023
@@ -66,7 +67,8 @@ def demo_files() -> dict[str, bytes]:
     for spec in s["mails"]:
         files[mail_path(spec)] = build_mail(spec)
     files["directory/people.csv"] = people_csv(s)
-    files["edge/inventory.csv"] = inventory_csv(s)
+    files["edge/inventory.csv"] = inventory_csv(s["inventory"])
+    files["assets/hosts.csv"] = inventory_csv(s["assets"])
     for host in s["hosts"]:
         files[f"hosts/{host['file']}"] = hosts.host_log(host)
     files[s["intel"]["file"]] = intel.bundle(s["intel"], shortcut_hashes(s))
@@ -105,9 +107,9 @@ def people_csv(s: Mapping[str, Any]) -> bytes:
     return _csv(PEOPLE_COLUMNS, rows)
 
 
-def inventory_csv(s: Mapping[str, Any]) -> bytes:
-    victims = s["victims"]
-    rows = [{**row, "organisation": victims[row["org"]]["name"]} for row in s["inventory"]]
+def inventory_csv(rows_in: list[Mapping[str, Any]]) -> bytes:
+    victims = scenario()["victims"]
+    rows = [{**row, "organisation": victims[row["org"]]["name"]} for row in rows_in]
     return _csv(INVENTORY_COLUMNS, rows)
 
 

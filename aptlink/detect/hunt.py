@@ -76,7 +76,7 @@ class HuntDetector(Detector):
 
     name = "hunt"
     description = "Sigma rules over Windows event logs (.evtx, JSON lines)"
-    accepts = frozenset({"eventlog"})
+    accepts = frozenset({"eventlog", "inventory"})  # inventory: which organisation owns a host
     techniques = (
         "T1564.006", "T1219.001", "T1574.001", "T1003.001", "T1003.002", "T1003.003",
         "T1685", "T1685.005", "T1490", "T1486", "T1543.003",
@@ -86,6 +86,7 @@ class HuntDetector(Detector):
         super().__init__(ctx)
         self._ruleset: RuleSet | None = None
         self._groups: dict[tuple[str, str, str], _Group] = {}
+        self._owners: dict[str, str] = {}
 
     @property
     def ruleset(self) -> RuleSet:
@@ -98,6 +99,9 @@ class HuntDetector(Detector):
         return self._ruleset
 
     def detect(self, item: Item) -> Iterable[Finding]:
+        if item.kind == "inventory":
+            self._learn_owners(item.data)
+            return ()
         result = run_tables([item.data], self.ruleset, workers=1, result=HuntResult())
         for detection in result.detections:
             self._add(detection, item.provenance.sha256)
@@ -160,10 +164,22 @@ class HuntDetector(Detector):
             },
         )
 
+    def _learn_owners(self, assets: Iterable[Any]) -> None:
+        """Asset -> organisation from an inventory (full and short host name)."""
+        for asset in assets:
+            org, name = getattr(asset, "organisation", None), str(getattr(asset, "name", ""))
+            if org and name:
+                self._owners.setdefault(name.lower(), str(org))
+                self._owners.setdefault(name.lower().split(".")[0], str(org))
+
     def _victim(self, host: str) -> str | None:
-        """The organisation that owns the host, when the case says so (``hosts`` or ``victim``)."""
+        """The organisation that owns the host, when the case says so (``hosts`` or ``victim``)
+        or an inventory in the evidence lists the host with its organisation."""
         hosts = self.ctx.options.get("hosts") or {}
         owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
+        owner = (
+            owner or self._owners.get(host.lower()) or self._owners.get(host.lower().split(".")[0])
+        )
         return str(owner) if owner else self.ctx.options.get("victim")
 
 
