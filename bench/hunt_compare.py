@@ -158,7 +158,7 @@ def main() -> None:
     zjson = args.zircolite_json
     if zjson is None:
         zjson = Path("/tmp/zircolite-compare.json")
-        seconds, log = run_zircolite(args.zircolite_dir, args.zircolite_python, zjson)
+        seconds, _log = run_zircolite(args.zircolite_dir, args.zircolite_python, zjson)
         print(f"zircolite ran in {seconds:.1f} s wall")
     z_matches, z_titles = zircolite_matches(zjson)
 

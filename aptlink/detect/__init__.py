@@ -4,4 +4,14 @@ is readable here."""
 from aptlink.detect import attachments, exposure, external, hunt, phishing, template
 from aptlink.detect.base import DETECTORS, DetectContext, Detector
 
-__all__ = ["DETECTORS", "DetectContext", "Detector", "attachments", "exposure", "external", "hunt", "phishing", "template"]
+__all__ = [
+    "DETECTORS",
+    "DetectContext",
+    "Detector",
+    "attachments",
+    "exposure",
+    "external",
+    "hunt",
+    "phishing",
+    "template",
+]

@@ -1,8 +1,18 @@
 """Evidence parsers, one module per format. Importing this package registers every parser; the full
 set is readable here."""
 
-from aptlink.evidence import attachment, directory, email, inventory, msg, stix, template
-from aptlink.evidence import eventjson, evtx, misp
+from aptlink.evidence import (
+    attachment,
+    directory,
+    email,
+    eventjson,
+    evtx,
+    inventory,
+    misp,
+    msg,
+    stix,
+    template,
+)
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 
 __all__ = [
@@ -13,13 +23,13 @@ __all__ = [
     "Parser",
     "Source",
     "attachment",
-    "email",
     "directory",
-    "msg",
+    "email",
     "eventjson",
     "evtx",
-    "misp",
     "inventory",
+    "misp",
+    "msg",
     "stix",
     "template",
 ]
