@@ -58,6 +58,23 @@ class Leaf:
     value: str = ""
     cased: bool = False
     flags: str = ""
+    # Leaves are dictionary keys in every batch (tens of thousands of lookups): hash once.
+    _hash: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.field, self.op, self.value, self.cased, self.flags)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return (self.field, self.op, self.value, self.cased, self.flags)
+
+    def __setstate__(self, state: tuple[str | None, str, str, bool, str]) -> None:
+        for name, value in zip(("field", "op", "value", "cased", "flags"), state, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_hash", hash(state))
 
     def renamed(self, mapping: Mapping[str, str]) -> Leaf:
         if self.field is None or self.field not in mapping:

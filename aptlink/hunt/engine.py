@@ -123,6 +123,7 @@ _SCANS: dict[tuple[bool, bool], Callable[[str, str], bool]] = {
 
 
 NEEDLE_OPS = {"contains": "{}", "startswith": "\x00{}", "endswith": "{}\x00"}
+_DECIDED = frozenset(("eq", "regex", *NEEDLE_OPS))
 
 
 def needle(leaf: Leaf) -> str:
@@ -159,6 +160,36 @@ def glob_literal(leaf: Leaf) -> str | None:
     return longest if len(longest) >= 3 else None
 
 
+Need = tuple[tuple[Leaf, ...], ...]
+
+
+def necessary(node: Node) -> Need:
+    """Clauses of leaves: in every row where ``node`` is true, each clause has a true leaf. A batch
+    where some clause has no leaf that can hit skips the rule without evaluating its tree (most
+    rules, on most batches). No clauses: nothing is known (e.g. under a NOT)."""
+    return tuple(tuple(sorted(clause, key=_leaf_order)) for clause in _clauses(node))
+
+
+def _leaf_order(leaf: Leaf) -> tuple[str, str, str, bool, str]:
+    return (leaf.field or "", leaf.op, leaf.value, leaf.cased, leaf.flags)
+
+
+def _clauses(node: Node) -> list[frozenset[Leaf]]:
+    if isinstance(node, bool):
+        return [] if node else [frozenset()]
+    if isinstance(node, Leaf):
+        return [frozenset((node,))]
+    if node.kind == "not":
+        return []
+    parts = [_clauses(child) for child in node.children]
+    if node.kind == "and":
+        return list(dict.fromkeys(clause for part in parts for clause in part))
+    if any(not part for part in parts):
+        return []  # OR: a child that may be true with no known leaf
+    # OR: one clause, each child's smallest clause (one of its leaves holds where the child does)
+    return [frozenset().union(*(min(part, key=len) for part in parts))]
+
+
 class NeedleIndex:
     """Every literal needle of a rule set, one Aho-Corasick automaton per (field, cased).
 
@@ -178,6 +209,8 @@ class NeedleIndex:
                         words.setdefault((leaf.field, False), set()).add(literal)
         self.automata: dict[tuple[str | None, bool], Any] = {}
         self.words: dict[tuple[str | None, bool], list[str]] = {}
+        self.rules = rules
+        self.needs = [tuple(necessary(node) for _, node in rule.variants) for rule in rules]
         for key, found in words.items():
             ordered = sorted(found)
             automaton = ahocorasick.Automaton()
@@ -205,6 +238,7 @@ class Batch:
         self._codes: dict[tuple[str, EventSource], npt.NDArray[np.int64]] = {}
         self._union: tuple[Column, list[tuple[str, int, int]]] | None = None
         self._keyword: dict[Leaf, list[tuple[str, Mask]]] = {}
+        self._may: dict[Leaf, bool] = {}
 
     def column(self, field: str) -> Column | None:
         if field not in self._columns:
@@ -231,11 +265,13 @@ class Batch:
         if cached is None:
             union, bounds = self._union_column()
             per_value = self._predicate(leaf, None, union)
-            cached = [
-                (field, _with_absent(per_value[lo:hi], False))
-                for field, lo, hi in bounds
-                if per_value[lo:hi].any()
-            ]
+            hits = np.flatnonzero(per_value)
+            cached = []
+            if len(hits):
+                starts = np.fromiter((lo for _, lo, _ in bounds), np.int64, len(bounds))
+                for number in np.unique(np.searchsorted(starts, hits, "right") - 1).tolist():
+                    field, lo, hi = bounds[number]
+                    cached.append((field, _with_absent(per_value[lo:hi], False)))
             self._keyword[leaf] = cached
         return cached
 
@@ -253,6 +289,36 @@ class Batch:
             union = pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
             self._union = (Column(union, encode=False), bounds)
         return self._union
+
+    def may_hit(self, leaf: Leaf) -> bool:
+        """False only when the leaf is false on every row of the batch (equality and needle leaves
+        are decided by one lookup; the others are assumed to hit)."""
+        cached = self._may.get(leaf)
+        if cached is None:
+            cached = self._may[leaf] = self._may_hit(leaf)
+        return cached
+
+    def _may_hit(self, leaf: Leaf) -> bool:
+        op, field = leaf.op, leaf.field
+        if field is None or op not in _DECIDED:
+            return True
+        column = self.column(field)
+        if column is None:
+            return False
+        if op == "eq":
+            return bool(column.equal_numbers(leaf.value, leaf.cased))
+        if op == "regex":
+            literal = glob_literal(leaf)
+            if (
+                literal is None
+                or self.needles is None
+                or (field, False) not in self.needles.automata
+            ):
+                return True
+            return literal in self.needle_hits(field, False, column)
+        if self.needles is None or (field, leaf.cased) not in self.needles.automata:
+            return True
+        return needle(leaf) in self.needle_hits(field, leaf.cased, column)
 
     # -- per-value leaf results -------------------------------------------------------------
 
@@ -607,10 +673,20 @@ def match_batch(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, 
 def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, Rows]]:
     """(rule index, matched row numbers) for every rule that matched a row of the batch."""
     found: list[tuple[int, Rows]] = []
+    index_ = batch.needles
+    needs = index_.needs if index_ is not None and index_.rules is rules else None
+    may_hit = batch.may_hit
     for index, rule in enumerate(rules):
         rows: Rows | None = None
-        for source, node in rule.variants:
-            hit = RuleRun(batch, source).matched_rows(node)
+        wanted = needs[index] if needs is not None else None
+        for number, (source, node) in enumerate(rule.variants):
+            need = wanted[number] if wanted is not None else necessary(node)
+            if not all(any(map(may_hit, clause)) for clause in need):
+                continue  # some leaves the variant needs are false everywhere in the batch
+            run = RuleRun(batch, source)
+            if run.size == 0:
+                continue
+            hit = run.matched_rows(node)
             if len(hit):
                 rows = hit if rows is None else np.union1d(rows, hit)
         if rows is not None:
@@ -628,17 +704,20 @@ def matched_fields(batch: Batch, rule: CompiledRule, rows: Rows) -> list[dict[st
                 continue
             done.add(leaf)
             column = batch.column(leaf.field)
-            if column is None:
+            if column is None or not batch.may_hit(leaf):
+                continue  # (a leaf that cannot hit has no field to report)
+            per_value = batch.leaf_values(leaf)
+            if per_value is False:
                 continue
             codes = column.codes[rows]
-            per_value = batch.leaf_values(leaf)
-            hits = (
-                np.full(len(rows), per_value) if isinstance(per_value, bool) else per_value[codes]
-            )
+            present = codes < len(column.values)
+            hits = present if per_value is True else per_value[codes] & present
             name = batch.names[leaf.field]
             texts = column.texts(True)
-            for position in np.flatnonzero(hits & (codes < len(texts))).tolist():
-                found[position].setdefault(name, texts[int(codes[position])])
+            for position, code in zip(
+                np.flatnonzero(hits).tolist(), codes[hits].tolist(), strict=True
+            ):
+                found[position].setdefault(name, texts[code])
     return found
 
 

@@ -158,29 +158,44 @@ def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
         records = _records(batch, np.unique(np.concatenate([rows for _, rows in matches])))
         for index, rows in matches:
             rule = _RULES[index]
+            tags = (rule.techniques, rule.tactics)  # properties: computed once per rule and batch
             for row, fields in zip(rows.tolist(), matched_fields(batch, rule, rows), strict=True):
-                found.append(_detection(rule, records[row], fields))
+                found.append(_detection(rule, tags, records[row], fields))
     return found, time.perf_counter() - started
 
 
-def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, dict[str, Any]]:
-    """The reported fields of the matched rows, taken from the table in one go."""
+Record = tuple[dict[str, Any], dict[str, str], dict[str, str]]
+
+
+def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, Record]:
+    """The reported fields of the matched rows, taken from the table in one go: per row its
+    fields by lower-case name, its context fields and its correlation group fields."""
     wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS, *_GROUP_FIELDS]
     names = [batch.names[f.lower()] for f in wanted if f.lower() in batch.names]
     taken = batch.table.select(names).take(pa.array(rows)).to_pylist()
-    return dict(zip(rows.tolist(), taken, strict=True))
+    records: dict[int, Record] = {}
+    for row, record in zip(rows.tolist(), taken, strict=True):
+        lowered = {k.lower(): v for k, v in record.items() if v}
+        context = {name: str(lowered[name.lower()])[:4096] for name in CONTEXT_FIELDS
+                   if name.lower() in lowered}  # fmt: skip
+        group = {f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered}
+        records[row] = (lowered, context, group)
+    return records
 
 
-def _detection(rule: CompiledRule, record: dict[str, Any], fields: dict[str, str]) -> Detection:
-    lowered = {k.lower(): v for k, v in record.items() if v}
-    context = {name: str(lowered[name.lower()])[:4096] for name in CONTEXT_FIELDS
-               if name.lower() in lowered}  # fmt: skip
+def _detection(
+    rule: CompiledRule,
+    tags: tuple[tuple[str, ...], tuple[str, ...]],
+    record: Record,
+    fields: dict[str, str],
+) -> Detection:
+    lowered, context, group = record
     return Detection(
         rule_id=rule.id,
         title=rule.title,
         level=rule.level,
-        techniques=rule.techniques,
-        tactics=rule.tactics,
+        techniques=tags[0],
+        tactics=tags[1],
         file=lowered.get(META_FILE, ""),
         record=lowered.get(META_RECORD, ""),
         time=lowered.get(META_TIME),
@@ -188,9 +203,9 @@ def _detection(rule: CompiledRule, record: dict[str, Any], fields: dict[str, str
         channel=lowered.get("channel"),
         event_id=lowered.get("eventid"),
         fields=fields,
-        context=context,
+        context=dict(context),
         rule_path=rule.path,
-        group={f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered},
+        group=dict(group),
     )
 
 
