@@ -279,7 +279,9 @@ def render_status(s: dict[str, Any]) -> str:
         f"warninglists {s['warninglists']['lists']} lists from {s['warninglists']['source']}",
     ]
     lines += [
-        f"synced     {name}: {e['version'] or ''} {e['fetched']}" for name, e in s["synced"].items()
+        f"synced     {name}: {e['version'] or ''} {e.get('date') or ''} ({e['objects']} objects)"
+        f" fetched {e['fetched']}"
+        for name, e in s["synced"].items()
     ]
     lines.append(f"alias conflicts ({len(s['alias_conflicts'])}):")
     lines += [
@@ -306,20 +308,41 @@ def sync_cmd(
         str | None, typer.Option("--base-url", envvar="APTLINK_SYNC_BASE", help="mirror base URL")
     ] = None,
     only: Annotated[
-        list[str] | None, typer.Option("--only", help="attack, kev or misp-galaxy")
+        list[str] | None,
+        typer.Option("--only", help="attack, kev, misp-galaxy, sigma or nvd (repeatable)"),
     ] = None,
     sha256: Annotated[
         list[str] | None, typer.Option("--sha256", help="expected digest: NAME=HEX (repeatable)")
     ] = None,
+    nvd: Annotated[
+        bool,
+        typer.Option("--nvd", help="also fetch NVD CPE ranges for edge-product KEV CVEs (slow)"),
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="NVD: fetch again the CVEs already saved")
+    ] = False,
+    sigma_package: Annotated[
+        str, typer.Option("--sigma-package", help="core, core+, core++, emerging-threats or all")
+    ] = "all",
     as_json: JsonOpt = False,
 ) -> None:
-    """Download current ATT&CK, KEV and MISP galaxy data into the cache (checked, atomic)."""
+    """Download current ATT&CK, KEV, MISP galaxy and Sigma rules (and NVD ranges with --nvd)
+    into the cache (checked, atomic)."""
     from aptlink.kb.sync import sync
 
-    report = sync(cache, base_url, only or (), _digests(sha256 or []))
+    report = sync(
+        cache,
+        base_url,
+        only or (),
+        _digests(sha256 or []),
+        nvd=nvd,
+        refresh=refresh,
+        sigma_package=sigma_package,
+    )
     data = report.to_dict()
     lines = [
-        f"updated {u['name']}: {u.get('version') or ''} ({u['objects']} objects, sha256 {u['sha256'][:12]})"
+        f"updated {u['name']}: {u.get('version') or ''} {u.get('date') or ''} ({u['objects']} objects"
+        + (f", sha256 {u['sha256'][:12]})" if u.get("sha256") else ")")
         for u in report.updated
     ]
     lines += [f"skipped {s['name']}: {s['error']}" for s in report.skipped]

@@ -112,7 +112,7 @@ def _synced(kb: KnowledgeBase) -> dict[str, Any]:
     from aptlink.kb.sync import read_manifest
 
     manifest = read_manifest(kb.cache_dir / "sources")
-    keep = ("fetched", "version", "objects", "sha256", "url")
+    keep = ("fetched", "version", "date", "objects", "sha256", "url")
     return {name: {k: e.get(k) for k in keep} for name, e in sorted(manifest.items())}
 
 

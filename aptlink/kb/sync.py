@@ -142,9 +142,19 @@ def sync(
     only: Iterable[str] = (),
     sha256: Mapping[str, str] | None = None,
     timeout: float = TIMEOUT,
+    *,
+    nvd: bool = False,
+    refresh: bool = False,
+    sigma_package: str = "all",
+    nvd_options: Mapping[str, Any] | None = None,
 ) -> SyncReport:
-    """Fetch every source (or those named in ``only``); report what was updated or failed."""
-    root = (cache_dir or default_cache_dir()) / "sources"
+    """Fetch every source (or those named in ``only``); report what was updated or failed.
+
+    The Sigma rule release comes with every source unless ``only`` leaves it out; the NVD records
+    (many paced requests) only with ``nvd`` or ``only=["nvd"]``.
+    """
+    cache = cache_dir or default_cache_dir()
+    root = cache / "sources"
     wanted = {o.lower() for o in only}
     report = SyncReport()
     manifest = read_manifest(root)
@@ -164,8 +174,75 @@ def sync(
             continue
         manifest[src.name] = entry
         report.updated.append(entry)
+    if not wanted or "sigma" in wanted:
+        _sync_sigma(
+            cache, base_url, sigma_package, (sha256 or {}).get("sigma"), timeout, report, manifest
+        )
+    if nvd or "nvd" in wanted:
+        _sync_nvd(cache, base_url, refresh, timeout, nvd_options or {}, report, manifest)
     write_manifest(root, manifest)
     return report
+
+
+def _sync_sigma(
+    cache: Path,
+    base_url: str | None,
+    package: str,
+    sha: str | None,
+    timeout: float,
+    report: SyncReport,
+    manifest: dict[str, Any],
+) -> None:
+    from aptlink.kb import sync_sigma
+
+    base = base_url or os.environ.get(BASE_ENV)
+    try:
+        asset = sync_sigma.asset_name(package)
+        url = (
+            f"{base.rstrip('/')}/{sync_sigma.mirror_path(package)}"
+            if base
+            else sync_sigma.RELEASE_URL.format(asset)
+        )
+        entry = sync_sigma.sync_sigma(cache, url, timeout, package, sha)
+    except _NotFound as exc:
+        report.skipped.append({"name": "sigma", "url": str(exc), "error": "not found (404)"})
+        return
+    except KnowledgeError as exc:
+        report.failed.append({"name": "sigma", "url": exc.where or "", "error": str(exc)})
+        return
+    manifest["sigma"] = entry
+    report.updated.append(entry)
+
+
+def _sync_nvd(
+    cache: Path,
+    base_url: str | None,
+    refresh: bool,
+    timeout: float,
+    options: Mapping[str, Any],
+    report: SyncReport,
+    manifest: dict[str, Any],
+) -> None:
+    from aptlink.kb import sync_nvd
+
+    root = cache / "sources"
+    kev = root / "known_exploited_vulnerabilities.json"
+    try:
+        cves = sync_nvd.edge_kev_cves(kev if kev.is_file() else None)
+        entry, result = sync_nvd.sync_nvd(
+            root, cves, base_url or os.environ.get(BASE_ENV), refresh, timeout, **options
+        )
+    except KnowledgeError as exc:
+        report.failed.append({"name": "nvd", "url": exc.where or "", "error": str(exc)})
+        return
+    manifest["nvd"] = entry
+    report.updated.append(entry)
+    for err in result.errors:
+        report.failed.append(
+            {"name": f"nvd:{err['cve']}", "url": entry["url"], "error": err["error"]}
+        )
+    if result.stopped:
+        report.failed.append({"name": "nvd", "url": entry["url"], "error": result.stopped})
 
 
 class _NotFound(Exception):
@@ -200,15 +277,24 @@ def fetch_one(
 
 def download(url: str, out: Any, timeout: float) -> tuple[str, int]:
     """Stream a URL into a file; return its sha256 and size. Only http(s) and file URLs."""
+    digest, size, _ = download_to(url, out, timeout)
+    return digest, size
+
+
+def download_to(
+    url: str, out: Any, timeout: float, limit: int = MAX_DOWNLOAD
+) -> tuple[str, int, str]:
+    """Stream a URL into a file; return its sha256, size and the URL it ended at (redirects)."""
     if not url.startswith(("https://", "http://", "file://")):
         raise KnowledgeError("unsupported URL scheme", url)
     digest, size = hashlib.sha256(), 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # the scheme was checked above
+            final = str(resp.geturl() or url)
             while chunk := resp.read(1 << 20):
                 size += len(chunk)
-                if size > MAX_DOWNLOAD:
-                    raise KnowledgeError(f"download larger than {MAX_DOWNLOAD} bytes", url)
+                if size > limit:
+                    raise KnowledgeError(f"download larger than {limit} bytes", url)
                 digest.update(chunk)
                 out.write(chunk)
     except urllib.error.HTTPError as exc:
@@ -217,7 +303,7 @@ def download(url: str, out: Any, timeout: float) -> tuple[str, int]:
         raise KnowledgeError(f"download failed: HTTP {exc.code}", url) from exc
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise KnowledgeError(f"download failed: {getattr(exc, 'reason', exc)}", url) from exc
-    return digest.hexdigest(), size
+    return digest.hexdigest(), size, final
 
 
 def verify(src: SyncSource, tmp: Path, url: str, digest: str, sha: str | None) -> dict[str, Any]:
