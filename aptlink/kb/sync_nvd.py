@@ -6,7 +6,8 @@ paced to NVD's published limit: 5 requests in a rolling 30 s window without a ke
 (``$NVD_API_KEY``, sent in the ``apiKey`` header, never written anywhere). A 403/429/503 answer is
 NVD throttling: wait (``Retry-After`` or one window) and retry a few times, then stop and keep
 what was fetched. The file is rewritten atomically as the run goes, so an interrupted run resumes
-where it stopped; CVEs already in the file are skipped unless ``refresh``. A malformed record is
+where it stopped; CVEs already in the file with CPE configurations are skipped unless ``refresh``
+(those NVD has not analysed yet, or does not know, are asked again). A malformed record is
 reported with its CVE id and the others are kept.
 """
 
@@ -230,7 +231,7 @@ def sync_nvd(
     records = read_saved(path)  # with refresh, old copies stay until a new one replaces them
     result = NvdResult()
     wanted = dict.fromkeys(c.strip().upper() for c in cves)
-    todo = [c for c in wanted if refresh or c not in records]
+    todo = [c for c in wanted if refresh or not records.get(c, {}).get("configurations")]
     try:
         for n, cve in enumerate(todo, 1):
             try:
