@@ -279,8 +279,7 @@ def render_status(s: dict[str, Any]) -> str:
         f"warninglists {s['warninglists']['lists']} lists from {s['warninglists']['source']}",
     ]
     lines += [
-        f"synced     {name}: {e['version'] or ''} {e.get('date') or ''} ({e['objects']} objects)"
-        f" fetched {e['fetched']}"
+        f"synced     {name}: {_label(e)}({e['objects']} objects) fetched {e['fetched']}"
         for name, e in s["synced"].items()
     ]
     lines.append(f"alias conflicts ({len(s['alias_conflicts'])}):")
@@ -289,6 +288,11 @@ def render_status(s: dict[str, Any]) -> str:
     ]
     lines += [f"feed error: {e}" for e in s["feed_errors"]]
     return "\n".join(lines)
+
+
+def _label(entry: dict[str, Any]) -> str:
+    """``version date `` of a synced source, leaving out what it does not have."""
+    return "".join(f"{entry[k]} " for k in ("version", "date") if entry.get(k))
 
 
 def _digests(pairs: list[str]) -> dict[str, str]:
@@ -341,7 +345,7 @@ def sync_cmd(
     )
     data = report.to_dict()
     lines = [
-        f"updated {u['name']}: {u.get('version') or ''} {u.get('date') or ''} ({u['objects']} objects"
+        f"updated {u['name']}: {_label(u)}({u['objects']} objects"
         + (f", sha256 {u['sha256'][:12]})" if u.get("sha256") else ")")
         for u in report.updated
     ]

@@ -99,7 +99,7 @@ def extract_rules(archive: Path, dest: Path, limits: ZipLimits, where: str) -> d
     """Write the rule files of ``archive`` under ``dest``; return counts and the newest rule date."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
         raise KnowledgeError(f"not a zip archive: {exc}", where) from None
     with zf:
         infos = zf.infolist()
@@ -116,10 +116,7 @@ def extract_rules(archive: Path, dest: Path, limits: ZipLimits, where: str) -> d
                 counts["skipped"] += 0 if info.is_dir() else 1
                 continue
             data = _read_member(zf, info, limits, where)
-            target = dest.joinpath(*rel.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "xb") as out:  # "x": two members with one name are not merged
-                out.write(data)
+            _write(dest.joinpath(*rel.parts), data, info.filename, where)
             counts["rules"] += 1
             counts["windows"] += rel.parts[:2] == ("rules", "windows")
             newest = max(filter(None, (newest, rule_date(data))), default=None)
@@ -128,13 +125,32 @@ def extract_rules(archive: Path, dest: Path, limits: ZipLimits, where: str) -> d
     return {**counts, "newest_rule": newest}
 
 
+def _write(target: Path, data: bytes, name: str, where: str) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as out:  # "x": two members with one name are not merged
+            out.write(data)
+    except FileExistsError:
+        raise KnowledgeError(f"archive member {name!r} appears twice", where) from None
+    except OSError as exc:
+        raise KnowledgeError(f"cannot write archive member {name!r}: {exc}", where) from None
+
+
 def _read_member(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str
 ) -> bytes:
     try:
         with zf.open(info) as src:
             data = src.read(limits.member_size + 1)  # the header's size may lie
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
         raise KnowledgeError(f"archive member {info.filename!r} is corrupt: {exc}", where) from None
     if len(data) > limits.member_size:
         raise KnowledgeError(f"archive member {info.filename!r} is larger than declared", where)
@@ -217,11 +233,18 @@ def install(cache_dir: Path, staging: Path, release: Path) -> Path:
         os.symlink(Path(RELEASES) / release.name, tmp_link, target_is_directory=True)
     except OSError:  # no symlinks here (some Windows set-ups): swap folders, a short gap
         return _swap_folders(link, release)
-    if link.is_dir() and not link.is_symlink():  # a folder put there by hand or an older aptlink
-        link.rename(cache_dir / RELEASES / f"previous-{os.getpid()}")
+    if link.is_dir() and not link.is_symlink():  # a folder put there by hand: kept, never deleted
+        link.rename(_free_name(cache_dir / f"{LINK}.previous"))
     os.replace(tmp_link, link)
     _prune(cache_dir / RELEASES, keep=release.name)
     return link
+
+
+def _free_name(path: Path) -> Path:
+    n = 0
+    while (candidate := path.with_name(f"{path.name}{n or ''}")).exists():
+        n += 1
+    return candidate
 
 
 def _swap_folders(link: Path, release: Path) -> Path:

@@ -208,3 +208,26 @@ def test_status_and_cli_show_the_rules(
     assert done.exit_code == 0, done.output
     synced = json.loads(done.output)["synced"]["sigma"]
     assert synced["objects"] == 5 and synced["date"] == "2025-10-06"
+
+
+def test_duplicate_member_rejects_the_archive(tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        body = _zip([("rules/windows/a.yml", b"title: a"), ("rules/windows/a.yml", b"title: b")])
+    archive.write_bytes(body)
+    with pytest.raises(KnowledgeError, match="appears twice"):
+        extract_rules(archive, tmp_path / "out", ZipLimits(), "test")
+
+
+def test_a_hand_made_rules_folder_is_kept_aside(
+    server: Loopback, sample_rules: list[Path], tmp_path: Path
+) -> None:
+    own = tmp_path / "sigma" / "rules" / "windows" / "mine.yml"
+    own.parent.mkdir(parents=True)
+    own.write_text("title: mine")
+    publish(server, release_zip(sample_rules))
+    assert sync(tmp_path, base_url=server.base, only=["sigma"]).ok
+    assert (tmp_path / "sigma").is_symlink() and len(rule_files(tmp_path)) == 5
+    assert (
+        tmp_path / "sigma.previous" / "rules" / "windows" / "mine.yml"
+    ).read_text() == "title: mine"
