@@ -25,7 +25,7 @@ import yaml
 
 from aptlink.detect.base import DetectContext, Detector
 from aptlink.evidence.base import Item, Limits
-from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink
+from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, url_host
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
 try:  # the attachments workstream's analyser; name/extension signals stand in until it lands
@@ -294,7 +294,8 @@ ARCHIVE_HINT = re.compile(r"(?i)\.(zip|rar|7z|lzh|iso|img|exe|lnk)\b|ダウン�
 DOMAIN_IN_TEXT = re.compile(
     r"(?i)(?:https?://)?((?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24})(?=[/:\s]|$)"
 )
-CMS_PATH = re.compile(r"(?i)/(wp-content|wp-includes|wp-admin|wp-login|administrator/|cgi-bin/)")
+# WordPress/Joomla folders serve phishing kits on compromised sites; a site's own cgi-bin is ordinary.
+CMS_PATH = re.compile(r"(?i)/(wp-content|wp-includes|wp-admin|wp-login|administrator/)")
 REDIRECT_PARAM = re.compile(
     r"(?i)[?&](?:url|u|q|redirect|redirect_uri|redir|next|target|dest|destination|link|goto|r)=(?:https?%3a|https?:|%2f%2f|//)"
 )
@@ -514,6 +515,73 @@ def random_label(domain: str) -> bool:
     vowels = sum(c in "aeiou" for c in letters)
     runs = len(re.findall(r"\d+", label))
     return (digits >= 2 and runs >= 2) or (len(letters) >= 8 and vowels / len(letters) < 0.2)
+
+
+# Words of a display name that say "a service speaking", not who: "Security Alert", "Prime Customer
+# Support", "Client-Service". An organisation writing as itself names itself as well.
+SERVICE_NAME = re.compile(
+    r"\b(?:security|support|customer service|client[- ]service|service desk|team|alert|department|"
+    r"billing|account|notifications?|notice|help ?desk|administrator|verification|compliance)\b"
+)
+GENERIC_NAME_WORDS = frozenset(
+    [
+        "support",
+        "service",
+        "services",
+        "team",
+        "security",
+        "account",
+        "customer",
+        "client",
+        "notification",
+        "notice",
+        "alert",
+        "billing",
+        "department",
+        "admin",
+        "administrator",
+        "help",
+        "desk",
+        "center",
+        "centre",
+        "mail",
+        "email",
+        "info",
+        "news",
+        "online",
+        "atendimento",
+        "suporte",
+        "soporte",
+        "servicio",
+        "servico",
+        "kundenservice",
+        "kundendienst",
+        "sicherheit",
+        "seguranca",
+        "seguridad",
+        "conta",
+        "cuenta",
+        "konto",
+        "aviso",
+        "notificacao",
+        "wallet",
+        "secure",
+        "login",
+        "verify",
+        "update",
+    ]
+)
+
+
+def names_own_domain(display: str, reg: str) -> bool:
+    """Whether a (lower-case) display name names the sender's own registered domain, as one of its
+    words ("Lockergnome Apple Core" from lockergnome.com) or all of them run together ("Home Title
+    Lock" from hometitlelock.com); generic service words do not count as a name."""
+    label = reg.split(".")[0]
+    if len(label) < 4 or label in GENERIC_NAME_WORDS:
+        return False
+    words = re.findall(r"[a-z0-9]+", display)
+    return label in words or (len(label) >= 6 and label == "".join(words))
 
 
 def _deletes(word: str) -> set[str]:
@@ -776,7 +844,7 @@ class Judge:
                 )
                 return
         yield from self._brand_claim(sender)
-        shown = EMAIL_IN_TEXT.search(name)
+        shown = EMAIL_IN_TEXT.search(name if name.isascii() else _without_marks(name))
         if shown and shown.group(0).lower() != sender.address:
             yield self.reason(
                 "sender:address-in-display-name",
@@ -794,9 +862,12 @@ class Judge:
         text = unicodedata.normalize("NFKC", sender.name).lower()
         reg = registered_domain(sender.domain)
         names = list(find_terms(self.rules.brand_names, text))
+        own_named = names_own_domain(text, reg)
         for brand in names:
             owned = self.rules.brands.get(brand)
-            if owned is not None and reg not in owned and not in_domain_list(sender.domain, owned):
+            if owned is None or (own_named and brand not in reg):
+                continue  # "Lockergnome Apple Core" from lockergnome.com: a sender naming itself
+            if reg not in owned and not in_domain_list(sender.domain, owned):
                 yield self.reason(
                     "sender:brand-display-name",
                     f"display name {sender.name!r} claims {brand}, but the mail comes from {sender.domain}",
@@ -807,6 +878,19 @@ class Judge:
             yield self.reason(
                 "sender:role-display-name",
                 f"display name {sender.name!r} poses as {role!r} from {sender.domain}",
+            )
+            return
+        service = SERVICE_NAME.search(text)
+        if (
+            service
+            and not own_named
+            and "newsletter" not in text
+            and reg not in self.directory.domains
+        ):
+            yield self.reason(
+                "sender:service-display-name",
+                f"display name {sender.name!r} poses as a service desk ({service.group(0)!r}) "
+                f"without naming {reg}, the organisation it comes from",
             )
 
     def _reply_paths(self, mail: Mail, sender: Address) -> Iterator[Reason]:
@@ -927,10 +1011,12 @@ class Judge:
         context = LinkContext([] if tracked else recipients, archive_hint, own)
         for link in mail.links[:MAX_LINKS]:
             yield from self._link(unwrap(link), context)
-        if mail.forms:
+        # a newsletter's search box posts to its own site; a form posting elsewhere collects data
+        foreign = [f for f in mail.forms[:20] if not own or registered_domain(url_host(f)) != own]
+        if foreign:
             yield self.reason(
                 "link:html-form",
-                f"{len(mail.forms)} form(s) posting to {mail.forms[0][:120] or 'the page'}",
+                f"{len(foreign)} form(s) posting to {foreign[0][:120] or 'the page'}",
             )
         if "password" in mail.html and PASSWORD_FIELD.search(mail.html[:MAX_SCAN_CHARS]):
             yield self.reason("link:password-field", "an <input type=password> inside the mail")
@@ -1101,6 +1187,9 @@ class Judge:
                     "content:random-tag",
                     f"the text carries random tags ({', '.join(sorted(tags)[:3])} ...)",
                 )
+        hidden = _invisible_in(mail.subject, mail.sender.name if mail.sender else "")
+        if hidden:
+            yield self.reason("content:invisible-characters", hidden)
         if OBFUSCATED_SUBJECT.search(mail.subject):
             yield self.reason(
                 "content:obfuscated-subject",
@@ -1380,6 +1469,39 @@ def _looks_random(token: str) -> bool:
     classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
     digit_runs = len(re.findall(r"[0-9]+", token))
     return classes == 3 and digit_runs >= 2
+
+
+# Zero-width, soft-hyphen and joiner characters: typed by nobody, inserted to split words that filters
+# look for ("Fi\u200bnal wa\u200brning").
+INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u3164\ufeff]"
+)
+# Combining marks from scripts other than the name's own, scattered through a Latin name or address
+# ("services\u073f.\u073famzn"): a sender name nobody writes.
+FOREIGN_MARK = re.compile(
+    "[a-z0-9.@][\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0711\u0730-\u074a\u20d0-\u20ff]",
+    re.I,
+)
+
+
+def _without_marks(text: str) -> str:
+    """The text without invisible characters and combining marks (which split an address shown
+    in a display name so that it is not read as one)."""
+    text = INVISIBLE.sub("", text)
+    return "".join(
+        c for c in text if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    )
+
+
+def _invisible_in(subject: str, display: str) -> str:
+    """Why the subject or sender name is salted with invisible characters, or ''."""
+    head = subject[:300]
+    if len(INVISIBLE.findall(head)) >= 2:
+        return f"subject {INVISIBLE.sub('', head)[:60]!r} is split by invisible characters"
+    name = display[:200]
+    if INVISIBLE.search(name) or (name.isascii() is False and FOREIGN_MARK.search(name)):
+        return f"sender name {INVISIBLE.sub('', name)[:60]!r} carries invisible or stray marks"
+    return ""
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
