@@ -26,8 +26,9 @@ from aptlink.model import Attribution, Campaign, Evidence, Finding, Incident, St
 Progress = Callable[[str, int, int], None]
 
 # Items that describe the case rather than attacks (who works where, which devices exist) go to
-# the detectors first, so that mail and log detectors can use them.
-CONTEXT_KINDS = ("directory", "organisations", "inventory")
+# the detectors first, so that mail and log detectors can use them; so do incidents shared from
+# outside, whose indicators the intel-match detector sweeps the event logs for.
+CONTEXT_KINDS = ("directory", "organisations", "inventory", "external-incident")
 
 
 @dataclasses.dataclass(slots=True)

@@ -1,7 +1,7 @@
 """Detectors, one module per concern. Importing this package registers every detector; the full set
 is readable here."""
 
-from aptlink.detect import attachments, exposure, external, hunt, phishing, template
+from aptlink.detect import attachments, exposure, external, hunt, intel, phishing, template
 from aptlink.detect.base import DETECTORS, DetectContext, Detector
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "exposure",
     "external",
     "hunt",
+    "intel",
     "phishing",
     "template",
 ]

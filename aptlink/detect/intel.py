@@ -1,0 +1,549 @@
+"""The intel-match detector (IOC sweep): the indicators the case knows — those of incidents shared
+by an ISAC or CERT (STIX/MISP external incidents, in this run or already in the case) and the
+knowledge base's attributed IOCs — matched against the host event logs.
+
+Each event-log batch is scanned column by column over its *distinct* values (DNS queries, network
+destinations, process and module hashes, file paths, registry keys, domains and URLs inside command
+lines), so the cost is one set look-up per distinct value, not one comparison per row and indicator.
+A hit becomes a high-severity finding with the ``host:<computer>:<day>`` group key the hunt
+detector uses, so it joins that host's incident and the linking stage can tie the incident to the
+mails and reports that share the indicator. Values on a MISP warninglist never count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aptlink.detect.base import DetectContext, Detector
+from aptlink.evidence.base import Item
+from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME
+from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict, utc
+
+MAX_CACHED_VALUES = 200_000
+MAX_COMMAND_CHARS = 8192
+MAX_REASONS = 8
+MAX_CASE_REPORT_BYTES = 256 * 1024 * 1024
+SCORE = 80.0
+WEB_PORTS = frozenset({"80", "443", "8080", "8443"})
+# Bounded token patterns for what a command line may name: URLs and host names.
+URL_IN_TEXT = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>|^]{1,2000}", re.IGNORECASE)
+HOST_IN_TEXT = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,24}\b", re.I)
+HIVES = (
+    ("hkey_local_machine\\", "hklm\\"),
+    ("hkey_current_user\\", "hkcu\\"),
+    ("hkey_classes_root\\", "hkcr\\"),
+    ("hkey_users\\", "hku\\"),
+    ("key_current_user\\", "hkcu\\"),  # a truncated hive name seen in published IOC lists
+)
+USER_HIVE = re.compile(r"^hku\\s-1-5-[0-9-]+(?:_classes)?\\")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """How one event field is compared: the kind of value it holds and what it shows."""
+
+    kind: str  # domain | ip | hash | file | command | registry
+    what: str  # a phrase for the reason: "DNS query for", "connection to"
+
+
+COLUMNS: Mapping[str, Column] = {
+    "QueryName": Column("domain", "DNS query for"),
+    "DestinationHostname": Column("domain", "network connection to"),
+    "DestinationIp": Column("ip", "network connection to"),
+    "MD5": Column("hash", "file with hash"),
+    "SHA1": Column("hash", "file with hash"),
+    "SHA256": Column("hash", "file with hash"),
+    "Image": Column("file", "process image"),
+    "ParentImage": Column("file", "parent process image"),
+    "ImageLoaded": Column("file", "loaded module"),
+    "TargetFilename": Column("file", "file written"),
+    "NewProcessName": Column("file", "process image"),
+    "CommandLine": Column("command", "command line naming"),
+    "ParentCommandLine": Column("command", "parent command line naming"),
+    "ScriptBlockText": Column("command", "PowerShell script naming"),
+    "TargetObject": Column("registry", "registry key"),
+    "ObjectName": Column("registry", "registry key"),
+}
+# Which indicator kinds a column kind is compared with.
+COMPARED_KINDS: Mapping[str, frozenset[Kind]] = {
+    "domain": frozenset({Kind.DOMAIN, Kind.HOSTNAME}),
+    "ip": frozenset({Kind.IPV4, Kind.IPV6}),
+    "hash": frozenset({Kind.MD5, Kind.SHA1, Kind.SHA256}),
+    "file": frozenset({Kind.FILE_NAME}),
+    "command": frozenset({Kind.DOMAIN, Kind.HOSTNAME, Kind.URL}),
+    "registry": frozenset({Kind.REGISTRY_KEY}),
+}
+INTEL_KINDS = frozenset(k for kinds in COMPARED_KINDS.values() for k in kinds)
+
+
+# ------------------------------------------------------------------ normalised match keys
+
+
+def match_key(kind: Kind, value: str) -> str:
+    """The form values of this kind are compared in (case-folded, hives abbreviated)."""
+    value = value.strip()
+    if kind is Kind.REGISTRY_KEY:
+        return registry_key(value)
+    if kind is Kind.FILE_NAME:
+        return value.lower().replace("/", "\\")
+    if kind is Kind.URL:
+        return value.rstrip("/").lower()
+    return value.lower().rstrip(".")
+
+
+def registry_key(value: str) -> str:
+    key = value.strip().lower().rstrip("\\")
+    for long, short in HIVES:
+        if key.startswith(long):
+            key = short + key[len(long) :]
+            break
+    return USER_HIVE.sub("hkcu\\\\", key)  # a user's hive as Sysmon writes it is that user's HKCU
+
+
+def parent_domains(name: str) -> Iterator[str]:
+    """``a.b.evil.com`` -> itself, ``b.evil.com``, ``evil.com`` (never a bare suffix)."""
+    labels = name.lower().rstrip(".").split(".")
+    for i in range(max(1, len(labels) - 1)):
+        yield ".".join(labels[i:])
+
+
+def registry_prefixes(value: str) -> Iterator[str]:
+    """A key and each of its parent keys, down to two levels under the hive."""
+    parts = registry_key(value).split("\\")
+    for end in range(len(parts), 2, -1):
+        yield "\\".join(parts[:end])
+
+
+def candidates(column_kind: str, value: str) -> Iterator[tuple[Kind | None, str, str]]:
+    """(kind or None for any compared kind, match key, how it matched) for one event value."""
+    if column_kind == "domain":
+        for n, parent in enumerate(parent_domains(value)):
+            yield None, parent, "exact" if n == 0 else "parent domain"
+    elif column_kind in ("ip", "hash"):
+        yield None, value.strip().lower(), "exact"
+    elif column_kind == "file":
+        path = value.strip().lower().replace("/", "\\")
+        yield Kind.FILE_NAME, path, "exact"
+        yield Kind.FILE_NAME, path.rsplit("\\", 1)[-1], "file name"
+    elif column_kind == "registry":
+        for n, key in enumerate(registry_prefixes(value)):
+            yield Kind.REGISTRY_KEY, key, "exact" if n == 0 else "parent key"
+    elif column_kind == "command":
+        yield from _command_tokens(value[:MAX_COMMAND_CHARS])
+
+
+def _command_tokens(text: str) -> Iterator[tuple[Kind | None, str, str]]:
+    for url in URL_IN_TEXT.findall(text):
+        yield Kind.URL, url.rstrip("/.,;)").lower(), "URL in text"
+    for host in HOST_IN_TEXT.findall(text):
+        for n, parent in enumerate(parent_domains(host)):
+            yield Kind.DOMAIN, parent, "domain in text" if n == 0 else "parent domain in text"
+
+
+# ------------------------------------------------------------------ what the case knows
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IntelSource:
+    """Where an indicator comes from: an external incident or a knowledge-base feed."""
+
+    code: str  # intel:external | intel:kb
+    label: str  # "external incident <id> '<name>' (stix)" | "knowledge base (eset/...)"
+    actors: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Indicator:
+    value: str
+    kind: Kind
+    source: IntelSource
+
+
+class CaseIntel:
+    """The indicators of external incidents (this run's and the case's), by normalised value."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, list[Indicator]] = {}
+        self.seen_incidents: set[str] = set()
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_key.values())
+
+    def add_incident(
+        self, ext_id: str, label: str, actors: Iterable[str], observations: Iterable[Any]
+    ) -> None:
+        if ext_id in self.seen_incidents:
+            return
+        self.seen_incidents.add(ext_id)
+        source = IntelSource("intel:external", label, tuple(sorted(actors)))
+        for obs in observations:
+            kind = Kind(obs.kind)
+            if kind in INTEL_KINDS and obs.value:
+                self.add(Indicator(value=obs.value, kind=kind, source=source))
+
+    def add(self, indicator: Indicator) -> None:
+        bucket = self.by_key.setdefault(match_key(indicator.kind, indicator.value), [])
+        if indicator not in bucket:
+            bucket.append(indicator)
+
+    def find(self, key: str) -> list[Indicator]:
+        return self.by_key.get(key, [])
+
+
+def external_label(ext_id: str, name: str, source: str) -> str:
+    return f"external incident {ext_id} '{name[:100]}' ({source or 'external'})"
+
+
+def case_intel_from_report(case_dir: Path | None, intel: CaseIntel) -> None:
+    """External incidents already in the case (its report.json), so a host log added later is
+    still swept with the indicators shared before. Read as plain JSON: no database driver here."""
+    path = case_dir / "report.json" if case_dir else None
+    if path is None or not path.is_file() or path.stat().st_size > MAX_CASE_REPORT_BYTES:
+        return
+    try:
+        report = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return
+    for row in report.get("findings", []) if isinstance(report, dict) else []:
+        if isinstance(row, dict) and row.get("detector") == "external-incident":
+            _add_reported(row, intel)
+
+
+def _add_reported(row: dict[str, Any], intel: CaseIntel) -> None:
+    try:
+        finding = Finding.from_dict(row)
+    except (TypeError, ValueError, KeyError):
+        return
+    extra = finding.extra
+    ext_id = str(extra.get("external_id") or finding.group_key or finding.id)
+    name = finding.title.removeprefix("reported incident: ")
+    label = external_label(ext_id, name, str(extra.get("source") or ""))
+    intel.add_incident(ext_id, label, extra.get("claimed_actors") or (), finding.observations)
+
+
+# ------------------------------------------------------------------ hits
+
+
+@dataclasses.dataclass(slots=True)
+class Hit:
+    """Every event on one host on one day that showed one indicator."""
+
+    indicator: Indicator
+    host: str
+    day: str
+    field: str
+    seen: str
+    matched_on: str
+    file: str
+    sha256: str
+    chain: tuple[str, ...]
+    record: str | None
+    time: str | None
+    event_id: str | None
+    events: int = 0
+    last_time: str | None = None
+    sources: list[IntelSource] = dataclasses.field(default_factory=list)
+    fields: dict[str, str | None] = dataclasses.field(default_factory=dict)  # field -> technique
+
+
+class IntelMatchDetector(Detector):
+    """Indicators shared in the case (STIX/MISP incidents) and known to the knowledge base, swept
+    over the host event logs."""
+
+    name = "intel-match"
+    description = "IOC sweep: case and knowledge-base indicators matched against host event logs"
+    accepts = frozenset({"external-incident", "eventlog", "inventory"})
+    techniques = ("T1071", "T1071.001", "T1112")
+
+    def __init__(self, ctx: DetectContext) -> None:
+        super().__init__(ctx)
+        self.intel = CaseIntel()
+        self._case_read = False
+        self._kb_extra: dict[str, list[Indicator]] | None = None
+        self._cache: dict[tuple[str, str], list[tuple[Indicator, str, str]]] = {}
+        self._hits: dict[tuple[str, str, Kind, str], Hit] = {}
+        self._owners: dict[str, str] = {}
+        self._listed: dict[str, bool] = {}
+
+    def detect(self, item: Item) -> Iterable[Finding]:
+        if item.kind == "external-incident":
+            self._learn_incident(item)
+        elif item.kind == "inventory":
+            self._learn_owners(item.data)
+        elif item.kind == "eventlog" and isinstance(item.data, pa.Table):
+            self._scan(item.data, item.provenance)
+        return ()
+
+    def _learn_incident(self, item: Item) -> None:
+        data = dict(item.data or {})
+        ext_id = str(data.get("external_id") or item.provenance.record or item.provenance.sha256)
+        label = external_label(ext_id, str(data.get("name") or ext_id), str(data.get("source")))
+        self.intel.add_incident(ext_id, label, data.get("claimed_actors") or (), item.observations)
+
+    def _learn_owners(self, assets: Iterable[Any]) -> None:
+        for asset in assets:
+            org, name = getattr(asset, "organisation", None), str(getattr(asset, "name", ""))
+            if org and name:
+                self._owners.setdefault(name.lower(), str(org))
+                self._owners.setdefault(name.lower().split(".")[0], str(org))
+
+    # -------------------------------------------------------------- scanning
+
+    def _scan(self, table: pa.Table, provenance: Provenance) -> None:
+        if not self._case_read:
+            self._case_read = True
+            case_intel_from_report(self.ctx.case_dir, self.intel)
+        for name, column in COLUMNS.items():
+            if name in table.column_names:
+                self._scan_column(table, name, column, provenance)
+
+    def _scan_column(
+        self, table: pa.Table, name: str, column: Column, provenance: Provenance
+    ) -> None:
+        values = table.column(name)
+        matched: dict[str, list[tuple[Indicator, str, str]]] = {}
+        for value in pc.unique(values).to_pylist():
+            if value:
+                found = self._match(column.kind, value)
+                if found:
+                    matched[value] = found
+        if not matched:
+            return
+        mask = pc.is_in(values, value_set=pa.array(list(matched), pa.string()))
+        rows = table.filter(mask)
+        for row in _event_rows(rows, name):
+            for indicator, seen, how in matched[row[name]]:
+                self._record(indicator, seen, how, name, row, provenance)
+
+    def _match(self, column_kind: str, value: str) -> list[tuple[Indicator, str, str]]:
+        """Indicators this distinct value shows (cached across batches)."""
+        key = (column_kind, value)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= MAX_CACHED_VALUES:
+                self._cache.clear()
+            found = self._cache[key] = self._lookup(column_kind, value)
+        return found
+
+    def _lookup(self, column_kind: str, value: str) -> list[tuple[Indicator, str, str]]:
+        allowed = COMPARED_KINDS[column_kind]
+        out: list[tuple[Indicator, str, str]] = []
+        for kind, key, how in candidates(column_kind, value):
+            for ind in [*self.intel.find(key), *self._kb_find(key, allowed)]:
+                fits = ind.kind in allowed and (kind is None or _same_family(kind, ind.kind))
+                if fits and ind not in (o[0] for o in out) and not self._warninglisted(ind.value):
+                    out.append((ind, key, how))
+        return out
+
+    def _kb_find(self, key: str, allowed: frozenset[Kind]) -> list[Indicator]:
+        kb = self.ctx.kb
+        if kb is None:
+            return []
+        if allowed & {Kind.FILE_NAME, Kind.REGISTRY_KEY}:
+            return self._kb_normalised().get(key, [])
+        return [_kb_indicator(row) for row in kb.ioc(key) if not row.get("matched_on")]
+
+    def _kb_normalised(self) -> dict[str, list[Indicator]]:
+        """The knowledge base's file-name and registry IOCs by normalised key (published keys use
+        ``HKEY_CURRENT_USER\\Software``; Sysmon writes ``HKU\\<sid>\\SOFTWARE``)."""
+        if self._kb_extra is None:
+            self._kb_extra = {}
+            for ind in getattr(self.ctx.kb, "indicators", ()) or ():
+                if ind.kind in (Kind.FILE_NAME, Kind.REGISTRY_KEY):
+                    row = _kb_indicator(ind.to_dict())
+                    self._kb_extra.setdefault(match_key(row.kind, row.value), []).append(row)
+        return self._kb_extra
+
+    def _warninglisted(self, value: str) -> bool:
+        listed = self._listed.get(value)
+        if listed is None:
+            listed = self._listed[value] = bool(_warninglist(self.ctx)(value))
+        return listed
+
+    def _record(
+        self,
+        indicator: Indicator,
+        seen: str,
+        how: str,
+        field: str,
+        row: dict[str, Any],
+        provenance: Provenance,
+    ) -> None:
+        host = str(row.get("Computer") or "unknown-host")
+        time = row.get(META_TIME)
+        day = str(time or "")[:10] or "undated"
+        key = (host.lower(), day, indicator.kind, match_key(indicator.kind, indicator.value))
+        hit = self._hits.get(key)
+        if hit is None:
+            hit = self._hits[key] = Hit(
+                indicator=indicator,
+                host=host,
+                day=day,
+                field=field,
+                seen=str(row.get(field) or seen)[:2048],
+                matched_on=how,
+                file=str(row.get(META_FILE) or provenance.file),
+                sha256=provenance.sha256,
+                chain=(*provenance.chain, "intel"),
+                record=_text(row.get(META_RECORD)),
+                time=_text(time),
+                event_id=_text(row.get("EventID")),
+            )
+        if indicator.source not in hit.sources:
+            hit.sources.append(indicator.source)
+        hit.events += 1
+        hit.last_time = _text(time) or hit.last_time
+        if field not in hit.fields:
+            hit.fields[field] = _technique(field, indicator.kind, _text(row.get("DestinationPort")))
+
+    # -------------------------------------------------------------- findings
+
+    def finalize(self) -> Iterator[Finding]:
+        for _, hit in sorted(self._hits.items(), key=lambda kv: _sort_key(kv[0])):
+            yield self._finding(hit)
+
+    def _finding(self, hit: Hit) -> Finding:
+        ind = hit.indicator
+        technique = hit.fields.get(hit.field)
+        provenance = Provenance(
+            file=hit.file, sha256=hit.sha256, record=hit.record, chain=hit.chain
+        )
+        reasons = tuple(
+            Reason(code=src.code, detail=_detail(hit, src), technique=technique, weight=SCORE)
+            for src in hit.sources[:MAX_REASONS]
+        )
+        return Finding(
+            detector=self.name,
+            title=f"known indicator {ind.value[:80]} on {hit.host}",
+            severity=Severity.HIGH,
+            score=SCORE,
+            provenance=provenance,
+            reasons=reasons,
+            techniques=tuple(t for t in hit.fields.values() if t),
+            observations=tuple(_observations(hit, provenance)),
+            time=utc(hit.time) if hit.time else None,
+            group_key=f"host:{hit.host.lower()}:{hit.day}",
+            victim=self._victim(hit.host),
+            verdict=Verdict.MALICIOUS,
+            extra=_extra(hit),
+        )
+
+    def _victim(self, host: str) -> str | None:
+        """The host's owner, as the hunt detector names it (case options, then the inventory)."""
+        hosts = self.ctx.options.get("hosts") or {}
+        owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
+        short = host.lower().split(".")[0]
+        owner = owner or self._owners.get(host.lower()) or self._owners.get(short)
+        return str(owner) if owner else self.ctx.options.get("victim")
+
+
+def _event_rows(rows: pa.Table, field: str) -> Iterator[dict[str, Any]]:
+    """The matched events, oldest first, with only the columns a finding needs."""
+    wanted = [field, "Computer", "EventID", "DestinationPort", META_FILE, META_RECORD, META_TIME]
+    present = [c for c in dict.fromkeys(wanted) if c in rows.column_names]
+    rows = rows.select(present)
+    if META_TIME in present:
+        rows = rows.sort_by([(META_TIME, "ascending")])
+    yield from rows.to_pylist()
+
+
+def _same_family(wanted: Kind, found: Kind) -> bool:
+    domains = (Kind.DOMAIN, Kind.HOSTNAME)
+    return found is wanted or (wanted in domains and found in domains)
+
+
+def _kb_indicator(row: Mapping[str, Any]) -> Indicator:
+    source = str(row.get("source") or "knowledge base")
+    actor = row.get("actor")
+    label = f"knowledge base feed {source}" + (f" (attributed to {actor})" if actor else "")
+    return Indicator(
+        value=str(row["value"]),
+        kind=Kind(row["kind"]),
+        source=IntelSource("intel:kb", label, (str(actor),) if actor else ()),
+    )
+
+
+def _warninglist(ctx: DetectContext) -> Callable[[str], Any]:
+    if ctx.kb is not None:
+        return ctx.kb.warninglisted
+    from aptlink.kb.warninglists import warninglisted
+
+    return warninglisted
+
+
+def _technique(field: str, kind: Kind, port: str | None) -> str | None:
+    """What the event shows: C2 traffic over a web port (T1071.001), a look-up or connection of a
+    C2 host on another port (T1071: resolving a name does not make the channel DNS), a registry
+    value the implant keeps (T1112). A file hash or name shows the malware, not a technique."""
+    if field in ("DestinationHostname", "DestinationIp"):
+        return "T1071.001" if port in WEB_PORTS else "T1071"
+    if field == "QueryName":
+        return "T1071"
+    if kind is Kind.REGISTRY_KEY:
+        return "T1112"
+    return None
+
+
+def _detail(hit: Hit, source: IntelSource) -> str:
+    what = COLUMNS[hit.field].what
+    actors = f"; actor named: {', '.join(source.actors)}" if source.actors else ""
+    matched = "" if hit.matched_on == "exact" else f" ({hit.matched_on} of {hit.seen[:200]})"
+    event = f"event {hit.event_id} " if hit.event_id else ""
+    more = f"; {hit.events} event(s) that day" if hit.events > 1 else ""
+    also = [COLUMNS[f].what for f in hit.fields if f != hit.field and f in COLUMNS]
+    more += f"; also seen as: {', '.join(also)}" if also else ""
+    return (
+        f"{what} {hit.indicator.value}{matched}, an indicator from {source.label}{actors} — "
+        f"{event}{hit.file} record {hit.record} at {hit.time} on {hit.host}{more}"
+    )
+
+
+def _observations(hit: Hit, provenance: Provenance) -> Iterator[Observation]:
+    when = utc(hit.time) if hit.time else None
+    found = [(hit.indicator.kind, hit.indicator.value), (Kind.HOSTNAME, hit.host)]
+    seen_kind = Kind.FILE_NAME if hit.indicator.kind is Kind.FILE_NAME else None
+    if hit.indicator.kind in (Kind.DOMAIN, Kind.HOSTNAME) and hit.field in COLUMNS:
+        seen_kind = Kind.DOMAIN if COLUMNS[hit.field].kind == "domain" else None
+    if seen_kind is not None:
+        found.append((seen_kind, hit.seen))
+    unique: dict[tuple[Kind, str], None] = {}
+    for kind, value in found:
+        unique.setdefault((kind, value), None)
+    for kind, value in unique:
+        try:
+            yield Observation(kind=kind, value=value, provenance=provenance, time=when)
+        except ValueError:
+            continue
+
+
+def _extra(hit: Hit) -> dict[str, Any]:
+    return {
+        "indicator": hit.indicator.value,
+        "indicator_kind": str(hit.indicator.kind),
+        "field": hit.field,
+        "fields": sorted(hit.fields),
+        "seen": hit.seen,
+        "matched_on": hit.matched_on,
+        "event_id": hit.event_id,
+        "events": hit.events,
+        "last_seen": hit.last_time,
+        "sources": [
+            {"code": s.code, "label": s.label, "actors": list(s.actors)} for s in hit.sources
+        ],
+    }
+
+
+def _sort_key(key: tuple[str, str, Kind, str]) -> tuple[str, str, str, str]:
+    return (key[0], key[1], str(key[2]), key[3])
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
