@@ -83,6 +83,10 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+class Unreachable(KnowledgeError):
+    """No answer at all (connection refused, DNS, timeout): the next CVE would fare no better."""
+
+
 def edge_kev_cves(kev_path: Path | None = None) -> list[str]:
     """KEV CVEs filed under the edge-product families of ``products.yaml`` (minus exclusions)."""
     from aptlink.exposure.catalogue import load_catalogue
@@ -97,7 +101,10 @@ def edge_kev_cves(kev_path: Path | None = None) -> list[str]:
 
 
 def api_url(base_url: str | None) -> str:
-    return f"{base_url.rstrip('/')}/{MIRROR_PATH}" if base_url else NVD_API
+    url = f"{base_url.rstrip('/')}/{MIRROR_PATH}" if base_url else NVD_API
+    if not url.startswith(("https://", "http://")):
+        raise KnowledgeError("the NVD API needs an http(s) URL", url)
+    return url
 
 
 def request_cve(url: str, cve: str, api_key: str | None, timeout: float) -> Any:
@@ -117,7 +124,7 @@ def request_cve(url: str, cve: str, api_key: str | None, timeout: float) -> Any:
             return {"vulnerabilities": []}
         raise KnowledgeError(f"NVD answered HTTP {exc.code}", cve) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise KnowledgeError(f"NVD request failed: {getattr(exc, 'reason', exc)}", cve) from None
+        raise Unreachable(f"NVD request failed: {getattr(exc, 'reason', exc)}", url) from None
     if len(body) > MAX_RECORD:
         raise KnowledgeError(f"NVD answer larger than {MAX_RECORD} bytes", cve)
     try:
@@ -242,6 +249,9 @@ def sync_nvd(
                     f"{n - 1} of {len(todo)} fetched, run again to resume"
                 )
                 break
+            except Unreachable as exc:
+                result.stopped = f"{exc}; {n - 1} of {len(todo)} fetched, run again to resume"
+                break
             except KnowledgeError as exc:
                 result.errors.append({"cve": cve, "error": str(exc)})
                 continue
@@ -254,7 +264,8 @@ def sync_nvd(
             if n % SAVE_EVERY == 0:
                 save(path, records, url)
     finally:  # also on Ctrl-C: what was fetched stays fetched
-        save(path, records, url)
+        if records or path.exists():
+            save(path, records, url)
     result.kept = len(records)
     entry = {
         "name": "nvd",

@@ -200,3 +200,12 @@ def test_records_awaiting_analysis_are_asked_again(nvd: Nvd, tmp_path: Path) -> 
     sync_nvd.sync_nvd(tmp_path, GOOD[:1], nvd.server.base, limiter=fast())
     assert nvd.asked() == GOOD[:1]
     assert saved(tmp_path)[GOOD[0]]["configurations"]
+
+
+def test_unreachable_nvd_stops_at_once(tmp_path: Path) -> None:
+    _, result = sync_nvd.sync_nvd(tmp_path, GOOD, "http://127.0.0.1:9", timeout=2, limiter=fast())
+    assert result.stopped is not None and "NVD request failed" in result.stopped
+    assert "0 of 3 fetched" in result.stopped and result.errors == []
+    assert not (tmp_path / "nvd-cpe-ranges.json").exists()
+    report = sync(tmp_path, base_url="file:///tmp", only=["nvd"])
+    assert "needs an http(s) URL" in report.failed[0]["error"]
