@@ -210,6 +210,9 @@ def _sync_sigma(
     except KnowledgeError as exc:
         report.failed.append({"name": "sigma", "url": exc.where or "", "error": str(exc)})
         return
+    except OSError as exc:  # the cache itself: read-only, full, ...
+        report.failed.append({"name": "sigma", "url": str(cache), "error": f"cache: {exc}"})
+        return
     manifest["sigma"] = entry
     report.updated.append(entry)
 
@@ -234,6 +237,9 @@ def _sync_nvd(
         )
     except KnowledgeError as exc:
         report.failed.append({"name": "nvd", "url": exc.where or "", "error": str(exc)})
+        return
+    except OSError as exc:
+        report.failed.append({"name": "nvd", "url": str(root), "error": f"cache: {exc}"})
         return
     manifest["nvd"] = entry
     report.updated.append(entry)

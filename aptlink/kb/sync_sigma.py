@@ -46,7 +46,7 @@ class ZipLimits:
     download: int = 64 * 1024 * 1024
     members: int = 50_000
     member_size: int = 2 * 1024 * 1024
-    total_size: int = 512 * 1024 * 1024
+    total_size: int = 256 * 1024 * 1024
     ratio: int = 100  # uncompressed / compressed, for members larger than 64 KiB
     min_rules: int = 1
 
