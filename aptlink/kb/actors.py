@@ -38,6 +38,31 @@ LIST_FIELDS = (
     "infrastructure",
 )
 
+# What kind of actor a profile is, when the curated pack does not say (docs/attribution.md):
+# an actor described as espionage / state work stays "apt" (even when it also used ransomware);
+# otherwise one that used ransomware (ATT&CK software implementing T1486 whose description says
+# ransomware) or is described by it is "ransomware", and one described as financially motivated
+# "criminal". MISP galaxy meta (cfr-type-of-incident, motive, description) applies the same words.
+KIND_RULES: dict[str, Any] = {
+    "espionage_words": (
+        "espionage",
+        "state-sponsored",
+        "state sponsored",
+        "nation-state",
+        "intelligence",
+    ),
+    "ransomware_words": ("ransomware", "extortion"),
+    "criminal_words": (
+        "financially motivated",
+        "financially-motivated",
+        "cybercrim",
+        "financial theft",
+        "business email compromise",
+        "fraud",
+    ),
+    "ransomware_technique": "T1486",
+}
+
 
 @dataclasses.dataclass(slots=True)
 class Profile:
@@ -160,6 +185,9 @@ def profile_from_pack(entry: Mapping[str, Any]) -> Profile:
     p.extra["notes"] = list(entry.get("notes") or ())
     p.extra["attack_software"] = list(entry.get("attack_software") or ())
     p.extra["origins"] = ["curated"]
+    if entry.get("kind"):
+        p.extra["kind_basis"] = "curated pack"
+        p.extra["kind_reason"] = "curated pack"
     return p
 
 
@@ -212,7 +240,39 @@ def _apply_group(p: Profile, group: Row, attack: AttackData) -> None:
         p.cite("cves", [url])
     p.cite("aliases", [url])
     p.extra["campaigns"] = [_campaign_summary(c) for c in users[1:]]
+    ransomware = sorted(
+        attack.software[s]["name"]
+        for s in {s for u in users for s in u["software"]}
+        if s in attack.software and _is_ransomware(attack.software[s])
+    )
+    _classify(p, _strip_citations(group.get("description", "")), ransomware, "ATT&CK")
     p.extra["procedures"] = {t: txt for u in users for t, txt in u["techniques"].items() if txt}
+
+
+def _is_ransomware(software: Row) -> bool:
+    """ATT&CK software that encrypts for impact and is described as ransomware (not a loader or
+    a tool merely seen in ransomware intrusions, such as Rclone or QakBot)."""
+    return KIND_RULES["ransomware_technique"] in software.get("techniques", ()) and (
+        "ransomware" in str(software.get("description", "")).lower()
+    )
+
+
+def _classify(p: Profile, text: str, ransomware: list[str], source: str) -> None:
+    """Set the actor's kind from what a source says, unless the curated pack or an espionage
+    description has settled it (the rule is KIND_RULES, documented in docs/attribution.md)."""
+    if p.extra.get("kind_basis") in ("curated pack", "espionage"):
+        return
+    text = text.lower()
+    if any(w in text for w in KIND_RULES["espionage_words"]):
+        p.kind, p.extra["kind_basis"] = "apt", "espionage"
+        p.extra["kind_reason"] = f"{source} describes espionage or state work"
+    elif ransomware or any(w in text for w in KIND_RULES["ransomware_words"]):
+        p.kind, p.extra["kind_basis"] = "ransomware", "ransomware"
+        used = f"uses ransomware {', '.join(ransomware[:4])}" if ransomware else "described as such"
+        p.extra["kind_reason"] = f"{source}: {used}"
+    elif any(w in text for w in KIND_RULES["criminal_words"]) and p.kind == "apt":
+        p.kind, p.extra["kind_basis"] = "criminal", "criminal"
+        p.extra["kind_reason"] = f"{source} describes financially motivated crime"
 
 
 def _cves_in(users: Iterable[Row]) -> set[str]:
@@ -336,10 +396,21 @@ def _apply_misp(p: Profile, entry: Mapping[str, Any], names: list[str]) -> None:
         p.add("cves", cves)
         p.cite("cves", refs[:3] or [MISP_CLUSTER_URL])
     p.extra["misp_refs"] = refs
+    _classify(p, _misp_kind_text(entry), [], "MISP galaxy")
     vendors = {k.split(":", 1)[1]: str(v) for k, v in meta.items() if k.startswith("origin:")}
     if vendors:
         p.extra["alias_vendors"] = {**p.extra.get("alias_vendors", {}), **vendors}
     p.extra["origins"] = [*p.extra.get("origins", []), "misp-galaxy"]
+
+
+def _misp_kind_text(entry: Mapping[str, Any]) -> str:
+    """The words of a MISP threat-actor entry that say what kind of actor it is."""
+    meta = entry.get("meta") or {}
+    parts = [str(entry.get("description") or "")]
+    for key in ("cfr-type-of-incident", "motive", "threat-actor-classification"):
+        value = meta.get(key)
+        parts.extend(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+    return " ".join(parts)
 
 
 def misp_actor(entry: Mapping[str, Any]) -> Actor:

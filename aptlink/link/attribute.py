@@ -560,13 +560,41 @@ def _time_and_motive(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) ->
                 f"active years {lo}-{actor.last_year or 'now'}",
                 b["years"],
             )
-    espionage = actor.kind.lower() in index.settings["kinds"]["espionage"]
+    _motive(h, prof, index)
+
+
+def _motive(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
+    """Impact against the actor's kind (knowledge base: espionage, criminal or ransomware, from
+    data): ransomware impact fits a criminal actor and not an espionage one that never used it;
+    a campaign of many techniques and no impact at all fits a ransomware actor poorly."""
+    b, p, kinds = index.settings["bonus"], index.settings["penalty"], index.settings["kinds"]
+    actor = index.actors[h.actor]
+    kind = actor.kind.lower()
+    basis = actor.extra.get("kind_reason") if isinstance(actor.extra, Mapping) else None
+    why = f" ({basis})" if basis else ""
     impact = prof.impact - index.techniques[h.actor]
-    if impact and espionage:
+    if impact and kind in kinds["espionage"]:
         h.add(
             "capability:impact-unlike-actor",
-            f"ransomware/DDoS impact ({', '.join(sorted(impact))}) for an espionage actor",
+            f"ransomware/DDoS impact ({', '.join(sorted(impact))}) for an espionage actor{why}",
             -p["impact"],
+        )
+    elif prof.impact and kind in kinds["criminal"]:
+        h.add(
+            "adversary:impact-like-actor",
+            f"ransomware/DDoS impact ({', '.join(sorted(prof.impact))}) fits a {kind} actor{why}",
+            b["impact"],
+            support=0.0,
+        )
+    elif (
+        not prof.impact
+        and kind in kinds["ransomware"]
+        and len(prof.known) >= index.settings["model"]["no_impact_min_techniques"]
+    ):
+        h.add(
+            "capability:no-impact-for-ransomware-actor",
+            f"{len(prof.known)} techniques and no ransomware impact, for a ransomware actor{why}",
+            -p["no_impact"],
         )
 
 
