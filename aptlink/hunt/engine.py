@@ -74,6 +74,9 @@ class Column:
             self._joined[cased] = ("\x00" + "\x00".join(texts) + "\x00", starts)
         return self._joined[cased]
 
+    def text_set(self, cased: bool) -> set[str]:
+        return set(self.texts(cased))
+
     def equal_numbers(self, value: str, cased: bool) -> list[int]:
         if cased not in self._index:
             index: dict[str, list[int]] = {}
@@ -160,18 +163,14 @@ def glob_literal(leaf: Leaf) -> str | None:
     return longest if len(longest) >= 3 else None
 
 
-Need = tuple[tuple[Leaf, ...], ...]
+Need = tuple[frozenset[Leaf], ...]
 
 
 def necessary(node: Node) -> Need:
     """Clauses of leaves: in every row where ``node`` is true, each clause has a true leaf. A batch
     where some clause has no leaf that can hit skips the rule without evaluating its tree (most
     rules, on most batches). No clauses: nothing is known (e.g. under a NOT)."""
-    return tuple(tuple(sorted(clause, key=_leaf_order)) for clause in _clauses(node))
-
-
-def _leaf_order(leaf: Leaf) -> tuple[str, str, str, bool, str]:
-    return (leaf.field or "", leaf.op, leaf.value, leaf.cased, leaf.flags)
+    return tuple(_clauses(node))
 
 
 def _clauses(node: Node) -> list[frozenset[Leaf]]:
@@ -209,8 +208,10 @@ class NeedleIndex:
                         words.setdefault((leaf.field, False), set()).add(literal)
         self.automata: dict[tuple[str | None, bool], Any] = {}
         self.words: dict[tuple[str | None, bool], list[str]] = {}
+        self.shifts: dict[tuple[str | None, bool], npt.NDArray[np.int64]] = {}
         self.rules = rules
         self.needs = [tuple(necessary(node) for _, node in rule.variants) for rule in rules]
+        self._plan_leaves(rules)
         for key, found in words.items():
             ordered = sorted(found)
             automaton = ahocorasick.Automaton()
@@ -219,6 +220,38 @@ class NeedleIndex:
             automaton.make_automaton()
             self.automata[key] = automaton
             self.words[key] = ordered
+            self.shifts[key] = word_shifts(ordered)
+
+    def _plan_leaves(self, rules: Sequence[CompiledRule]) -> None:
+        """Which text decides each leaf, so that a batch finds its possibly-true leaves in bulk:
+        equality leaves by value, needle and wildcard leaves by needle; the rest always count."""
+        self.known: set[Leaf] = set()
+        self.always: set[Leaf] = set()
+        self.by_value: dict[tuple[str, bool], dict[str, list[Leaf]]] = {}
+        self.by_needle: dict[tuple[str, bool], dict[str, list[Leaf]]] = {}
+        for rule in rules:
+            for _, node in rule.variants:
+                for leaf in leaves(node):
+                    if leaf not in self.known:
+                        self.known.add(leaf)
+                        self._plan(leaf)
+
+    def _plan(self, leaf: Leaf) -> None:
+        field = leaf.field
+        if field is None:
+            self.always.add(leaf)
+        elif leaf.op == "eq":
+            self.by_value.setdefault((field, leaf.cased), {}).setdefault(leaf.value, []).append(
+                leaf
+            )
+        elif leaf.op in NEEDLE_OPS and leaf.value.replace("\x00", ""):
+            words = self.by_needle.setdefault((field, leaf.cased), {})
+            words.setdefault(needle(leaf), []).append(leaf)
+        elif leaf.op == "regex" and glob_literal(leaf):
+            words = self.by_needle.setdefault((field, False), {})
+            words.setdefault(str(glob_literal(leaf)), []).append(leaf)
+        else:
+            self.always.add(leaf)
 
 
 class Batch:
@@ -239,6 +272,7 @@ class Batch:
         self._union: tuple[Column, list[tuple[str, int, int]]] | None = None
         self._keyword: dict[Leaf, list[tuple[str, Mask]]] = {}
         self._may: dict[Leaf, bool] = {}
+        self._hit_leaves: set[Leaf] | None = None
 
     def column(self, field: str) -> Column | None:
         if field not in self._columns:
@@ -290,9 +324,31 @@ class Batch:
             self._union = (Column(union, encode=False), bounds)
         return self._union
 
+    def hit_leaves(self) -> set[Leaf]:
+        """The rule set's leaves that may be true somewhere in the batch (a superset: equality and
+        needle leaves are decided, the others always count), found in bulk per column."""
+        if self._hit_leaves is None:
+            assert self.needles is not None
+            index = self.needles
+            found = set(index.always)
+            for (field, cased), by_value in index.by_value.items():
+                column = self.column(field)
+                if column is not None:
+                    for value in by_value.keys() & column.text_set(cased):
+                        found.update(by_value[value])
+            for (field, cased), by_needle in index.by_needle.items():
+                column = self.column(field)
+                if column is not None:
+                    for word in self.needle_hits(field, cased, column).keys() & by_needle.keys():
+                        found.update(by_needle[word])
+            self._hit_leaves = found
+        return self._hit_leaves
+
     def may_hit(self, leaf: Leaf) -> bool:
         """False only when the leaf is false on every row of the batch (equality and needle leaves
         are decided by one lookup; the others are assumed to hit)."""
+        if self.needles is not None and leaf in self.needles.known:
+            return leaf in self.hit_leaves()
         cached = self._may.get(leaf)
         if cached is None:
             cached = self._may[leaf] = self._may_hit(leaf)
@@ -399,8 +455,9 @@ class Batch:
         key = (field, cased)
         if key not in self._hits:
             assert self.needles is not None
+            index = self.needles
             self._hits[key] = scan_needles(
-                self.needles.automata[key], self.needles.words[key], column, cased
+                index.automata[key], index.words[key], column, cased, index.shifts[key]
             )
         return self._hits[key]
 
@@ -443,28 +500,40 @@ class Batch:
 
 
 def scan_needles(
-    automaton: Any, words: list[str], column: Column, cased: bool
+    automaton: Any,
+    words: list[str],
+    column: Column,
+    cased: bool,
+    shifts: npt.NDArray[np.int64] | None = None,
 ) -> dict[str, npt.NDArray[np.int64]]:
-    """Run the automaton over the column's NUL-joined values; needle -> value numbers."""
+    """Run the automaton over the column's NUL-joined values; needle -> value numbers.
+
+    ``shifts`` (per word: its length - 1, less one for a leading NUL anchor) maps a match's end to
+    the start of the value it lies in; computed here when not given.
+    """
     joined, starts = column.joined(cased)
     found = list(automaton.iter(joined))
     if not found:
         return {}
+    if shifts is None:
+        shifts = word_shifts(words)
     ends = np.fromiter((e for e, _ in found), np.int64, len(found))
     ids = np.fromiter((i for _, i in found), np.int64, len(found))
-    lengths = np.fromiter((len(w) for w in words), np.int64, len(words))
-    leads = np.fromiter((w.startswith("\x00") for w in words), np.int64, len(words))
-    first = ends - lengths[ids] + 1 + leads[ids]
-    numbers = np.searchsorted(starts, first, "right") - 1
-    order = np.lexsort((numbers, ids))
-    ids, numbers = ids[order], numbers[order]
+    numbers = np.searchsorted(starts, ends - shifts[ids], "right") - 1
+    # one sort of (needle, value) pairs without repeats, then one cut per needle
+    span = len(starts) + 1
+    pairs = np.unique(ids * span + numbers)
+    ids, numbers = pairs // span, pairs % span
     cuts = np.flatnonzero(np.diff(ids)) + 1
+    firsts = ids[np.concatenate(([0], cuts))].tolist()
     return {
-        words[int(group_ids[0])]: np.unique(group_numbers)
-        for group_ids, group_numbers in zip(
-            np.split(ids, cuts), np.split(numbers, cuts), strict=True
-        )
+        words[first]: group for first, group in zip(firsts, np.split(numbers, cuts), strict=True)
     }
+
+
+def word_shifts(words: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Per needle, how far its first character lies before its last (a leading NUL not counted)."""
+    return np.fromiter((len(w) - 1 - w.startswith("\x00") for w in words), np.int64, len(words))
 
 
 def bools(array: pa.Array | pa.ChunkedArray) -> Mask:
@@ -622,6 +691,8 @@ class RuleRun:
             return self._keyword(leaf)
         if leaf.op == "fieldref":
             return self._fieldref(leaf)
+        if not self.batch.may_hit(leaf):
+            return False  # (only equality, needle and wildcard leaves are ever ruled out)
         per_value = self.batch.leaf_values(leaf)
         if isinstance(per_value, bool):
             return per_value
@@ -673,22 +744,24 @@ def match_batch(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, 
 def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, Rows]]:
     """(rule index, matched row numbers) for every rule that matched a row of the batch."""
     found: list[tuple[int, Rows]] = []
-    index_ = batch.needles
-    needs = index_.needs if index_ is not None and index_.rules is rules else None
+    plan = batch.needles
+    needs = plan.needs if plan is not None and plan.rules is rules else None
+    hit = batch.hit_leaves() if needs is not None else set()
     may_hit = batch.may_hit
     for index, rule in enumerate(rules):
         rows: Rows | None = None
-        wanted = needs[index] if needs is not None else None
         for number, (source, node) in enumerate(rule.variants):
-            need = wanted[number] if wanted is not None else necessary(node)
-            if not all(any(map(may_hit, clause)) for clause in need):
-                continue  # some leaves the variant needs are false everywhere in the batch
+            if needs is not None:
+                if not all(not hit.isdisjoint(clause) for clause in needs[index][number]):
+                    continue  # some leaves the variant needs are false everywhere in the batch
+            elif not all(any(map(may_hit, clause)) for clause in necessary(node)):
+                continue
             run = RuleRun(batch, source)
             if run.size == 0:
                 continue
-            hit = run.matched_rows(node)
-            if len(hit):
-                rows = hit if rows is None else np.union1d(rows, hit)
+            matched = run.matched_rows(node)
+            if len(matched):
+                rows = matched if rows is None else np.union1d(rows, matched)
         if rows is not None:
             found.append((index, rows))
     return found
