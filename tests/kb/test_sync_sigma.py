@@ -231,3 +231,16 @@ def test_a_hand_made_rules_folder_is_kept_aside(
     assert (
         tmp_path / "sigma.previous" / "rules" / "windows" / "mine.yml"
     ).read_text() == "title: mine"
+
+
+def test_oversized_download_is_cut_off(
+    server: Loopback, sample_rules: list[Path], tmp_path: Path
+) -> None:
+    from aptlink.kb.sync_sigma import sync_sigma
+
+    publish(server, release_zip(sample_rules))
+    url = f"{server.base}/sigma/sigma_all_rules.zip"
+    with pytest.raises(KnowledgeError, match="download larger than 1024 bytes"):
+        sync_sigma(tmp_path, url, 5, limits=ZipLimits(download=1024))
+    assert not (tmp_path / "sigma").exists()
+    assert not [p for p in (tmp_path / "sigma.d").iterdir()]  # no partial download left
