@@ -146,13 +146,9 @@ def test_host_incidents_name_their_victim(run: Run) -> None:
     assert {by_id[i]["victim"] for i in port} == {"Asagiri Port Terminal Co."}
 
 
-@pytest.mark.xfail(
-    reason="known gap: the hosts' C2 lookups of cloud-jaxsync.net (Sysmon 3/22) match no rule and "
-    "case intel (the ISAC bundle) is not matched against host events, so nothing ties the "
-    "aerospace intrusion to the mail that used the same host",
-    strict=False,
-)
 def test_the_aerospace_intrusion_links_to_the_mails(run: Run) -> None:
+    """The hosts' C2 look-ups of cloud-jaxsync.net meet the ISAC bundle's indicator (intel-match),
+    and the bundle shares docs-jpforum.com and the 2022 shortcut's hash with the mails."""
     campaign_of = run.campaign_of()
     mails = {campaign_of[i] for i in run.incidents_of(SHARED_HOST_MAILS)}
     hosts = {campaign_of[i] for i in run.incidents_of(ROLES["mirrorface_hosts"])}
