@@ -83,6 +83,8 @@ class Rules:
     brands: dict[str, frozenset[str]]
     brand_names: Any  # automaton over brand names and administrative roles
     protected_labels: dict[str, str]
+    form_builders: tuple[str, ...] = ()  # host or host/path prefixes (hosting.yaml)
+    logo_sources: frozenset[str] = frozenset()
 
     def signal(self, code: str) -> Signal:
         return self.signals[code]
@@ -176,6 +178,7 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         for t in th.terms
     }
     brand_spec = _yaml(DATA / "brands.yaml")
+    hosting = _yaml(DATA / "hosting.yaml") or {}
     brands = {k.lower(): frozenset(v) for k, v in brand_spec["brands"].items()}
     return Rules(
         signals=signals,
@@ -189,10 +192,12 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         disposable=frozenset(_warninglist("disposable-email")),
         shorteners=frozenset(_warninglist("url-shortener")) | SHORTENERS,
         dynamic_dns=frozenset(_warninglist("dynamic-dns")),
-        free_hosting=FREE_HOSTING,
+        free_hosting=FREE_HOSTING | {str(h).lower() for h in hosting.get("free_hosting", ())},
         brands=brands,
         brand_names=_automaton([*brands, *brand_spec.get("roles", ())]),
         protected_labels=_protected_labels(brands),
+        form_builders=tuple(str(h).lower() for h in hosting.get("form_builders", ())),
+        logo_sources=frozenset(str(h).lower() for h in hosting.get("logo_sources", ())),
     )
 
 
@@ -241,9 +246,6 @@ FREE_HOSTING = frozenset(
         "webflow.io",
         "blogspot.com",
         "sites.google.com",
-        "typeform.com",
-        "jotform.com",
-        "formstack.com",
         "surge.sh",
         "repl.co",
         "replit.app",
@@ -584,6 +586,20 @@ def names_own_domain(display: str, reg: str) -> bool:
     return label in words or (len(label) >= 6 and label == "".join(words))
 
 
+def padded_name_domain(display: str, domain: str) -> str:
+    """The vowel-less filler around a display name inside its sending domain's label
+    ("Starbucks" from rwhsystarbucks.com -> "rwhsy"), or '': a name registered with random letters
+    around it, because the real name was taken by its owner."""
+    name = re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKC", display).lower())
+    label = registered_domain(domain).split(".")[0]
+    if len(name) < 5 or name == label or name not in label:
+        return ""
+    rest = label.replace(name, "", 1).strip("-")
+    if len(rest) >= 3 and rest.isalpha() and not re.search("[aeiou]", rest):
+        return rest
+    return ""
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))} | {word}
 
@@ -812,11 +828,23 @@ class Judge:
                 "sender:malformed", f"From {sender.address!r} is not a deliverable address"
             )
         yield from self._provider(sender)
+        yield from self._envelope(mail, sender)
         yield from self._impersonation(sender, mail)
         yield from self._reply_paths(mail, sender)
         yield from self._sender_domain(domain)
         yield from self._authentication(mail, sender)
         yield from self._known_sender(sender)
+
+    def _envelope(self, mail: Mail, sender: Address) -> Iterator[Reason]:
+        """A bounce address on a Microsoft 365 tenant's default domain (name.onmicrosoft.com) for a
+        mail whose From names another domain: sent through a tenant opened for the purpose, as an
+        organisation using Microsoft 365 sends from its own domain."""
+        envelope = mail.return_path.rpartition("@")[2].lower()
+        if envelope.endswith(TENANT_DOMAINS) and not sender.domain.endswith(TENANT_DOMAINS):
+            yield self.reason(
+                "sender:tenant-envelope",
+                f"Return-Path {mail.return_path[:80]} is a bare Microsoft 365 tenant, From is {sender.domain}",
+            )
 
     def _provider(self, sender: Address) -> Iterator[Reason]:
         domain = sender.domain
@@ -851,6 +879,12 @@ class Judge:
                 f"display name shows {shown.group(0)} but the address is {sender.address}",
             )
             return
+        padded = padded_name_domain(name, sender.domain)
+        if padded:
+            yield self.reason(
+                "sender:padded-name-domain",
+                f"display name {name!r} sits in {sender.domain} padded with {padded!r}",
+            )
         site = DISPLAY_DOMAIN.fullmatch(name.strip().lower())
         if site and registered_domain(site.group(0)) != registered_domain(sender.domain):
             yield self.reason(
@@ -1095,7 +1129,10 @@ class Judge:
         url = link.url
         path = urllib.parse.urlsplit(url).path if "://" in url else url
         risky = RISKY_LINK_EXT.search(path)
-        cloud = in_domain_list(host, CLOUD_STORAGE)
+        form = self._form_builder(host, path)
+        cloud = not form and in_domain_list(host, CLOUD_STORAGE)
+        if form and link.source != "src":
+            yield self.reason("link:form-builder", f"link to a {form} form: {url[:160]}")
         if cloud and (risky or archive_hint):
             yield self.reason(
                 "link:cloud-archive", f"{host} link to an archive or program: {url[:160]}"
@@ -1112,6 +1149,17 @@ class Judge:
         rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
         if REDIRECT_PARAM.search(url) and link.source != "src" and not rewriter:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
+
+    def _form_builder(self, host: str, path: str) -> str:
+        """The form service a link leads to ("docs.google.com/forms"), or ''."""
+        where = f"{host}{path}".lower()
+        for entry in self.rules.form_builders:
+            base, _, prefix = entry.partition("/")
+            if (host == base or host.endswith("." + base)) and (
+                not prefix or where.startswith(f"{host}/{prefix}")
+            ):
+                return entry
+        return ""
 
     def _mismatch(self, link: MailLink, host: str, own_site: bool) -> Iterator[Reason]:
         shown = DOMAIN_IN_TEXT.match(link.text.strip())
@@ -1199,6 +1247,19 @@ class Judge:
         free = sorted(h for h in hosts if in_domain_list(h, IMAGE_HOSTS))
         if free:
             yield self.reason("content:free-image-host", f"pictures loaded from {free[0]}")
+        borrowed = next(
+            (
+                link.url
+                for link in mail.links[:MAX_LINKS]
+                if link.source == "src" and in_domain_list(link.host, self.rules.logo_sources)
+            ),
+            None,
+        )
+        if borrowed:
+            yield self.reason(
+                "content:borrowed-logo",
+                f"a logo hot-linked from a public gallery: {borrowed[:120]}",
+            )
         for rcpt in [a.address for a in (*mail.to, *mail.cc)][:3]:
             local = rcpt.partition("@")[0]
             if "@" not in rcpt or len(local) < 3:
@@ -1502,6 +1563,9 @@ def _invisible_in(subject: str, display: str) -> str:
     if INVISIBLE.search(name) or (name.isascii() is False and FOREIGN_MARK.search(name)):
         return f"sender name {INVISIBLE.sub('', name)[:60]!r} carries invisible or stray marks"
     return ""
+
+
+TENANT_DOMAINS = (".onmicrosoft.com",)
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
