@@ -11,10 +11,11 @@ import math
 import re
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from aptlink.link.features import load_config
 from aptlink.model import Actor
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class ActorIndex:
     lure_phrases: dict[str, list[int]]
     canon: Callable[[str], str]
     settings: Mapping[str, Any]
+    similarity: SimilarityIndex
     _second: dict[str, dict[int, float]] = dataclasses.field(default_factory=dict)
     # Campaigns with the same techniques and software share their capability scores and reasons.
     capability_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
@@ -140,7 +142,87 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
         ),
         canon=canon,
         settings=cfg,
+        similarity=similarity_index(techs, tooling, softs, cfg["similarity"]),
     )
+
+
+@dataclasses.dataclass(slots=True)
+class SimilarityIndex:
+    """IDF-weighted vectors of the actors' technique and software profiles, as postings: the
+    ranking below rank 1 (docs/attribution.md). A technique's family (``p:T1566``) and the
+    techniques an actor's software implements are partial features, so T1566.001 partly matches
+    an actor known for T1566.002; software is keyed by its canonical name (aliases match)."""
+
+    postings: dict[str, list[tuple[int, float]]]
+    idf: dict[str, float]
+    norms: list[float]
+    settings: Mapping[str, float]
+
+    def query(self, techniques: Iterable[str], software: Iterable[str]) -> dict[str, float]:
+        """The campaign's weighted features (those some actor has)."""
+        return {
+            k: w * self.idf[k]
+            for k, w in _features(techniques, (), software, self.settings).items()
+            if k in self.idf
+        }
+
+    def scores(self, query: Mapping[str, float]) -> dict[int, float]:
+        """Similarity of each actor sharing a feature with the query: the dot product over the
+        query's norm and the actor's norm to the power ``alpha`` (1 is the cosine; below 1 a big
+        profile is less penalised for its size)."""
+        qn = math.sqrt(sum(v * v for v in query.values())) or 1.0
+        dots: dict[int, float] = defaultdict(float)
+        for k, qv in query.items():
+            for a, dv in self.postings.get(k, ()):
+                dots[a] += qv * dv
+        alpha = self.settings["alpha"]
+        return {a: d / (qn * self.norms[a] ** alpha) for a, d in dots.items() if d > 0}
+
+
+def _features(
+    techniques: Iterable[str],
+    tooling: Iterable[str],
+    software: Iterable[str],
+    cfg: Mapping[str, float],
+) -> dict[str, float]:
+    generic = _generic()
+    out: dict[str, float] = {}
+    for t in techniques:
+        if t in generic:
+            continue
+        out[f"t:{t}"] = 1.0
+        fam = f"p:{parent(t)}"
+        out[fam] = max(out.get(fam, 0.0), cfg["family"])
+    for t in tooling:
+        if t not in generic:
+            out.setdefault(f"t:{t}", cfg["tooling"])
+    for s in software:
+        out[f"s:{s}"] = cfg["software"]
+    return out
+
+
+def _generic() -> frozenset[str]:
+    return frozenset(load_config().generic_techniques)
+
+
+def similarity_index(
+    techs: Sequence[frozenset[str]],
+    tooling: Sequence[frozenset[str]],
+    softs: Sequence[frozenset[str]],
+    cfg: Mapping[str, float],
+) -> SimilarityIndex:
+    docs = [_features(t, o, s, cfg) for t, o, s in zip(techs, tooling, softs, strict=True)]
+    df: Counter[str] = Counter(k for d in docs for k in d)
+    n = len(docs)
+    idf = {k: math.log((n + 1) / (c + 1)) + 1.0 for k, c in df.items()}
+    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    norms = []
+    for a, d in enumerate(docs):
+        weighted = {k: w * idf[k] for k, w in d.items()}
+        norms.append(math.sqrt(sum(v * v for v in weighted.values())) or 1.0)
+        for k, v in weighted.items():
+            postings[k].append((a, v))
+    return SimilarityIndex(postings=dict(postings), idf=idf, norms=norms, settings=cfg)
 
 
 def phrases(theme: str) -> list[str]:

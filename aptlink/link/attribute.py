@@ -223,28 +223,74 @@ def rank_actors(
     prof.known = known_techniques(prof, index)
     key = (prof.known, frozenset(prof.software))
     if key not in index.capability_memo:
-        index.capability_memo[key] = capability_scores(prof, index)
-    base, raw = index.capability_memo[key]
+        index.capability_memo[key] = (*capability_scores(prof, index), similarities(prof, index))
+    base, raw, sims = index.capability_memo[key]
     raw = dict(raw)
     prof.hits = intel_hits(prof, index, intel)
     for actor, bonus in intel_scores(prof, index).items():
         raw[actor] = raw.get(actor, 0.0) + bonus
     if not raw:
         return []
-    # actors are in name order, so the position breaks ties by name
-    shortlist = [a for _, a in heapq.nsmallest(m["shortlist"], [(-v, a) for a, v in raw.items()])]
-    hyps = [explain(a, prof, index, intel, base) for a in shortlist]
+    hyps = [explain(a, prof, index, intel, base) for a in shortlist(raw, sims, index)]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
-    logits = [h.score / m["temperature"] for h in hyps]
+    logits = {h.actor: h.score / m["temperature"] for h in hyps}
     rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
-    norm = _logsumexp(logits, extra=rest)
+    norm = _logsumexp(list(logits.values()), extra=rest)
     out = []
-    for rank, (h, logit) in enumerate(zip(hyps[: m["top"]], logits, strict=False), 1):
+    for rank, h in enumerate(fused_order(hyps, sims, index)[: m["top"]], 1):
         strength = 1.0 - math.exp(-h.support / m["support_scale"])
-        conf = round(min(1.0, math.exp(logit - norm) * strength), 3)
+        conf = round(min(1.0, math.exp(logits[h.actor] - norm) * strength), 3)
         attributed = conf >= m["threshold"] and rank == 1
         out.append((campaign_id, h.actor, conf, rank, attributed, h.evidence, h.against))
     return out
+
+
+def similarities(prof: CampaignProfile, index: ActorIndex) -> dict[int, float]:
+    """IDF-weighted similarity of the campaign's specific techniques and software to each actor's
+    profile (the ranking below rank 1)."""
+    sim = index.similarity
+    return sim.scores(sim.query(prof.known, prof.software))
+
+
+def shortlist(raw: Mapping[int, float], sims: Mapping[int, float], index: ActorIndex) -> list[int]:
+    """The actors explained in full: the best by log-odds and the most similar profiles."""
+    m, s = index.settings["model"], index.settings["similarity"]
+    # actors are in name order, so the position breaks ties by name
+    best = heapq.nsmallest(m["shortlist"], [(-v, a) for a, v in raw.items()])
+    near = heapq.nsmallest(s["shortlist"], [(-v, a) for a, v in sims.items()])
+    return sorted({a for _, a in best} | {a for _, a in near})
+
+
+def fused_order(
+    hyps: list[Hypothesis], sims: Mapping[int, float], index: ActorIndex
+) -> list[Hypothesis]:
+    """Rank 1 is the best log-odds hypothesis (what the confidence is about); the others follow
+    by reciprocal-rank fusion of their log-odds rank and their profile-similarity rank, so an
+    actor whose whole profile resembles the campaign is listed even when no single rare match
+    lifts it. ``hyps`` is in log-odds order; hypotheses with no specific evidence and no
+    similarity are not listed."""
+    k = index.settings["similarity"]["rrf_k"]
+    listed = [h for h in hyps if h.support > 0 or sims.get(h.actor, 0.0) > 0]
+    if not listed:
+        return []
+    by_sim = sorted(listed, key=lambda h: (-sims.get(h.actor, 0.0), index.actors[h.actor].name))
+    sim_rank = {h.actor: r for r, h in enumerate(by_sim)}
+    fused = {
+        h.actor: 1 / (k + r + 1) + 1 / (k + sim_rank[h.actor] + 1) for r, h in enumerate(listed)
+    }
+    rest = sorted(listed[1:], key=lambda h: (-fused[h.actor], index.actors[h.actor].name))
+    for h in listed:
+        s = sims.get(h.actor, 0.0)
+        if s > 0:
+            h.evidence.append(
+                (
+                    "capability:profile-similarity",
+                    f"{s:.2f} IDF-weighted similarity of its technique and software profile "
+                    f"to the campaign's (rank {sim_rank[h.actor] + 1} of {len(listed)} by it)",
+                    0.0,
+                )
+            )
+    return [listed[0], *rest]
 
 
 def fast_stable_id(kind: str, *parts: str) -> str:
