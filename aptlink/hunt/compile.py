@@ -297,9 +297,16 @@ def to_plain(node: Node) -> Any:
     return node
 
 
-def from_plain(data: Any) -> Node:
+def from_plain(data: Any, leaves: dict[tuple[Any, ...], Leaf] | None = None) -> Node:
+    """The tree of ``to_plain``; ``leaves`` shares equal leaves between trees (fewer objects)."""
     if isinstance(data, bool):
         return data
     if data[0] == "leaf":
-        return Leaf(data[1], data[2], data[3], data[4], data[5])
-    return Op(data[0], tuple(from_plain(c) for c in data[1:]))
+        key = tuple(data[1:6])
+        if leaves is None:
+            return Leaf(*key)
+        found = leaves.get(key)
+        if found is None:
+            found = leaves[key] = Leaf(*key)
+        return found
+    return Op(data[0], tuple(from_plain(c, leaves) for c in data[1:]))

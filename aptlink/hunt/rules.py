@@ -132,8 +132,28 @@ def rule_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def load_rules(paths: Sequence[Path]) -> RuleSet:
-    """Load and compile every rule under ``paths``; problems are collected, never raised."""
+def load_rules(paths: Sequence[Path], *, cache: bool = True) -> RuleSet:
+    """Load and compile every rule under ``paths``; problems are collected, never raised.
+
+    With ``cache``, a rule set compiled before from the same files (same paths, sizes and times)
+    is read back from the cache instead (see ``aptlink.hunt.rulecache``)."""
+    if not cache:
+        return compile_rules(paths)
+    from aptlink.hunt import rulecache
+
+    files = list(rule_files(paths))
+    key = rulecache.cache_key(files)
+    where = rulecache.cache_file(paths)
+    cached = rulecache.read(where, key)
+    if cached is not None:
+        return cached
+    ruleset = compile_rules(files)
+    rulecache.write(where, key, ruleset)
+    return ruleset
+
+
+def compile_rules(paths: Sequence[Path]) -> RuleSet:
+    """Load and compile every rule under ``paths`` (no cache)."""
     ruleset = RuleSet()
     seen: set[str] = set()
     pending: list[tuple[SigmaCorrelationRule, str]] = []
