@@ -1,0 +1,125 @@
+"""The phishing signals added against the honeypot misses and the 2002-newsletter false positives:
+each fires on its own evidence (positive) and stays quiet on the nearest benign case (near miss)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aptlink.detect.phishing import Directory, Judge, load_rules, padded_name_domain
+from aptlink.evidence.base import ParseContext
+from aptlink.evidence.email import parse_message_bytes
+from aptlink.model import Provenance
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "data" / "mail"))
+import mailfactory as mf
+
+
+def _codes(data: bytes) -> set[str]:
+    prov = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+    result = Judge(load_rules(), Directory()).assess(
+        parse_message_bytes(data, prov, ParseContext()), prov
+    )
+    return {r.code for r in result.reasons}
+
+
+def _mail(
+    sender: tuple[str, str] = ("A B", "a@partner.example"),
+    subject: str = "hello",
+    body: str = "hi",
+    html: str | None = None,
+    return_path: str = "",
+) -> bytes:
+    data = mf.make_mail(subject=subject, body=body, sender=sender, html=html)
+    return (f"Return-Path: <{return_path}>\n".encode() + data) if return_path else data
+
+
+def test_service_desk_display_name() -> None:
+    assert "sender:service-display-name" in _codes(_mail(("Security Alert.", "oyd@smartweb.com")))
+    assert "sender:service-display-name" in _codes(
+        _mail(("Prime Customer Support", "donotreply@zuhaus.com"))
+    )
+    # an organisation writing as itself, or a newsletter, is not posing as a service desk
+    assert "sender:service-display-name" not in _codes(
+        _mail(("Ximian Security Team", "security@ximian.com"))
+    )
+    assert "sender:service-display-name" not in _codes(
+        _mail(("CNET Virus Security Newsletter", "online@newsletter.online.com"))
+    )
+
+
+def test_brand_display_name_of_a_sender_naming_itself() -> None:
+    assert "sender:brand-display-name" not in _codes(
+        _mail(("Lockergnome Apple Core", "subscriptions@lockergnome.com"))
+    )
+    assert "sender:brand-display-name" in _codes(_mail(("Apple Support", "id@acc-sec.com")))
+    assert "sender:brand-display-name" in _codes(
+        _mail(("Trust wallet", "support@trustyourwallet.com"))
+    )
+
+
+def test_invisible_characters_in_subject_and_sender_name() -> None:
+    zw = "\u200b"
+    subject = f"Fi{zw}nal wa{zw}rning: your pho{zw}tos"
+    assert "content:invisible-characters" in _codes(_mail(subject=subject))
+    salted = ("customers@services\u073f.\u073famzn\u073f.\u073fcom", "info@brbcable.com")
+    codes = _codes(_mail(salted))
+    assert {"content:invisible-characters", "sender:address-in-display-name"} <= codes
+    # Japanese, accented and emoji subjects are ordinary
+    assert "content:invisible-characters" not in _codes(
+        _mail(("José Müller", "jm@partner.example"), subject="勉強会のご案内 – café ☕")
+    )
+
+
+def test_forms_posting_to_the_senders_own_site_are_not_scored() -> None:
+    own = '<form action="https://www.lockergnome.com/cgi-bin/htsearch"><input name=q></form>'
+    sender = ("Lockergnome", "subscriptions@lockergnome.com")
+    assert "link:html-form" not in _codes(_mail(sender, html=own))
+    other = '<form action="https://collect.example-harvest.net/p.php"><input name=q></form>'
+    assert "link:html-form" in _codes(_mail(sender, html=other))
+
+
+def test_cgi_bin_is_not_a_compromised_site_path() -> None:
+    html = '<a href="http://www.infopackets.com/cgi-bin/view?x=1">read</a>'
+    assert "link:compromised-site-path" not in _codes(_mail(html=html))
+    html = '<a href="http://shop.example.org/wp-content/plugins/x/login.php">read</a>'
+    assert "link:compromised-site-path" in _codes(_mail(html=html))
+
+
+def test_form_builder_links() -> None:
+    form = "https://docs.google.com/forms/d/e/1FAIpQLSfGJf/viewform"
+    assert "link:form-builder" in _codes(_mail(body=f"confirm your booking: {form}"))
+    assert "link:form-builder" in _codes(_mail(body="fill in https://forms.gle/swApmnQazhy2iu"))
+    doc = "https://docs.google.com/document/d/1abc/edit"
+    codes = _codes(_mail(body=f"the minutes: {doc}"))
+    assert "link:form-builder" not in codes and "link:cloud-storage" in codes
+
+
+def test_logo_hot_linked_from_a_public_gallery() -> None:
+    logo = "https://upload.wikimedia.org/wikipedia/sco/d/d3/Starbucks_Corporation_Logo_2011.svg"
+    html = f'<img src="{logo}"><p>Your reward is waiting</p>'
+    assert "content:borrowed-logo" in _codes(_mail(html=html))
+    own = '<img src="https://brand.toyota.com/content/dam/logo.svg"><p>news</p>'
+    assert "content:borrowed-logo" not in _codes(_mail(("Toyota", "news@toyota.com"), html=own))
+
+
+def test_bounce_address_on_a_bare_microsoft_365_tenant() -> None:
+    sender = ("Omaha Steaks", "info@omahasteaks-offers.com")
+    tenant = "44xmlle9xd@jer20341378.onmicrosoft.com"
+    assert "sender:tenant-envelope" in _codes(_mail(sender, return_path=tenant))
+    own = "bounce@omahasteaks-offers.com"
+    assert "sender:tenant-envelope" not in _codes(_mail(sender, return_path=own))
+    same = ("IT", "admin@contoso.onmicrosoft.com")
+    assert "sender:tenant-envelope" not in _codes(
+        _mail(same, return_path="x@contoso.onmicrosoft.com")
+    )
+
+
+def test_display_name_padded_into_the_sending_domain() -> None:
+    assert padded_name_domain("Starbucks®", "rwhsystarbucks.com") == "rwhsy"
+    assert padded_name_domain("Omaha Steaks", "omahasteaksgry.com") == "gry"
+    assert "sender:padded-name-domain" in _codes(_mail(("Starbucks", "s@rwhsystarbucks.com")))
+    # the real name, or the name with a word added, is how organisations register domains
+    assert padded_name_domain("Omaha Steaks", "omahasteaks.com") == ""
+    assert padded_name_domain("Acme", "acmecorp.com") == ""
+    assert padded_name_domain("Acme", "getacme.com") == ""
