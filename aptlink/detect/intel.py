@@ -7,7 +7,8 @@ destinations, process and module hashes, file paths, registry keys, domains and 
 lines), so the cost is one set look-up per distinct value, not one comparison per row and indicator.
 A hit becomes a high-severity finding with the ``host:<computer>:<day>`` group key the hunt
 detector uses, so it joins that host's incident and the linking stage can tie the incident to the
-mails and reports that share the indicator. Values on a MISP warninglist never count.
+mails and reports that share the indicator. A mail whose sender, links or attachments are such
+indicators gets a finding too. Values on a MISP warninglist never count.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ MAX_COMMAND_CHARS = 8192
 MAX_REASONS = 8
 MAX_CASE_REPORT_BYTES = 256 * 1024 * 1024
 SCORE = 80.0
+# Just under the phishing detector's malicious threshold (60), so that a mail's incident keeps the
+# phishing verdict's title; on a mail judged clean this finding still makes it an incident.
+MAIL_SCORE = 59.0
 WEB_PORTS = frozenset({"80", "443", "8080", "8443"})
 # Bounded token patterns for what a command line may name: URLs and host names.
 URL_IN_TEXT = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>|^]{1,2000}", re.IGNORECASE)
@@ -80,6 +84,21 @@ COMPARED_KINDS: Mapping[str, frozenset[Kind]] = {
     "file": frozenset({Kind.FILE_NAME}),
     "command": frozenset({Kind.DOMAIN, Kind.HOSTNAME, Kind.URL}),
     "registry": frozenset({Kind.REGISTRY_KEY}),
+    "url": frozenset({Kind.URL}),
+    "email": frozenset({Kind.EMAIL}),
+}
+# A mail's own observations (sender, links, attachments) compared as the event fields are.
+MAIL_KINDS: Mapping[Kind, str] = {
+    Kind.EMAIL: "email",
+    Kind.DOMAIN: "domain",
+    Kind.HOSTNAME: "domain",
+    Kind.URL: "url",
+    Kind.IPV4: "ip",
+    Kind.IPV6: "ip",
+    Kind.MD5: "hash",
+    Kind.SHA1: "hash",
+    Kind.SHA256: "hash",
+    Kind.FILE_NAME: "file",
 }
 INTEL_KINDS = frozenset(k for kinds in COMPARED_KINDS.values() for k in kinds)
 
@@ -127,8 +146,10 @@ def candidates(column_kind: str, value: str) -> Iterator[tuple[Kind | None, str,
     if column_kind == "domain":
         for n, parent in enumerate(parent_domains(value)):
             yield None, parent, "exact" if n == 0 else "parent domain"
-    elif column_kind in ("ip", "hash"):
+    elif column_kind in ("ip", "hash", "email"):
         yield None, value.strip().lower(), "exact"
+    elif column_kind == "url":
+        yield Kind.URL, match_key(Kind.URL, value), "exact"
     elif column_kind == "file":
         path = value.strip().lower().replace("/", "\\")
         yield Kind.FILE_NAME, path, "exact"
@@ -259,8 +280,10 @@ class IntelMatchDetector(Detector):
     over the host event logs."""
 
     name = "intel-match"
-    description = "IOC sweep: case and knowledge-base indicators matched against host event logs"
-    accepts = frozenset({"external-incident", "eventlog", "inventory"})
+    description = (
+        "IOC sweep: case and knowledge-base indicators matched against event logs and mails"
+    )
+    accepts = frozenset({"external-incident", "eventlog", "inventory", "mail"})
     techniques = ("T1071", "T1071.001", "T1112")
 
     def __init__(self, ctx: DetectContext) -> None:
@@ -280,7 +303,28 @@ class IntelMatchDetector(Detector):
             self._learn_owners(item.data)
         elif item.kind == "eventlog" and isinstance(item.data, pa.Table):
             self._scan(item.data, item.provenance)
+        elif item.kind == "mail":
+            return self._sweep_mail(item)
         return ()
+
+    def _sweep_mail(self, item: Item) -> list[Finding]:
+        """A mail whose sender, links or attachments are known indicators: one finding, grouped
+        with the phishing detector's (the message id, else the file's sha256)."""
+        self._read_case_intel()
+        hits: list[tuple[Observation, Indicator]] = []
+        for obs in item.observations:
+            column_kind = MAIL_KINDS.get(obs.kind)
+            if column_kind is not None:
+                hits += [(obs, ind) for ind, _, _ in self._match(column_kind, obs.value)]
+        if not hits:
+            return []
+        group = str(getattr(item.data, "message_id", "") or "") or item.provenance.sha256
+        return [mail_finding(self.name, item, hits, group)]
+
+    def _read_case_intel(self) -> None:
+        if not self._case_read:
+            self._case_read = True
+            case_intel_from_report(self.ctx.case_dir, self.intel)
 
     def _learn_incident(self, item: Item) -> None:
         data = dict(item.data or {})
@@ -298,9 +342,7 @@ class IntelMatchDetector(Detector):
     # -------------------------------------------------------------- scanning
 
     def _scan(self, table: pa.Table, provenance: Provenance) -> None:
-        if not self._case_read:
-            self._case_read = True
-            case_intel_from_report(self.ctx.case_dir, self.intel)
+        self._read_case_intel()
         for name, column in COLUMNS.items():
             if name in table.column_names:
                 self._scan_column(table, name, column, provenance)
@@ -443,6 +485,39 @@ class IntelMatchDetector(Detector):
         short = host.lower().split(".")[0]
         owner = owner or self._owners.get(host.lower()) or self._owners.get(short)
         return str(owner) if owner else self.ctx.options.get("victim")
+
+
+def mail_finding(
+    detector: str, item: Item, hits: list[tuple[Observation, Indicator]], group: str
+) -> Finding:
+    values = list(dict.fromkeys(ind.value for _, ind in hits))
+    shown = ", ".join(v[:60] for v in values[:3]) + (" ..." if len(values) > 3 else "")
+    reasons = [
+        Reason(
+            code=ind.source.code,
+            detail=f"the mail's {obs.kind} {obs.value[:200]} is {ind.value[:200]}, an indicator "
+            f"from {ind.source.label}"
+            + (f"; actor named: {', '.join(ind.source.actors)}" if ind.source.actors else ""),
+            weight=MAIL_SCORE,
+        )
+        for obs, ind in hits[:MAX_REASONS]
+    ]
+    return Finding(
+        detector=detector,
+        title=f"mail carries known indicator(s): {shown}",
+        severity=Severity.HIGH,
+        score=MAIL_SCORE,
+        provenance=item.provenance.child("intel"),
+        reasons=tuple(reasons),
+        observations=tuple({obs.id: obs for obs, _ in hits}.values()),
+        time=item.time,
+        group_key=group,
+        verdict=Verdict.MALICIOUS,
+        extra={
+            "indicators": values,
+            "sources": sorted({ind.source.label for _, ind in hits}),
+        },
+    )
 
 
 def _event_rows(rows: pa.Table, field: str) -> Iterator[dict[str, Any]]:

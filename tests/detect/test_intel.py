@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -219,3 +220,34 @@ def test_one_finding_per_indicator_host_and_day_however_many_events() -> None:
     (finding,) = sweep([external((Kind.DOMAIN, "c2-updates.net")), eventlog(rows)])
     assert finding.extra["events"] == 3000
     assert finding.provenance.record == "100"
+
+
+def test_a_mail_carrying_a_shared_indicator_is_a_finding_of_its_own_incident() -> None:
+    prov = Provenance(file="/evidence/mail/x.eml", sha256="d" * 64, chain=("email",))
+    observed = [
+        (Kind.EMAIL, "morimoto.kenji.jp@gmail.com"),
+        (Kind.DOMAIN, "gmail.com"),  # warninglisted: never counts, even when shared
+        (Kind.URL, "https://files.c2-updates.net/panel/list.zip"),
+        (Kind.DOMAIN, "files.c2-updates.net"),
+        (Kind.SUBJECT, "c2-updates.net"),  # not an indicator kind
+    ]
+    mail = Item(
+        kind="mail",
+        provenance=prov,
+        data=SimpleNamespace(message_id="abc@mail.gmail.com"),
+        observations=tuple(Observation(kind=k, value=v, provenance=prov) for k, v in observed),
+    )
+    shared = external(
+        (Kind.DOMAIN, "c2-updates.net"),
+        (Kind.EMAIL, "Morimoto.Kenji.JP@gmail.com"),
+        (Kind.DOMAIN, "gmail.com"),
+    )
+    (finding,) = sweep([mail, shared])
+    assert finding.group_key == "abc@mail.gmail.com"
+    assert finding.severity is Severity.HIGH
+    assert finding.extra["indicators"] == ["morimoto.kenji.jp@gmail.com", "c2-updates.net"]
+    assert {(o.kind, o.value) for o in finding.observations} == {
+        (Kind.EMAIL, "morimoto.kenji.jp@gmail.com"),
+        (Kind.DOMAIN, "files.c2-updates.net"),
+    }
+    assert all(EXT_ID in r.detail for r in finding.reasons)
