@@ -31,6 +31,9 @@ from aptlink.model import Actor, Attribution  # noqa: E402
 
 DEFAULT_ATTACK = REPO / ".." / "shared" / "data" / "attack" / "enterprise-attack.json"
 GENERIC = ("T1059", "T1105", "T1082")
+# A ransomware intrusion as CERTs report one: impact, recovery inhibition, service stop, exfiltration
+# to cloud storage. It must not be named for an espionage actor.
+RANSOMWARE = ("T1486", "T1490", "T1489", "T1567.002", "T1021.001")
 Obj = dict[str, Any]
 
 
@@ -257,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         for campaign, groups in cases:
             rows.append(run_case(objects, campaign, groups, work, fallback, args.verbose))
         generic = run_generic(objects, work, fallback)
+        ransom = run_ransomware(objects, work, fallback)
     report(rows, generic, fallback, time.perf_counter() - t0)
+    print(
+        f"  ransomware-only bundle ({', '.join(RANSOMWARE)}): "
+        + ", ".join(f"{n} ({k})" for n, k in ransom[:5])
+    )
     return 0
 
 
@@ -303,17 +311,33 @@ def run_case(
         "confidence": top.confidence if top else 0.0,
         "base_top1": base[0].lower() in truth,
         "base_top5": any(b.lower() in truth for b in base[:5]),
+        "rank": _rank_of(ours, truth),
+        "base_rank": _rank_of(base, truth),
     }
     mark = "ok " if row["top1"] else ("top5" if row["top5"] else "MISS")
     print(
         f"{mark} {cid} {campaign['name'][:34]:34} truth={'/'.join(row['truth'])[:22]:22} "
         f"ours={(ours[0] if ours else '-')[:18]:18} conf={row['confidence']:.2f} "
-        f"attributed={row['attributed']!s:5} tfidf={base[0][:18]}"
+        f"attributed={row['attributed']!s:5} tfidf={base[0][:18]} "
+        f"rank={row['rank'] or '-'} tfidf-rank={row['base_rank'] or '-'}"
     )
     if verbose and top:
         for r in (*top.evidence, *top.against):
             print(f"      {r.code:38} {r.weight:+.2f} {r.detail[:90]}")
     return row
+
+
+def _rank_of(names: Sequence[str], truth: set[str]) -> int | None:
+    return next((i for i, n in enumerate(names, 1) if n.lower() in truth), None)
+
+
+def run_ransomware(objects: Sequence[Obj], work: Path, fallback: bool) -> list[tuple[str, str]]:
+    """(actor, kind) of the candidates for a ransomware-only bundle, in rank order."""
+    path = work / "ransomware.json"
+    path.write_text(json.dumps(incident_bundle("ransomware intrusion", RANSOMWARE, ())))
+    kb = load_kb(objects, work, fallback)
+    kinds = {a.name: a.kind for a in kb.actors()}
+    return [(a.actor, kinds.get(a.actor, "?")) for a in aptlink_rank(path, kb)]
 
 
 def run_generic(objects: Sequence[Obj], work: Path, fallback: bool) -> Attribution | None:
