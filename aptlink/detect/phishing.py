@@ -1064,6 +1064,10 @@ class Judge:
             yield self.reason("link:data-uri", f"link to a {lower.split(':', 1)[0]}: URL")
             return
         host = link.host
+        if host.isdigit() and len(host) >= 5 and not is_ip(host) and link.source != "src":
+            # twelve digits are no address at all: a broken or deliberately bogus link host
+            yield self.reason("link:malformed-host", f"link host {host[:40]!r} is only digits")
+            return
         if not host or ("." not in host and not is_ip(host)):
             return
         own_site = bool(lc.own_domain) and registered_domain(host) == lc.own_domain

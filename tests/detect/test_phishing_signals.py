@@ -123,3 +123,21 @@ def test_display_name_padded_into_the_sending_domain() -> None:
     assert padded_name_domain("Omaha Steaks", "omahasteaks.com") == ""
     assert padded_name_domain("Acme", "acmecorp.com") == ""
     assert padded_name_domain("Acme", "getacme.com") == ""
+
+
+def test_digit_only_link_host() -> None:
+    html = '<a href="http://04516437422/4RiJpj7517rlkG125">View Offer</a>'
+    assert "link:malformed-host" in _codes(_mail(html=html))
+    assert "link:malformed-host" not in _codes(_mail(html='<a href="http://3232235777/">x</a>'))
+
+
+def test_sextortion_and_withdrawal_lures() -> None:
+    body = (
+        "I installed a trojan on the porn site you visited and switched on your camera. "
+        "Pay 1200 USD to my bitcoin address within 48 hours."
+    )
+    assert "lure:sextortion" in _codes(_mail(("x", "x@gmail.com"), subject="See this", body=body))
+    chat = "Re: [list] Japanese tentacle porn was funnier in 1995"
+    assert "lure:sextortion" not in _codes(_mail(subject=chat, body="see the archive"))
+    body = "Your cloud mining account holds accumulated funds. Withdraw your balance today."
+    assert "lure:crypto" in _codes(_mail(("x", "x@gmail.com"), subject="balance", body=body))
