@@ -50,6 +50,7 @@ WINLOGBEAT_SYSTEM = {
     "version": "Version",
 }
 _NON_ALNUM = re.compile(r"[^A-Za-z0-9_]")
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 MAX_DEPTH = 12
 
 
@@ -210,6 +211,8 @@ def event_time(row: Mapping[str, str]) -> str | None:
 
 def normalise_time(value: str) -> str:
     """``2019-07-19 14:42:51.257`` and ``...Z UTC`` forms to ``2019-07-19T14:42:51.257000Z``."""
+    if _CANONICAL_TIME.match(value) and not value.endswith(".000000Z"):
+        return value  # already the form below (the evtx parser writes it): no datetime round trip
     cleaned = value.strip().removesuffix(" UTC").replace(" ", "T", 1)
     try:
         parsed = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
