@@ -85,6 +85,7 @@ class Rules:
     protected_labels: dict[str, str]
     form_builders: tuple[str, ...] = ()  # host or host/path prefixes (hosting.yaml)
     logo_sources: frozenset[str] = frozenset()
+    common_words: frozenset[str] = frozenset()  # brand labels that are ordinary words (brands.yaml)
 
     def signal(self, code: str) -> Signal:
         return self.signals[code]
@@ -198,6 +199,7 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         protected_labels=_protected_labels(brands),
         form_builders=tuple(str(h).lower() for h in hosting.get("form_builders", ())),
         logo_sources=frozenset(str(h).lower() for h in hosting.get("logo_sources", ())),
+        common_words=frozenset(str(w).lower() for w in brand_spec.get("common_words", ())),
     )
 
 
@@ -297,7 +299,7 @@ DOMAIN_IN_TEXT = re.compile(
     r"(?i)(?:https?://)?((?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24})(?=[/:\s]|$)"
 )
 # WordPress/Joomla folders serve phishing kits on compromised sites; a site's own cgi-bin is ordinary.
-CMS_PATH = re.compile(r"(?i)/(wp-content|wp-includes|wp-admin|wp-login|administrator/)")
+CMS_PATH = re.compile(r"/((?i:wp-content|wp-includes|wp-admin|wp-login)|administrator/)")
 REDIRECT_PARAM = re.compile(
     r"(?i)[?&](?:url|u|q|redirect|redirect_uri|redir|next|target|dest|destination|link|goto|r)=(?:https?%3a|https?:|%2f%2f|//)"
 )
@@ -586,6 +588,16 @@ def names_own_domain(display: str, reg: str) -> bool:
     return label in words or (len(label) >= 6 and label == "".join(words))
 
 
+def same_organisation(host: str, own: str) -> bool:
+    """Whether a host belongs to the sender's registered domain, or to the same name under another
+    suffix (imakenews.com for a mail from imakenews.net)."""
+    if not own or not host:
+        return False
+    reg = registered_domain(host)
+    label = reg.split(".")[0]
+    return reg == own or (len(label) >= 4 and label == own.split(".")[0])
+
+
 def padded_name_domain(display: str, domain: str) -> str:
     """The vowel-less filler around a display name inside its sending domain's label
     ("Starbucks" from rwhsystarbucks.com -> "rwhsy"), or '': a name registered with random letters
@@ -665,6 +677,7 @@ class LookalikeIndex:
 
     owners: dict[str, str]  # label -> its real registered domain
     real: frozenset[str]
+    common: frozenset[str] = frozenset()  # brand labels that are ordinary words (outlook)
     deletes: dict[str, str] = dataclasses.field(default_factory=dict)
     skeletons: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -698,7 +711,7 @@ class LookalikeIndex:
             if token in self.owners and token != label:
                 return self.owners[token]
             for name, domain in self.owners.items():
-                if token != name and name in token:
+                if token != name and name in token and name not in self.common:
                     rest = token.replace(name, "", 1)
                     if any(rest.startswith(w) or rest.endswith(w) for w in LURE_WORDS):
                         return domain
@@ -754,7 +767,7 @@ class Judge:
                     owners[label] = domain
             brand = {registered_domain(d) for ds in self.rules.brands.values() for d in ds}
             real = frozenset(brand | set(self.directory.domains))
-            self._index = LookalikeIndex(owners=owners, real=real)
+            self._index = LookalikeIndex(owners=owners, real=real, common=self.rules.common_words)
             self._index_size = len(self.directory.domains)
             self._hosts.clear()
         return self._index
@@ -1046,7 +1059,7 @@ class Judge:
         for link in mail.links[:MAX_LINKS]:
             yield from self._link(unwrap(link), context)
         # a newsletter's search box posts to its own site; a form posting elsewhere collects data
-        foreign = [f for f in mail.forms[:20] if not own or registered_domain(url_host(f)) != own]
+        foreign = [f for f in mail.forms[:20] if not same_organisation(url_host(f), own)]
         if foreign:
             yield self.reason(
                 "link:html-form",
@@ -1091,6 +1104,8 @@ class Judge:
         return cached
 
     def _link_host(self, host: str) -> Iterator[Reason]:
+        if "%" in host:
+            return  # "{sburke} {at} {cpan.org}" escaped: an address hidden from harvesters
         if not VALID_DOMAIN.fullmatch(host) and not is_ip(host):
             yield self.reason("link:malformed-host", f"link host {host[:80]!r} is not a valid name")
             return

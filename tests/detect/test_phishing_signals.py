@@ -141,3 +141,21 @@ def test_sextortion_and_withdrawal_lures() -> None:
     assert "lure:sextortion" not in _codes(_mail(subject=chat, body="see the archive"))
     body = "Your cloud mining account holds accumulated funds. Withdraw your balance today."
     assert "lure:crypto" in _codes(_mail(("x", "x@gmail.com"), subject="balance", body=body))
+
+
+def test_newsletter_traits_of_2002_are_not_phishing() -> None:
+    # a form on the same name under another suffix (imakenews.com for imakenews.net)
+    sender = ("Media Unspun", "guterman@mediaunspun.imakenews.net")
+    form = '<form action="http://www.imakenews.com/eletra/mod_input_proc.cfm"><input name=e></form>'
+    assert "link:html-form" not in _codes(_mail(sender, html=form))
+    # "outlook" glued to a word is an ordinary name; a typo of it is still a lookalike
+    assert "link:lookalike-domain" not in _codes(_mail(body="see http://www.outlooksecure.com/"))
+    assert "link:lookalike-domain" in _codes(_mail(body="see http://www.0utlook.com/login"))
+    assert "link:lookalike-domain" in _codes(_mail(body="see http://paypalsecure.net/login"))
+    # an address escaped to dodge harvesters is no link host at all
+    assert "link:malformed-host" not in _codes(
+        _mail(html='<a href="http://%7bsburke%7d%20%7bat%7d%20%7bcpan.org%7d">mail</a>')
+    )
+    # Joomla's lower-case administrator folder only
+    html = '<a href="https://support.code42.com/Administrator/Backup">guide</a>'
+    assert "link:compromised-site-path" not in _codes(_mail(html=html))
