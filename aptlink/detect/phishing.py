@@ -588,6 +588,31 @@ def names_own_domain(display: str, reg: str) -> bool:
     return label in words or (len(label) >= 6 and label == "".join(words))
 
 
+EMBEDDED_CODES = frozenset(
+    {
+        "link:free-hosting",
+        "link:lookalike-domain",
+        "link:ip-host",
+        "link:punycode-domain",
+        "link:dynamic-dns",
+    }
+)
+EMBEDDED_URL = re.compile(
+    r"(?i)(?:https?:)?//([a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?)(?=[/?#:&]|$)"
+)
+PATH_HOST = re.compile(r"(?i)(?<=/)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,5})(?=[/?#]|$)")
+
+
+def embedded_hosts(url: str, host: str, hosting: frozenset[str]) -> list[str]:
+    """Hosts written inside a link after its own host: a URL in its query or path, or a path
+    segment naming a free-hosting site; at most three, the link's own host left out."""
+    rest = url[:2000].partition(host)[2] if host in url[:2000].lower() else url[8:2000]
+    text = urllib.parse.unquote(urllib.parse.unquote(rest)).lower()
+    found = [m.group(1) for m in EMBEDDED_URL.finditer(text)]
+    found += [h for h in PATH_HOST.findall(text) if in_domain_list(h, hosting)]
+    return [h for h in dict.fromkeys(found) if h != host and "." in h][:3]
+
+
 def same_organisation(host: str, own: str) -> bool:
     """Whether a host belongs to the sender's registered domain, or to the same name under another
     suffix (imakenews.com for a mail from imakenews.net)."""
@@ -1090,9 +1115,26 @@ class Judge:
             yield from self._mismatch(link, host, own_site)
         if not own_site:
             yield from self._recipient_in_url(url, lc.recipients)
+        yield from self._embedded_targets(url, host)
         hit = self._ioc(url)  # the knowledge base matches a URL's host as well
         if hit:
             yield self.reason("link:known-bad", f"{url[:200]} {hit}")
+
+    def _embedded_targets(self, url: str, host: str) -> Iterator[Reason]:
+        """The page a tracker or redirector link leads on to, written inside it
+        (click.pstmrk.it/3s/appbnb.web.app%2F..., ...?adurl=//toyota-coin.xyz): judged by its host."""
+        if (
+            "//" not in url[8:]
+            and "%2f" not in url.lower()
+            and "." not in url[8:].partition("/")[2]
+        ):
+            return
+        for inner in embedded_hosts(url, host, self.rules.free_hosting):
+            for reason in self._host_reasons(inner):
+                if reason.code in EMBEDDED_CODES:
+                    yield dataclasses.replace(
+                        reason, detail=f"{reason.detail} (inside a {host} link)"
+                    )
 
     def _host_reasons(self, host: str) -> list[Reason]:
         """Reasons that depend on the host alone, cached: mails repeat hosts many times."""

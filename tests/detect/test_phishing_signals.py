@@ -159,3 +159,16 @@ def test_newsletter_traits_of_2002_are_not_phishing() -> None:
     # Joomla's lower-case administrator folder only
     html = '<a href="https://support.code42.com/Administrator/Backup">guide</a>'
     assert "link:compromised-site-path" not in _codes(_mail(html=html))
+
+
+def test_targets_written_inside_tracker_links() -> None:
+    tracked = "https://click.pstmrk.it/3s/appbnb.web.app%2F94487324/ahc/BvqtAQ"
+    assert "link:free-hosting" in _codes(_mail(html=f'<a href="{tracked}">Join</a>'))
+    ad = "https://adclick.g.doubleclick.net/pcs/click?x=1&adurl=//45.32.13.180/claim"
+    assert "link:ip-host" in _codes(_mail(html=f'<a href="{ad}">Claim</a>'))
+    # a newsletter's click-through to an ordinary site, and file names in paths, are not judged
+    ok = "http://clickthru.online.com/Click?q=http%3A%2F%2Fwww.news.com%2Fstory.html"
+    assert _codes(_mail(html=f'<a href="{ok}">story</a>')) <= {"link:redirector"}
+    assert "link:free-hosting" not in _codes(
+        _mail(html='<a href="https://example.org/files/report.pdf">report</a>')
+    )
