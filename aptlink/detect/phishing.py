@@ -85,6 +85,7 @@ class Rules:
     protected_labels: dict[str, str]
     form_builders: tuple[str, ...] = ()  # host or host/path prefixes (hosting.yaml)
     logo_sources: frozenset[str] = frozenset()
+    free_hosting_names: frozenset[str] = frozenset()  # under every suffix: blogspot.jp, .ba ...
     common_words: frozenset[str] = frozenset()  # brand labels that are ordinary words (brands.yaml)
 
     def signal(self, code: str) -> Signal:
@@ -199,6 +200,7 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         protected_labels=_protected_labels(brands),
         form_builders=tuple(str(h).lower() for h in hosting.get("form_builders", ())),
         logo_sources=frozenset(str(h).lower() for h in hosting.get("logo_sources", ())),
+        free_hosting_names=frozenset(str(h).lower() for h in hosting.get("free_hosting_names", ())),
         common_words=frozenset(str(w).lower() for w in brand_spec.get("common_words", ())),
     )
 
@@ -1167,7 +1169,9 @@ class Judge:
             yield self.reason("link:shortener", f"link through shortener {host}")
         if in_domain_list(host, self.rules.dynamic_dns):
             yield self.reason("link:dynamic-dns", f"link to dynamic-DNS host {host}")
-        elif in_domain_list(host, self.rules.free_hosting):
+        elif in_domain_list(host, self.rules.free_hosting) or (
+            registered_domain(host).split(".")[0] in self.rules.free_hosting_names
+        ):
             yield self.reason("link:free-hosting", f"link to {host}")
         target = self.index().imitated(host)
         if target:

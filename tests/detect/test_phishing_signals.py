@@ -172,3 +172,8 @@ def test_targets_written_inside_tracker_links() -> None:
     assert "link:free-hosting" not in _codes(
         _mail(html='<a href="https://example.org/files/report.pdf">report</a>')
     )
+
+
+def test_blogspot_under_any_country_suffix() -> None:
+    assert "link:free-hosting" in _codes(_mail(body="user: www.ufthdd.blogspot.ba - 146 821 USD"))
+    assert "link:free-hosting" not in _codes(_mail(body="see www.blogspotting.com/about"))
