@@ -50,8 +50,7 @@ class Column:
         if encode:
             encoded = pc.dictionary_encode(array)
             self.values: pa.Array = encoded.dictionary
-            null_code = len(self.values)
-            self.codes = np.asarray(pc.fill_null(encoded.indices, null_code).to_numpy(), np.int64)
+            self.codes = _codes(encoded.indices, len(self.values))
         else:  # already distinct values (the union of several columns' values)
             self.values = array
             self.codes = np.empty(0, np.int64)
@@ -115,6 +114,20 @@ class Column:
         anchored = (needle.startswith("\x00"), needle.endswith("\x00"))
         test = _SCANS[anchored]
         return np.fromiter((test(t, core) for t in texts), np.bool_, len(texts))
+
+
+def _codes(indices: pa.Array, null_code: int) -> npt.NDArray[np.int64]:
+    """Dictionary indices as int64 codes, ``null_code`` where absent, read from the Arrow buffers
+    (no fill_null kernel and generic conversion per column)."""
+    if indices.type != pa.int32():
+        return np.asarray(pc.fill_null(indices, null_code).to_numpy(), np.int64)
+    size, offset = len(indices), indices.offset
+    codes = np.frombuffer(indices.buffers()[1], np.int32, size + offset)[offset:].astype(np.int64)
+    if indices.null_count:
+        validity = np.frombuffer(indices.buffers()[0], np.uint8)
+        present = np.unpackbits(validity, bitorder="little")[offset : offset + size]
+        codes[present == 0] = null_code
+    return codes
 
 
 _SCANS: dict[tuple[bool, bool], Callable[[str, str], bool]] = {
