@@ -55,6 +55,11 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def parent_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def peak_rss_mb() -> tuple[float, float]:
     """Peak resident set of this process and of its largest reaped child, in MB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -95,7 +100,7 @@ def run_aptlink(
     global _BASE
     _BASE = base
     tasks = [(number, copies) for number in range(-(-target // (base.num_rows * copies)))]
-    started, cpu = time.perf_counter(), cpu_seconds()
+    started, cpu, own = time.perf_counter(), cpu_seconds(), parent_cpu()
     result = run_tasks(tasks, replicate, ruleset, workers=workers, result=HuntResult())
     wall = time.perf_counter() - started
     return {
@@ -106,6 +111,7 @@ def run_aptlink(
         "cpu": cpu_seconds() - cpu,
         "events_per_s": result.events / wall,
         "match_seconds": result.match_seconds,
+        "parent_cpu": parent_cpu() - own,
     }
 
 
@@ -203,7 +209,8 @@ def main() -> None:
         print(f"aptlink match, {copies} sample cop{'ies' if copies > 1 else 'y'} per batch "
               f"({base.num_rows * copies} rows), {args.workers} workers: {figures['events']:,} "
               f"events, {figures['detections']:,} detections from {figures['rules_hit']} rules, "
-              f"{figures['wall']:.1f} s wall / {figures['cpu']:.1f} s CPU = "
+              f"{figures['wall']:.1f} s wall / {figures['cpu']:.1f} s CPU "
+              f"(parent {figures['parent_cpu']:.1f}, engine in workers {figures['match_seconds']:.1f} s) = "
               f"{figures['events_per_s']:,.0f} events/s wall, "
               f"{figures['events'] / figures['cpu']:,.0f} events per CPU-second; "
               f"load average {_load()}; peak RSS parent {own:.0f} MB, worker {kids:.0f} MB")  # fmt: skip

@@ -318,18 +318,37 @@ class Batch:
                 starts = np.fromiter((lo for _, lo, _ in bounds), np.int64, len(bounds))
                 for number in np.unique(np.searchsorted(starts, hits, "right") - 1).tolist():
                     field, lo, hi = bounds[number]
-                    cached.append((field, _with_absent(per_value[lo:hi], False)))
+                    mask = self._aligned(field, union, lo, per_value[lo:hi])
+                    cached.append((field, _with_absent(mask, False)))
             self._keyword[leaf] = cached
         return cached
 
+    def _aligned(self, field: str, union: Column, lo: int, mask: Mask) -> Mask:
+        """A mask over a field's unique values as a mask over its column's dictionary: the same
+        order (both first-seen) unless Arrow ever differs, then matched by text."""
+        column = self.column(field)
+        assert column is not None
+        if len(column.values) == len(mask) and column.values.equals(
+            union.values[lo : lo + len(mask)]
+        ):
+            return mask
+        hit = {
+            text
+            for text, yes in zip(union.texts(True)[lo : lo + len(mask)], mask.tolist(), strict=True)
+            if yes
+        }
+        return np.fromiter((t in hit for t in column.texts(True)), np.bool_, len(column.values))
+
     def _union_column(self) -> tuple[Column, list[tuple[str, int, int]]]:
         if self._union is None:
+            # every field's distinct values without dictionary-encoding every column: only the
+            # fields where a keyword hits are encoded (most columns no rule names)
             arrays, bounds, offset = [], [], 0
             for field in self.data_fields():
-                column = self.column(field)
-                if column is None or len(column.values) == 0:
+                values = pc.unique(self.table.column(self.names[field])).drop_null()
+                if len(values) == 0:
                     continue
-                values = column.values.cast(pa.string())
+                values = values.cast(pa.string())
                 arrays.append(values)
                 bounds.append((field, offset, offset + len(values)))
                 offset += len(values)
