@@ -43,6 +43,7 @@ TOKEN_SPLIT = r"[\s\"'<>|^`,;()\[\]{}*!]+"
 HOST_TOKEN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,24}")
 URL_HOST_END = re.compile(r"[/?#\\]")
 INTEL_KEY = "@intel-key"
+FIRST_OF_GROUP = ("EventID", "DestinationPort", META_FILE, META_RECORD)
 NOTHING: tuple[Any, ...] = ()  # one shared empty result: cached misses allocate nothing
 HIVES = (
     ("hkey_local_machine\\", "hklm\\"),
@@ -375,9 +376,9 @@ class IntelMatchDetector(Detector):
         mask = pc.is_in(keys, value_set=pa.array(list(matched), pa.string()))
         rows = pc.indices_nonzero(mask) if rows_of is None else rows_of.filter(mask)
         events = table.take(rows).append_column(INTEL_KEY, keys.filter(mask))
-        for row in _event_rows(events, name):
-            for indicator, seen, how in matched[row[INTEL_KEY]]:
-                self._record(indicator, seen, how, name, row, provenance)
+        for group in event_groups(events, name):
+            for indicator, seen, how in matched[group["key"]]:
+                self._record(indicator, seen, how, name, group, provenance)
 
     def _match(self, column_kind: str, value: str) -> Matches:
         """Indicators this distinct value shows (cached across batches)."""
@@ -433,12 +434,11 @@ class IntelMatchDetector(Detector):
         seen: str,
         how: str,
         field: str,
-        row: dict[str, Any],
+        group: dict[str, Any],
         provenance: Provenance,
     ) -> None:
-        host = str(row.get("Computer") or "unknown-host")
-        time = row.get(META_TIME)
-        day = str(time or "")[:10] or "undated"
+        """Add one group of events (one host, day and matched value) to its hit."""
+        host, day, time = str(group["host"]), str(group["day"]), _text(group["first_time"])
         key = (host.lower(), day, indicator.kind, match_key(indicator.kind, indicator.value))
         hit = self._hits.get(key)
         if hit is None:
@@ -447,21 +447,22 @@ class IntelMatchDetector(Detector):
                 host=host,
                 day=day,
                 field=field,
-                seen=str(row.get(field) or seen)[:2048],
+                seen=str(group["seen"] or seen)[:2048],
                 matched_on=how,
-                file=str(row.get(META_FILE) or provenance.file),
+                file=str(group[META_FILE] or provenance.file),
                 sha256=provenance.sha256,
                 chain=(*provenance.chain, "intel"),
-                record=_text(row.get(META_RECORD)),
-                time=_text(time),
-                event_id=_text(row.get("EventID")),
+                record=_text(group[META_RECORD]),
+                time=time,
+                event_id=_text(group["EventID"]),
             )
         if indicator.source not in hit.sources:
             hit.sources.append(indicator.source)
-        hit.events += 1
-        hit.last_time = _text(time) or hit.last_time
+        hit.events += int(group["count"])
+        hit.last_time = max(filter(None, (hit.last_time, _text(group["last_time"]))), default=None)
         if field not in hit.fields:
-            hit.fields[field] = _technique(field, indicator.kind, _text(row.get("DestinationPort")))
+            port = _text(group["DestinationPort"])
+            hit.fields[field] = _technique(field, indicator.kind, port)
 
     # -------------------------------------------------------------- findings
 
@@ -548,15 +549,34 @@ def column_keys(values: pa.ChunkedArray, kind: str) -> tuple[pa.Array, pa.Array 
     return pc.list_flatten(tokens), pc.list_parent_indices(tokens)
 
 
-def _event_rows(rows: pa.Table, field: str) -> Iterator[dict[str, Any]]:
-    """The matched events, oldest first, with only the columns a finding needs."""
-    wanted = [field, INTEL_KEY, "Computer", "EventID", "DestinationPort"]
-    wanted += [META_FILE, META_RECORD, META_TIME]
-    present = [c for c in dict.fromkeys(wanted) if c in rows.column_names]
-    rows = rows.select(present)
-    if META_TIME in present:
-        rows = rows.sort_by([(META_TIME, "ascending")])
-    yield from rows.to_pylist()
+def event_groups(events: pa.Table, field: str) -> list[dict[str, Any]]:
+    """The matched events grouped in Arrow by host, day and matched value: the first event's
+    details, the last time and the count (a C2 beacon seen a million times is one row here)."""
+    n = events.num_rows
+
+    def column(name: str) -> pa.Array:
+        if name not in events.column_names:
+            return pa.nulls(n, pa.string())
+        return events.column(name).combine_chunks().cast(pa.string())
+
+    time = column(META_TIME)
+    table = pa.table(
+        {
+            "host": pc.fill_null(column("Computer"), "unknown-host"),
+            "day": pc.fill_null(pc.utf8_slice_codeunits(time, 0, 10), "undated"),
+            "key": column(INTEL_KEY),
+            "time": time,
+            "seen": column(field),
+            **{name: column(name) for name in FIRST_OF_GROUP},
+        }
+    ).sort_by([("time", "ascending")])
+    firsts = [(name, "first") for name in ("time", "seen", *FIRST_OF_GROUP)]
+    grouped = table.group_by(["host", "day", "key"], use_threads=False).aggregate(
+        [*firsts, ("time", "last"), ("key", "count")]
+    )
+    rename = {f"{name}_first": name for name in ("seen", *FIRST_OF_GROUP)}
+    rename |= {"time_first": "first_time", "time_last": "last_time", "key_count": "count"}
+    return [{rename.get(k, k): v for k, v in row.items()} for row in grouped.to_pylist()]
 
 
 def _same_family(wanted: Kind, found: Kind) -> bool:
