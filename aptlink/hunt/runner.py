@@ -171,11 +171,16 @@ def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, Record]:
     """The reported fields of the matched rows, taken from the table in one go: per row its
     fields by lower-case name, its context fields and its correlation group fields."""
     wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS, *_GROUP_FIELDS]
-    names = [batch.names[f.lower()] for f in wanted if f.lower() in batch.names]
-    taken = batch.table.select(names).take(pa.array(rows)).to_pylist()
+    names = list(dict.fromkeys(batch.names[f.lower()] for f in wanted if f.lower() in batch.names))
+    taken = batch.table.select(names).take(pa.array(rows)).to_pydict()  # column-wise: cheaper
+    rowed: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+    for name, values in taken.items():
+        lower = name.lower()
+        for record, value in zip(rowed, values, strict=True):
+            if value:
+                record.setdefault(lower, value)
     records: dict[int, Record] = {}
-    for row, record in zip(rows.tolist(), taken, strict=True):
-        lowered = {k.lower(): v for k, v in record.items() if v}
+    for row, lowered in zip(rows.tolist(), rowed, strict=True):
         context = {name: str(lowered[name.lower()])[:4096] for name in CONTEXT_FIELDS
                    if name.lower() in lowered}  # fmt: skip
         group = {f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered}
