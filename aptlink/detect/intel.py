@@ -43,6 +43,7 @@ TOKEN_SPLIT = r"[\s\"'<>|^`,;()\[\]{}*!]+"
 HOST_TOKEN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,24}")
 URL_HOST_END = re.compile(r"[/?#\\]")
 INTEL_KEY = "@intel-key"
+SYSTEM_DIRS = ("c:\\windows\\system32\\", "c:\\windows\\syswow64\\", "c:\\windows\\winsxs\\")
 FIRST_OF_GROUP = ("EventID", "DestinationPort", META_FILE, META_RECORD)
 NOTHING: tuple[Any, ...] = ()  # one shared empty result: cached misses allocate nothing
 HIVES = (
@@ -158,7 +159,9 @@ def candidates(column_kind: str, value: str) -> Iterator[tuple[Kind | None, str,
     elif column_kind == "file":
         path = value.strip().lower().replace("/", "\\")
         yield Kind.FILE_NAME, path, "exact"
-        yield Kind.FILE_NAME, path.rsplit("\\", 1)[-1], "file name"
+        # a bare name in a report (svchost.exe) means a look-alike, not the system's own copy
+        if not path.startswith(SYSTEM_DIRS):
+            yield Kind.FILE_NAME, path.rsplit("\\", 1)[-1], "file name"
     elif column_kind == "registry":
         for n, key in enumerate(registry_prefixes(value)):
             yield Kind.REGISTRY_KEY, key, "exact" if n == 0 else "parent key"

@@ -264,3 +264,13 @@ def test_a_shared_url_inside_a_powershell_command_line_matches() -> None:
     assert finding.extra["matched_on"] == "URL in text"
     assert finding.extra["seen"] == command
     assert (Kind.URL, url) in {(o.kind, o.value) for o in finding.observations}
+
+
+def test_a_system_binary_name_in_a_report_matches_only_outside_the_system_folders() -> None:
+    rows = [
+        event(40, "2024-07-01T00:00:00Z", 1, Image=r"C:\Windows\System32\svchost.exe"),
+        event(41, "2024-07-01T00:00:01Z", 1, Image=r"C:\Users\Public\Music\svchost.exe"),
+    ]
+    (finding,) = sweep([external((Kind.FILE_NAME, "svchost.exe")), eventlog(rows)])
+    assert finding.extra["seen"] == r"C:\Users\Public\Music\svchost.exe"
+    assert finding.extra["events"] == 1
