@@ -84,7 +84,10 @@ class Rules:
     brand_names: Any  # automaton over brand names and administrative roles
     protected_labels: dict[str, str]
     form_builders: tuple[str, ...] = ()  # host or host/path prefixes (hosting.yaml)
+    form_builder_hosts: frozenset[str] = frozenset()
     logo_sources: frozenset[str] = frozenset()
+    # brand names run together (5+ letters: "bradesco", "deutschebank") -> (brand, its domains)
+    brand_keys: dict[str, tuple[str, frozenset[str]]] = dataclasses.field(default_factory=dict)
     free_hosting_names: frozenset[str] = frozenset()  # under every suffix: blogspot.jp, .ba ...
     common_words: frozenset[str] = frozenset()  # brand labels that are ordinary words (brands.yaml)
 
@@ -199,7 +202,16 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         brand_names=_automaton([*brands, *brand_spec.get("roles", ())]),
         protected_labels=_protected_labels(brands),
         form_builders=tuple(str(h).lower() for h in hosting.get("form_builders", ())),
+        form_builder_hosts=frozenset(
+            str(h).lower().partition("/")[0] for h in hosting.get("form_builders", ())
+        ),
         logo_sources=frozenset(str(h).lower() for h in hosting.get("logo_sources", ())),
+        brand_keys={
+            key: (name, owned)
+            for name, owned in brands.items()
+            if len(key := re.sub(r"[^a-z0-9]", "", name)) >= 5
+            and key not in brand_spec.get("common_words", ())
+        },
         free_hosting_names=frozenset(str(h).lower() for h in hosting.get("free_hosting_names", ())),
         common_words=frozenset(str(w).lower() for w in brand_spec.get("common_words", ())),
     )
@@ -602,7 +614,7 @@ EMBEDDED_CODES = frozenset(
 EMBEDDED_URL = re.compile(
     r"(?i)(?:https?:)?//([a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?)(?=[/?#:&]|$)"
 )
-PATH_HOST = re.compile(r"(?i)(?<=/)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,5})(?=[/?#]|$)")
+PATH_HOST = re.compile(r"(?i)(?<=/)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){2,5})(?=[/?#]|$)")
 
 
 def embedded_hosts(url: str, host: str, hosting: frozenset[str]) -> list[str]:
@@ -912,6 +924,7 @@ class Judge:
                 )
                 return
         yield from self._brand_claim(sender)
+        yield from self._brand_mailbox(sender)
         shown = EMAIL_IN_TEXT.search(name if name.isascii() else _without_marks(name))
         if shown and shown.group(0).lower() != sender.address:
             yield self.reason(
@@ -931,6 +944,21 @@ class Judge:
                 "sender:domain-in-display-name",
                 f"display name {name!r} names a site, but the mail comes from {sender.domain}",
             )
+
+    def _brand_mailbox(self, sender: Address) -> Iterator[Reason]:
+        """A brand's name as the mailbox (banco.bradesco@atendimento.com.br, mcafee@antivirus-
+        secure.it.com) on a domain the brand does not own."""
+        local = re.sub(r"[^a-z0-9]", "", sender.address.partition("@")[0].lower())
+        if len(local) < 5:
+            return
+        reg = registered_domain(sender.domain)
+        for key, (brand, owned) in self.rules.brand_keys.items():
+            if key in local and reg not in owned and not in_domain_list(sender.domain, owned):
+                yield self.reason(
+                    "sender:brand-mailbox",
+                    f"mailbox {sender.address} is named after {brand}, which does not own {reg}",
+                )
+                return
 
     def _brand_claim(self, sender: Address) -> Iterator[Reason]:
         text = unicodedata.normalize("NFKC", sender.name).lower()
@@ -1125,12 +1153,9 @@ class Judge:
     def _embedded_targets(self, url: str, host: str) -> Iterator[Reason]:
         """The page a tracker or redirector link leads on to, written inside it
         (click.pstmrk.it/3s/appbnb.web.app%2F..., ...?adurl=//toyota-coin.xyz): judged by its host."""
-        if (
-            "//" not in url[8:]
-            and "%2f" not in url.lower()
-            and "." not in url[8:].partition("/")[2]
-        ):
-            return
+        tail = url[8:2000].lower()
+        if "//" not in tail and "%2f" not in tail and tail.count(".") < 3:
+            return  # nothing written inside: the common case, decided without decoding
         for inner in embedded_hosts(url, host, self.rules.free_hosting):
             for reason in self._host_reasons(inner):
                 if reason.code in EMBEDDED_CODES:
@@ -1217,6 +1242,8 @@ class Judge:
 
     def _form_builder(self, host: str, path: str) -> str:
         """The form service a link leads to ("docs.google.com/forms"), or ''."""
+        if not in_domain_list(host, self.rules.form_builder_hosts):
+            return ""
         where = f"{host}{path}".lower()
         for entry in self.rules.form_builders:
             base, _, prefix = entry.partition("/")

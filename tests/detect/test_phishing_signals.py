@@ -177,3 +177,11 @@ def test_targets_written_inside_tracker_links() -> None:
 def test_blogspot_under_any_country_suffix() -> None:
     assert "link:free-hosting" in _codes(_mail(body="user: www.ufthdd.blogspot.ba - 146 821 USD"))
     assert "link:free-hosting" not in _codes(_mail(body="see www.blogspotting.com/about"))
+
+
+def test_brand_named_mailbox_on_a_foreign_domain() -> None:
+    codes = _codes(_mail(("Banco", "banco.bradesco@atendimento.com.br")))
+    assert "sender:brand-mailbox" in codes
+    assert "sender:brand-mailbox" in _codes(_mail(("x", "mcafee@antivirus-secure.it.com")))
+    assert "sender:brand-mailbox" not in _codes(_mail(("PayPal", "paypal@mail.paypal.com")))
+    assert "sender:brand-mailbox" not in _codes(_mail(("Ana", "ana.souza@partner.example")))
