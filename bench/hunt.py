@@ -203,6 +203,8 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f} s wall / {cpu_seconds() - cpu0:.1f} s CPU "
           f"(summed over workers: parse {both.parse_seconds:.1f} s, match {both.match_seconds:.1f} s)")  # fmt: skip
 
+    headline: dict[str, float] = {}
+    projected = 0.0
     for copies in (1, *args.copies):
         figures = run_aptlink(base, ruleset, args.events, copies, args.workers)
         own, kids = peak_rss_mb()
@@ -214,6 +216,9 @@ def main() -> None:
               f"{figures['events_per_s']:,.0f} events/s wall, "
               f"{figures['events'] / figures['cpu']:,.0f} events per CPU-second; "
               f"load average {_load()}; peak RSS parent {own:.0f} MB, worker {kids:.0f} MB")  # fmt: skip
+        if copies != 1:
+            continue  # the projection and the comparison below use the 1-copy run
+        headline = figures
         per_cpu = base.num_rows / cpu  # parse rate of one core
         projected = figures["events"] / per_cpu / args.workers + figures["wall"]
         print(f"  parse + match of the same events from .evtx: ~{projected:.0f} s projected "
@@ -225,8 +230,10 @@ def main() -> None:
               f"{z['cpu']:.1f} s CPU, {z['events_per_s']} events/s (its own figure, parse + match), "
               f"peak RSS {z['peak_rss_mb']:.0f} MB, exit {z['exit']}")  # fmt: skip
         if z["events_per_s"]:
-            print(f"  aptlink match / zircolite: {figures['events_per_s'] / z['events_per_s']:.0f}x "
-                  f"(last aptlink run above; zircolite's own events/s)")  # fmt: skip
+            rate = headline["events"] / projected
+            print(f"  aptlink / zircolite events/s: match {headline['events_per_s'] / z['events_per_s']:.0f}x, "
+                  f"parse + match (projected, {rate:,.0f} events/s) {rate / z['events_per_s']:.0f}x "
+                  f"(1-copy run; zircolite's own figure, parse + match)")  # fmt: skip
     else:
         print("zircolite: not run (no --zircolite-dir with zircolite.py)")
     print(f"total: {time.perf_counter() - begun:.1f} s wall / {cpu_seconds() - begun_cpu:.1f} s CPU; "

@@ -5,6 +5,11 @@ value (Arrow compute kernels over the dictionary, RE2 for patterns), then gather
 numpy take. A rule variant only looks at the rows of its log source (channel and event-id
 pre-filter), and leaves that match no distinct value fold the rule to False without touching rows,
 which is what most rules do on most batches. Leaf results are shared by every rule of the batch.
+
+Before any tree is evaluated, a batch finds in bulk which leaves can be true anywhere in it (every
+equality value and every needle of the rule set looked up once per column) and skips each rule
+variant with a necessary clause (leaves of which one must hold, see ``necessary``) that has no such
+leaf: about three rules in four, on the attack samples. Nothing is kept from one batch to the next.
 """
 
 from __future__ import annotations
