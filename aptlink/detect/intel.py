@@ -294,7 +294,7 @@ class Hit:
 
 class IntelMatchDetector(Detector):
     """Indicators shared in the case (STIX/MISP incidents) and known to the knowledge base, swept
-    over the host event logs."""
+    over the host event logs and the mails' own indicators."""
 
     name = "intel-match"
     description = (
