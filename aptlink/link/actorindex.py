@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from aptlink.link.features import load_config
 from aptlink.model import Actor
 
@@ -148,14 +150,15 @@ def build_index(kb: KnowledgeBase | None, settings: Mapping[str, Any] | None = N
 
 @dataclasses.dataclass(slots=True)
 class SimilarityIndex:
-    """IDF-weighted vectors of the actors' technique and software profiles, as postings: the
-    ranking below rank 1 (docs/attribution.md). A technique's family (``p:T1566``) and the
-    techniques an actor's software implements are partial features, so T1566.001 partly matches
-    an actor known for T1566.002; software is keyed by its canonical name (aliases match)."""
+    """IDF-weighted vectors of the actors' technique and software profiles: the ranking below
+    rank 1 (docs/attribution.md). A technique's family (``p:T1566``) and the techniques an
+    actor's software implements are partial features, so T1566.001 partly matches an actor known
+    for T1566.002; software is keyed by its canonical name (aliases match)."""
 
-    postings: dict[str, list[tuple[int, float]]]
+    rows: dict[str, int]  # feature -> row of ``matrix``
     idf: dict[str, float]
-    norms: list[float]
+    # numpy array, features x actors: each column the actor's vector over its norm ** alpha
+    matrix: Any
     settings: Mapping[str, float]
 
     def query(self, techniques: Iterable[str], software: Iterable[str]) -> dict[str, float]:
@@ -168,15 +171,14 @@ class SimilarityIndex:
 
     def scores(self, query: Mapping[str, float]) -> dict[int, float]:
         """Similarity of each actor sharing a feature with the query: the dot product over the
-        query's norm and the actor's norm to the power ``alpha`` (1 is the cosine; below 1 a big
-        profile is less penalised for its size)."""
+        query's norm and the actor's norm to the power ``alpha`` (1: the cosine)."""
+        if not query:
+            return {}
         qn = math.sqrt(sum(v * v for v in query.values())) or 1.0
-        dots: dict[int, float] = defaultdict(float)
-        for k, qv in query.items():
-            for a, dv in self.postings.get(k, ()):
-                dots[a] += qv * dv
-        alpha = self.settings["alpha"]
-        return {a: d / (qn * self.norms[a] ** alpha) for a, d in dots.items() if d > 0}
+        keys = list(query)
+        weights = np.fromiter((query[k] / qn for k in keys), dtype=np.float64, count=len(keys))
+        dots = weights @ self.matrix[[self.rows[k] for k in keys]]
+        return {int(a): float(dots[a]) for a in np.flatnonzero(dots > 0)}
 
 
 def _features(
@@ -215,14 +217,14 @@ def similarity_index(
     df: Counter[str] = Counter(k for d in docs for k in d)
     n = len(docs)
     idf = {k: math.log((n + 1) / (c + 1)) + 1.0 for k, c in df.items()}
-    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    norms = []
+    rows = {k: i for i, k in enumerate(sorted(idf))}
+    matrix = np.zeros((len(rows), n), dtype=np.float64)
     for a, d in enumerate(docs):
         weighted = {k: w * idf[k] for k, w in d.items()}
-        norms.append(math.sqrt(sum(v * v for v in weighted.values())) or 1.0)
+        norm = math.sqrt(sum(v * v for v in weighted.values())) or 1.0
         for k, v in weighted.items():
-            postings[k].append((a, v))
-    return SimilarityIndex(postings=dict(postings), idf=idf, norms=norms, settings=cfg)
+            matrix[rows[k], a] = v / norm ** cfg["alpha"]
+    return SimilarityIndex(rows=rows, idf=idf, matrix=matrix, settings=cfg)
 
 
 def phrases(theme: str) -> list[str]:

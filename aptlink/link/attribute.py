@@ -223,15 +223,16 @@ def rank_actors(
     prof.known = known_techniques(prof, index)
     key = (prof.known, frozenset(prof.software))
     if key not in index.capability_memo:
-        index.capability_memo[key] = (*capability_scores(prof, index), similarities(prof, index))
-    base, raw, sims = index.capability_memo[key]
+        sims = similarities(prof, index)
+        index.capability_memo[key] = (*capability_scores(prof, index), sims, nearest(sims, index))
+    base, raw, sims, near = index.capability_memo[key]
     raw = dict(raw)
     prof.hits = intel_hits(prof, index, intel)
     for actor, bonus in intel_scores(prof, index).items():
         raw[actor] = raw.get(actor, 0.0) + bonus
     if not raw:
         return []
-    hyps = [explain(a, prof, index, intel, base) for a in shortlist(raw, sims, index)]
+    hyps = [explain(a, prof, index, intel, base) for a in shortlist(raw, near, index)]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
     logits = {h.actor: h.score / m["temperature"] for h in hyps}
     rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
@@ -252,13 +253,17 @@ def similarities(prof: CampaignProfile, index: ActorIndex) -> dict[int, float]:
     return sim.scores(sim.query(prof.known, prof.software))
 
 
-def shortlist(raw: Mapping[int, float], sims: Mapping[int, float], index: ActorIndex) -> list[int]:
+def nearest(sims: Mapping[int, float], index: ActorIndex) -> list[int]:
+    """The actors with the most similar profiles (ties by name: actors are in name order)."""
+    n = index.settings["similarity"]["shortlist"]
+    return [a for _, a in heapq.nsmallest(n, [(-v, a) for a, v in sims.items()])]
+
+
+def shortlist(raw: Mapping[int, float], near: Sequence[int], index: ActorIndex) -> list[int]:
     """The actors explained in full: the best by log-odds and the most similar profiles."""
-    m, s = index.settings["model"], index.settings["similarity"]
-    # actors are in name order, so the position breaks ties by name
+    m = index.settings["model"]
     best = heapq.nsmallest(m["shortlist"], [(-v, a) for a, v in raw.items()])
-    near = heapq.nsmallest(s["shortlist"], [(-v, a) for a, v in sims.items()])
-    return sorted({a for _, a in best} | {a for _, a in near})
+    return sorted({a for _, a in best} | set(near))
 
 
 def fused_order(
