@@ -42,7 +42,7 @@ def analyse_pdf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     names: set[str] = set()
     texts = list(_texts(data, scan, out))
     for text in texts:
-        names |= {_unescape(n) for n in NAME_RE.findall(text)} & WATCHED
+        names |= {_unescape(n) for n in set(NAME_RE.findall(text))} & WATCHED
     _judge(names, out)
     for text in texts:
         _indicators(text, out)
@@ -84,6 +84,8 @@ def _inflate(raw: bytes, cap: int) -> bytes:
 
 
 def _unescape(name: bytes) -> str:
+    if b"#" not in name:
+        return name.decode("latin-1")
     text = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), name)
     return text.decode("latin-1")
 

@@ -1352,13 +1352,17 @@ class Judge:
                 "content:borrowed-logo",
                 f"a logo hot-linked from a public gallery: {borrowed[:120]}",
             )
+        opening = mail.body[:2000]
+        greets = "@" in opening and GREETING.search(opening) is not None  # before any compiling
         for rcpt in [a.address for a in (*mail.to, *mail.cc)][:3]:
             local = rcpt.partition("@")[0]
             if "@" not in rcpt or len(local) < 3:
                 continue
-            if rcpt in mail.subject.lower() or re.search(
-                rf"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+{re.escape(rcpt)}",
-                mail.body[:2000],
+            if rcpt in mail.subject.lower() or (
+                greets
+                and re.search(
+                    rf"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+{re.escape(rcpt)}", opening
+                )
             ):
                 yield self.reason(
                     "content:recipient-as-name", f"the mail addresses the reader as {rcpt!r}"
@@ -1561,6 +1565,8 @@ THEME_SIGNAL = {
 }
 
 
+# The greetings content:recipient-as-name looks for before the address (a cheap first test).
+GREETING = re.compile(r"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+")
 # A word of Latin letters with Cyrillic or Greek look-alikes inside it (Rеviеw, Pаypal).
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"

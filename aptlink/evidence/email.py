@@ -9,6 +9,7 @@ warning, never a crash. ``parse_message_bytes`` is the entry point for nested me
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import email
 import email.header
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.evidence.mimetree import message_tree
 from aptlink.model import Kind, Observation, Provenance, utc
 
 # Headers that open an RFC 822 message; two of them in the first lines make a mail.
@@ -369,7 +371,23 @@ def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
     _leaf(part, state)
 
 
+# The headers the MIME walk reads; a part's other headers only slow the stdlib's lookups down.
+MIME_FIELDS = frozenset(["content-type", "content-disposition", "content-transfer-encoding"])
+
+
+def _mime_view(part: Message) -> Message:
+    """The part with only its MIME headers (sharing payload and defects): each stdlib lookup
+    scans every header, and a message's top part carries dozens of Received lines."""
+    fields = part.__dict__["_headers"]
+    if len(fields) <= 8:
+        return part
+    view = copy.copy(part)
+    view.__dict__["_headers"] = [(k, v) for k, v in fields if k.lower() in MIME_FIELDS]
+    return view
+
+
 def _leaf(part: Message, state: _Walk) -> None:
+    part = _mime_view(part)
     ctype = part.get_content_type()
     name = _part_name(part)
     disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
@@ -395,24 +413,38 @@ def _part_name(part: Message) -> str:
 
 def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int, bool]:
     """The decoded payload, unless its encoded size says it is over the limit."""
-    raw = part.get_payload()
-    if isinstance(raw, list):
-        raw = raw[0].as_string() if raw and isinstance(raw[0], Message) else ""
-    encoded_len = len(raw) if isinstance(raw, str | bytes) else 0
     cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
-    estimate = encoded_len * 3 // 4 if cte == "base64" else encoded_len
-    if estimate > limit:
-        return b"", estimate, True
+    raw: object = None
+    stored = part.__dict__["_payload"]
+    # get_payload() decodes 8-bit text in its charset just to be measured; the text it gives is
+    # never longer than what is stored, so a stored payload within the limit needs no measuring
+    if not isinstance(stored, str) or _estimate(len(stored), cte) > limit:
+        raw = _raw_payload(part)
+        estimate = _estimate(len(raw) if isinstance(raw, str | bytes) else 0, cte)
+        if estimate > limit:
+            return b"", estimate, True
     try:
         data = part.get_payload(decode=True)
     except Exception as exc:
         state.problem(f"undecodable part: {type(exc).__name__}")
         data = None
     if not isinstance(data, bytes):
+        raw = _raw_payload(part) if raw is None else raw
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
     if part.defects:
         state.problem("damaged MIME part: " + ", ".join(type(d).__name__ for d in part.defects[:3]))
     return data, len(data), False
+
+
+def _estimate(encoded_len: int, cte: str) -> int:
+    return encoded_len * 3 // 4 if cte == "base64" else encoded_len
+
+
+def _raw_payload(part: Message) -> object:
+    raw = part.get_payload()
+    if isinstance(raw, list):
+        raw = raw[0].as_string() if raw and isinstance(raw[0], Message) else ""
+    return raw
 
 
 def _text_part(part: Message, state: _Walk, ctype: str) -> None:
@@ -522,7 +554,7 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
     if header_block_corrupt(data):
         state.problem(CORRUPT_HEADERS)
     try:
-        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+        msg = _message_tree(data) or email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
         state.problem(f"unparseable message: {type(exc).__name__}")
         msg = Message()
@@ -530,6 +562,14 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
         state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
     _walk(msg, state)
     return _assemble(msg, state, size)
+
+
+def _message_tree(data: bytes) -> Message | None:
+    """The stdlib's tree built the fast way, or None (then the stdlib parses the message)."""
+    try:
+        return message_tree(data)
+    except Exception:  # a surprise in the fast route: the stdlib parser decides
+        return None
 
 
 # Headers decoded for the detectors; the others are kept as they came (decoding all is slow).
@@ -563,7 +603,13 @@ def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
     raw_headers = (
         getattr(msg, "_headers", None) or msg.items()
     )  # raw list: no per-header policy work
-    headers = tuple((k, _header_text(k, v)) for k, v in raw_headers[:500])
+    # most headers are kept as they came: only those the detectors read go through decoding
+    headers = tuple(
+        (k, v)
+        if type(v) is str and len(v) < 20000 and k.lower() not in DECODED_HEADERS
+        else (k, _header_text(k, v))
+        for k, v in raw_headers[:500]
+    )
     return build_mail(
         headers,
         text="\n".join(state.texts),

@@ -1,0 +1,168 @@
+"""A faster route to the stdlib's compat32 MIME tree for well-formed messages.
+
+``email.message_from_bytes`` reads every line of every body through Python code, which makes it
+the largest cost of mail triage. :func:`message_tree` builds the *same* ``Message`` tree (the same
+headers, payloads, preambles, epilogues and defects) by parsing only the header blocks with the
+stdlib and cutting bodies at their boundary lines with one regular-expression pass. It returns
+None for anything it does not reproduce exactly (message/* parts, digests, missing or doubled
+boundaries, headers running into the body of a multipart, bare CR line ends, deep nesting), and the
+caller then parses the message with the stdlib, so hostile or damaged mail is read as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.message import Message
+from email.parser import Parser
+from email.policy import compat32
+
+MAX_DEPTH = 20
+MAX_PARTS = 1000
+PLAIN_CTE = ("7bit", "8bit", "binary")
+
+_HEADERS = Parser(policy=compat32)
+# One header field with its continuation lines, as the feedparser's headerRE and compat32's
+# header_source_parse read it: the name, then the value without the blanks after the colon.
+HEADER_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*(.*\n(?:[ \t].*\n)*)")
+
+
+def message_tree(data: bytes) -> Message | None:
+    """The compat32 tree of the message, or None when the stdlib parser must build it."""
+    text = data.decode("ascii", "surrogateescape")  # what BytesParser does
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # bare CR line ends: the feedparser splits lines there, a regex does not
+    parts = [0]
+    return _message(text, 0, parts)
+
+
+def _message(text: str, depth: int, parts: list[int]) -> Message | None:
+    parts[0] += 1
+    if depth > MAX_DEPTH or parts[0] > MAX_PARTS:
+        return None
+    end = _header_end(text)
+    msg = _headers(text[:end]) if end >= 0 else None
+    if msg is None:
+        msg = _HEADERS.parsestr(text if end < 0 else text[:end], headersonly=True)
+    rest = "" if end < 0 else text[end:]
+    maintype = msg.get_content_maintype()
+    if maintype == "message":
+        return None  # a nested message (or delivery status): the stdlib parses it
+    if maintype != "multipart":
+        payload = msg.__dict__["_payload"]  # what the feedparser sets, without copying
+        msg.__dict__["_payload"] = payload + rest if payload else rest
+        return msg
+    if end < 0 or msg.__dict__["_payload"] or msg.defects:
+        return None
+    return msg if _multipart(msg, rest, depth, parts) else None
+
+
+def _header_end(text: str) -> int:
+    """Where the body starts (after the first empty line), or -1 if there is no empty line."""
+    if text.startswith("\n"):
+        return 1
+    if text.startswith("\r\n"):
+        return 2
+    first = text.find("\n")
+    crlf = first > 0 and text[first - 1] == "\r"
+    # look for the usual blank line first, then for the other kind only before it
+    a = text.find("\n\r\n" if crlf else "\n\n")
+    b = text.find("\n\n" if crlf else "\n\r\n", 0, len(text) if a < 0 else a)
+    if b >= 0:
+        return b + (2 if crlf else 3)
+    return -1 if a < 0 else a + (3 if crlf else 2)
+
+
+def _headers(head: str) -> Message | None:
+    """The headers of a well-formed header block (ending in its blank line) as the feedparser
+    stores them; None for anything it would treat specially (defects, misplaced From lines)."""
+    msg = Message(policy=compat32)
+    pos = 0
+    if head.startswith("From "):  # the mbox envelope line
+        pos = head.find("\n") + 1
+        msg.set_unixfrom(_strip_eol(head[:pos]))
+    stop = len(head) - (2 if head.endswith("\r\n") else 1)  # the blank line
+    fields = msg.__dict__["_headers"]  # set_raw() one by one, in one step
+    for m in HEADER_FIELD.finditer(head, pos, stop):
+        if m.start() != pos:
+            return None  # a line that is not a header: the feedparser's business
+        fields.append((m.group(1), m.group(2).rstrip("\r\n")))
+        pos = m.end()
+    if pos != stop:
+        return None
+    msg.__dict__["_payload"] = ""
+    return msg
+
+
+def _multipart(msg: Message, body: str, depth: int, parts: list[int]) -> bool:
+    """Cut a multipart body at its boundary lines and attach the parsed parts, as the feedparser
+    does; False for anything irregular (the feedparser would record a defect)."""
+    boundary = msg.get_boundary()
+    if boundary is None or msg.get_content_subtype() == "digest":
+        return False
+    if str(msg.get("content-transfer-encoding", "8bit")).lower() not in PLAIN_CTE:
+        return False
+    lines = _boundary_lines(body, "--" + boundary)
+    first = next(lines, None)
+    if first is None or first[2]:
+        return False  # no start boundary, or a close boundary first
+    if first[0] > 0:
+        msg.preamble = _strip_eol(body[: first[0]])
+    start = first[1]
+    subparts: list[Message] = []
+    for begin, after, close in lines:
+        if begin <= start:
+            return False  # boundary lines back to back: the feedparser merges them
+        sub = _message(body[start:begin], depth + 1, parts)
+        if sub is None:
+            return False
+        _drop_last_eol(sub)
+        subparts.append(sub)
+        if close:
+            msg.epilogue = body[after:]
+            msg.__dict__["_payload"] = subparts  # attach() one by one, in one step
+            return True
+        start = after
+    return False  # no close boundary
+
+
+def _boundary_lines(body: str, sep: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, start of the next line, is the close boundary) of each boundary line, matched as
+    the feedparser's pattern matches a line: the separator, an optional "--", blanks, line end."""
+    size = len(body)
+    pos = body.find(sep)
+    while pos >= 0:
+        if pos == 0 or body[pos - 1] == "\n":
+            end = pos + len(sep)
+            close = body.startswith("--", end)
+            end += 2 if close else 0
+            while end < size and body[end] in " \t":
+                end += 1
+            if end < size and body[end] == "\r":
+                end += 1
+            if end == size or body[end] == "\n":
+                yield pos, min(end + 1, size), close
+        pos = body.find(sep, pos + 1)
+
+
+def _strip_eol(text: str) -> str:
+    """The text without one final line end (the feedparser's NLCRE_eol, without its scan)."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith(("\n", "\r")):
+        return text[:-1]
+    return text
+
+
+def _drop_last_eol(part: Message) -> None:
+    """RFC 2046: the line end before a boundary belongs to the boundary, not to the part."""
+    if part.get_content_maintype() == "multipart":
+        epilogue = part.epilogue
+        if epilogue == "":
+            part.epilogue = None
+        elif epilogue is not None:
+            part.epilogue = _strip_eol(epilogue)
+        return
+    payload = part.__dict__["_payload"]
+    if isinstance(payload, str):
+        part.__dict__["_payload"] = _strip_eol(payload)
