@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -205,11 +207,21 @@ def mail_files(paths: Iterable[Path]) -> list[Path]:
 
 
 _WORKER_JUDGE: Judge | None = None
+_WORKER_CONFIG: TriageConfig | None = None
+
+
+def _load_judge(config: TriageConfig) -> Judge:
+    """The process's judge for this configuration (rules, directory, knowledge base), built once."""
+    global _WORKER_JUDGE, _WORKER_CONFIG
+    if _WORKER_JUDGE is None or config != _WORKER_CONFIG:
+        _WORKER_JUDGE, _WORKER_CONFIG = make_judge(config), config
+    return _WORKER_JUDGE
 
 
 def _init_worker(config: TriageConfig) -> None:
-    global _WORKER_JUDGE
-    _WORKER_JUDGE = make_judge(config)
+    """A worker starts with the judge its parent loaded before forking; it builds one otherwise."""
+    _load_judge(config)
+    gc.freeze()  # the inherited rules and knowledge base are never garbage: skip them in collections
 
 
 def _triage_chunk(paths: Sequence[Path]) -> list[TriageResult]:
@@ -237,12 +249,22 @@ def iter_triage(
         return
     chunks = [files[i : i + chunk] for i in range(0, total, chunk)]
     done = 0
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config,)) as pool:
+    _load_judge(config)  # once, here: forked workers share it instead of loading it each
+    with ProcessPoolExecutor(
+        jobs, mp_context=_fork_context(), initializer=_init_worker, initargs=(config,)
+    ) as pool:
         for part, results in zip(chunks, pool.map(_triage_chunk, chunks), strict=True):
             done += len(part)
             yield from results
             if progress:
                 progress("triage", done, total)
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """Workers forked where the platform can (they start at once, sharing the loaded judge)."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def default_jobs() -> int:
