@@ -384,6 +384,9 @@ class Batch:
     def may_hit(self, leaf: Leaf) -> bool:
         """False only when the leaf is false on every row of the batch (equality and needle leaves
         are decided by one lookup; the others are assumed to hit)."""
+        possible = self._hit_leaves
+        if possible is not None and leaf in possible:
+            return True
         if self.needles is not None and leaf in self.needles.known:
             return leaf in self.hit_leaves()
         cached = self._may.get(leaf)
@@ -554,8 +557,8 @@ def scan_needles(
         return {}
     if shifts is None:
         shifts = word_shifts(words)
-    ends = np.fromiter((e for e, _ in found), np.int64, len(found))
-    ids = np.fromiter((i for _, i in found), np.int64, len(found))
+    pairs_found = np.array(found, np.int64)  # (end, needle number) per match, converted in C
+    ends, ids = pairs_found[:, 0], pairs_found[:, 1]
     numbers = np.searchsorted(starts, ends - shifts[ids], "right") - 1
     # one sort of (needle, value) pairs without repeats, then one cut per needle
     span = len(starts) + 1
