@@ -25,6 +25,7 @@ _HEADERS = Parser(policy=compat32)
 # One header field with its continuation lines, as the feedparser's headerRE and compat32's
 # header_source_parse read it: the name, then the value without the blanks after the colon.
 HEADER_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*(.*\n(?:[ \t].*\n)*)")
+HEADER_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:.*\n(?:[ \t].*\n)*)*")
 
 
 def message_tree(data: bytes) -> Message | None:
@@ -82,14 +83,12 @@ def _headers(head: str) -> Message | None:
         pos = head.find("\n") + 1
         msg.set_unixfrom(_strip_eol(head[:pos]))
     stop = len(head) - (2 if head.endswith("\r\n") else 1)  # the blank line
-    fields = msg.__dict__["_headers"]  # set_raw() one by one, in one step
-    for m in HEADER_FIELD.finditer(head, pos, stop):
-        if m.start() != pos:
-            return None  # a line that is not a header: the feedparser's business
-        fields.append((m.group(1), m.group(2).rstrip("\r\n")))
-        pos = m.end()
-    if pos != stop:
-        return None
+    if HEADER_BLOCK.fullmatch(head, pos, stop) is None:
+        return None  # a line that is not a header: the feedparser's business
+    # set_raw() one by one, in one step
+    msg.__dict__["_headers"] = [
+        (name, value.rstrip("\r\n")) for name, value in HEADER_FIELD.findall(head, pos, stop)
+    ]
     msg.__dict__["_payload"] = ""
     return msg
 
