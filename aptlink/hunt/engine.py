@@ -229,6 +229,7 @@ class NeedleIndex:
         self.shifts: dict[tuple[str | None, bool], npt.NDArray[np.int64]] = {}
         self.rules = rules
         self.needs = [tuple(necessary(node) for _, node in rule.variants) for rule in rules]
+        self.field_leaves = [field_leaves(rule) for rule in rules]
         self._plan_leaves(rules)
         for key, found in words.items():
             ordered = sorted(found)
@@ -807,30 +808,39 @@ def match_rules(batch: Batch, rules: Sequence[CompiledRule]) -> list[tuple[int, 
     return found
 
 
-def matched_fields(batch: Batch, rule: CompiledRule, rows: Rows) -> list[dict[str, str]]:
-    """Per matched row, the fields whose leaves are true for it (what made the rule fire)."""
+def field_leaves(rule: CompiledRule) -> tuple[Leaf, ...]:
+    """The rule's leaves on a named field, each once, in the order of its trees."""
+    return tuple(
+        dict.fromkeys(
+            leaf
+            for _, node in rule.variants
+            for leaf in _all_leaves(node)
+            if leaf.field is not None and leaf.op != "fieldref"
+        )
+    )
+
+
+def matched_fields(
+    batch: Batch, rule: CompiledRule, rows: Rows, named: Sequence[Leaf] | None = None
+) -> list[dict[str, str]]:
+    """Per matched row, the fields whose leaves are true for it (what made the rule fire).
+    ``named``: the rule's ``field_leaves`` when already known."""
     found: list[dict[str, str]] = [{} for _ in range(len(rows))]
-    done: set[Leaf] = set()
-    for _, node in rule.variants:
-        for leaf in _all_leaves(node):
-            if leaf.field is None or leaf.op == "fieldref" or leaf in done:
-                continue
-            done.add(leaf)
-            column = batch.column(leaf.field)
-            if column is None or not batch.may_hit(leaf):
-                continue  # (a leaf that cannot hit has no field to report)
-            per_value = batch.leaf_values(leaf)
-            if per_value is False:
-                continue
-            codes = column.codes[rows]
-            present = codes < len(column.values)
-            hits = present if per_value is True else per_value[codes] & present
-            name = batch.names[leaf.field]
-            texts = column.texts(True)
-            for position, code in zip(
-                np.flatnonzero(hits).tolist(), codes[hits].tolist(), strict=True
-            ):
-                found[position].setdefault(name, texts[code])
+    for leaf in field_leaves(rule) if named is None else named:
+        assert leaf.field is not None
+        column = batch.column(leaf.field)
+        if column is None or not batch.may_hit(leaf):
+            continue  # (a leaf that cannot hit has no field to report)
+        per_value = batch.leaf_values(leaf)
+        if per_value is False:
+            continue
+        codes = column.codes[rows]
+        present = codes < len(column.values)
+        hits = present if per_value is True else per_value[codes] & present
+        name = batch.names[leaf.field]
+        texts = column.texts(True)
+        for position, code in zip(np.flatnonzero(hits).tolist(), codes[hits].tolist(), strict=True):
+            found[position].setdefault(name, texts[code])
     return found
 
 

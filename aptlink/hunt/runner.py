@@ -159,7 +159,9 @@ def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
         for index, rows in matches:
             rule = _RULES[index]
             tags = (rule.techniques, rule.tactics)  # properties: computed once per rule and batch
-            for row, fields in zip(rows.tolist(), matched_fields(batch, rule, rows), strict=True):
+            named = _NEEDLES.field_leaves[index] if _NEEDLES is not None else None
+            fields_per_row = matched_fields(batch, rule, rows, named)
+            for row, fields in zip(rows.tolist(), fields_per_row, strict=True):
                 found.append(_detection(rule, tags, records[row], fields))
     return found, time.perf_counter() - started
 
