@@ -21,6 +21,7 @@ Run: ``.venv/bin/python bench/hunt.py`` (``--no-zircolite`` to skip the baseline
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import resource
@@ -184,7 +185,8 @@ def main() -> None:
     args = parser.parse_args()
 
     begun, begun_cpu = time.perf_counter(), cpu_seconds()
-    print(f"machine: {os.cpu_count()} cores; load average {_load()} at the start")
+    print(f"machine: {os.cpu_count()} cores; load average {_load()} at the start; "
+          f"{args.workers} busy processes get {free_cores(args.workers):.1f} cores")  # fmt: skip
     ruleset, cold_wall, cold_cpu, warm_wall, warm_cpu = load_both()
     print(f"rules: {len(ruleset.rules)} loaded, {len(ruleset.problems)} not loaded; "
           f"cold (pySigma + compile + write cache) {cold_wall:.1f} s wall / {cold_cpu:.1f} s CPU, "
@@ -237,7 +239,26 @@ def main() -> None:
     else:
         print("zircolite: not run (no --zircolite-dir with zircolite.py)")
     print(f"total: {time.perf_counter() - begun:.1f} s wall / {cpu_seconds() - begun_cpu:.1f} s CPU; "
-          f"load average {_load()} at the end")  # fmt: skip
+          f"load average {_load()} at the end; {args.workers} busy processes get "
+          f"{free_cores(args.workers):.1f} cores")  # fmt: skip
+
+
+def _burn(seconds: float) -> float:
+    """Busy for ``seconds`` of CPU; returns the CPU seconds used."""
+    started = time.process_time()
+    while time.process_time() - started < seconds:
+        sum(range(10_000))
+    return time.process_time() - started
+
+
+def free_cores(workers: int) -> float:
+    """How many cores ``workers`` busy processes get right now (CPU seconds / wall seconds): on a
+    shared machine this says how much of the wall time is other people's work."""
+    context = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    with context.Pool(workers) as pool:
+        used = sum(pool.map(_burn, [0.5] * workers))
+    return used / (time.perf_counter() - started)
 
 
 def _load() -> str:
