@@ -267,10 +267,21 @@ def status(
     _emit(data, as_json, render_status(data))
 
 
+def _version(a: dict[str, Any]) -> str:
+    """``source vVERSION (date)``, leaving out what the source does not say or already says."""
+    version = str(a.get("version") or "")
+    text = str(a["source"])
+    if version and version not in text:
+        text += (
+            f" v{version}" if version[0].isdigit() else f", {version.removeprefix('misp-galaxy ')}"
+        )
+    return f"{text} ({a['modified']})" if a.get("modified") else text
+
+
 def render_status(s: dict[str, Any]) -> str:
     a = s["attack"]
     lines = [
-        f"ATT&CK     {a['source']} v{a['version']} ({a['modified']}): {a['techniques']} techniques, "
+        f"ATT&CK     {_version(a)}: {a['techniques']} techniques, "
         f"{a['groups']} groups, {a['campaigns']} campaigns, {a['software']} software, {a['mitigations']} mitigations",
         f"actors     {s['actors']['count']} ({s['actors']['curated']} curated, {s['actors']['with_misp']} with MISP names)",
         f"MISP       threat-actor v{s['misp_galaxy']['threat_actor_version']}: {s['misp_galaxy']['threat_actors']} clusters",
