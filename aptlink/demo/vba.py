@@ -8,10 +8,10 @@ finds an auto-executing macro with a download-and-run command, as in the LODEINF
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+from aptlink.analysis.cfbwriter import write_cfb
 
 SECTOR = 512
 MINI_SECTOR = 64
@@ -187,156 +187,6 @@ def word97_stub(text: str) -> dict[str, bytes]:
 # ---- MS-CFB ----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Node:
-    name: str
-    data: bytes | None  # None: a storage
-    children: dict[str, _Node] = field(default_factory=dict)
-    index: int = 0
-    start: int = ENDOFCHAIN
-    size: int = 0
-    left: int = NOSTREAM
-    right: int = NOSTREAM
-    child: int = NOSTREAM
-
-
 def make_cfb(streams: Mapping[str, bytes]) -> bytes:
     """A compound file holding ``streams`` (paths with ``/`` make storages)."""
-    root = _tree(streams)
-    nodes = _number(root)
-    mini, minifat = _mini_stream(nodes)
-    big = [n for n in nodes if n.data is not None and len(n.data) >= MINI_CUTOFF]
-    layout = _Layout()
-    root.start = layout.add(mini) if mini else ENDOFCHAIN
-    root.size = len(mini)
-    for n in big:
-        n.start, n.size = layout.add(n.data or b""), len(n.data or b"")
-    minifat_start = layout.add(_u32s(minifat, SECTOR)) if minifat else ENDOFCHAIN
-    directory = b"".join(_entry(n) for n in nodes)
-    dir_start = layout.add(directory)
-    fat_sectors = layout.finish_fat()
-    header = _header(fat_sectors, dir_start, minifat_start, math.ceil(len(minifat) * 4 / SECTOR))
-    return header + bytes(layout.body)
-
-
-def _tree(streams: Mapping[str, bytes]) -> _Node:
-    root = _Node("Root Entry", None)
-    for path, data in sorted(streams.items()):
-        node = root
-        *dirs, leaf = path.split("/")
-        for d in dirs:
-            node = node.children.setdefault(d, _Node(d, None))
-        node.children[leaf] = _Node(leaf, data)
-    return root
-
-
-def _number(root: _Node) -> list[_Node]:
-    order: list[_Node] = []
-    queue = [root]
-    while queue:
-        node = queue.pop(0)
-        node.index = len(order)
-        order.append(node)
-        queue.extend(_sorted_children(node))
-    for node in order:
-        node.child = _balanced(_sorted_children(node))
-    return order
-
-
-def _balanced(siblings: list[_Node]) -> int:
-    """Link siblings into a balanced binary search tree (all black); return the root's index."""
-    if not siblings:
-        return NOSTREAM
-    mid = len(siblings) // 2
-    top = siblings[mid]
-    top.left = _balanced(siblings[:mid])
-    top.right = _balanced(siblings[mid + 1 :])
-    return top.index
-
-
-def _sorted_children(node: _Node) -> list[_Node]:
-    return sorted(node.children.values(), key=lambda c: (len(c.name), c.name.upper()))
-
-
-def _mini_stream(nodes: list[_Node]) -> tuple[bytes, list[int]]:
-    stream, fat = bytearray(), list[int]()
-    for n in nodes:
-        if n.data is None or len(n.data) >= MINI_CUTOFF:
-            continue
-        n.size = len(n.data)
-        count = math.ceil(len(n.data) / MINI_SECTOR)
-        if count == 0:
-            n.start = ENDOFCHAIN
-            continue
-        n.start = len(fat)
-        fat += [len(fat) + i + 1 for i in range(count - 1)] + [ENDOFCHAIN]
-        stream += n.data.ljust(count * MINI_SECTOR, b"\0")
-    return bytes(stream), fat
-
-
-class _Layout:
-    """Regular sectors in order, and the FAT chains that join them."""
-
-    def __init__(self) -> None:
-        self.body = bytearray()
-        self.fat: list[int] = []
-
-    def add(self, data: bytes) -> int:
-        count = max(1, math.ceil(len(data) / SECTOR))
-        start = len(self.fat)
-        self.fat += [start + i + 1 for i in range(count - 1)] + [ENDOFCHAIN]
-        self.body += data.ljust(count * SECTOR, b"\0")
-        return start
-
-    def finish_fat(self) -> list[int]:
-        per = SECTOR // 4
-        n = 1
-        while (len(self.fat) + n) > n * per:
-            n += 1
-        first = len(self.fat)
-        self.fat += [FATSECT] * n
-        self.body += _u32s(self.fat, SECTOR * n)
-        return list(range(first, first + n))
-
-
-def _u32s(values: list[int], size: int) -> bytes:
-    raw = struct.pack(f"<{len(values)}I", *values)
-    return raw + struct.pack("<I", FREESECT) * ((size - len(raw)) // 4)
-
-
-def _entry(n: _Node) -> bytes:
-    name = n.name.encode("utf-16-le") + b"\0\0"
-    kind = 5 if n.index == 0 else (1 if n.data is None else 2)
-    return (
-        name.ljust(64, b"\0")
-        + struct.pack("<HBB", len(name), kind, 1)
-        + struct.pack("<III", n.left, n.right, n.child)
-        + b"\0" * 16
-        + struct.pack("<IQQ", 0, 0, 0)
-        + struct.pack("<IQ", n.start if n.data is not None or n.index == 0 else 0, n.size)
-    )
-
-
-def _header(
-    fat_sectors: list[int], dir_start: int, minifat_start: int, minifat_count: int
-) -> bytes:
-    difat = fat_sectors + [FREESECT] * (109 - len(fat_sectors))
-    return (
-        CFB_MAGIC
-        + b"\0" * 16
-        + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6)
-        + b"\0" * 6
-        + struct.pack(
-            "<IIIIIIIII",
-            0,
-            len(fat_sectors),
-            dir_start,
-            0,
-            MINI_CUTOFF,
-            minifat_start,
-            minifat_count,
-            ENDOFCHAIN,
-            0,
-        )
-        + struct.pack("<109I", *difat)
-    )
+    return write_cfb(streams)
