@@ -17,7 +17,8 @@ from typing import Any
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
-from aptlink.model import TECHNIQUE_RE, Kind, Observation, Provenance, utc
+from aptlink.evidence.external import IncidentReader
+from aptlink.model import TECHNIQUE_RE, Kind, Provenance, utc
 
 Obj = dict[str, Any]
 MAX_ATTRIBUTES = 500_000
@@ -101,24 +102,12 @@ class MispEventParser(Parser):
         prov = source.provenance(self.name, record=f"event {ext_id}")
         reader = EventReader(prov, ctx)
         reader.read(event)
-        times = sorted(reader.times)
-        data = {
-            "external_id": f"misp:{ext_id}",
-            "name": str(event.get("info") or ext_id)[:300],
-            "source": "misp",
-            "producer": str((event.get("Orgc") or {}).get("name", "")),
-            "threat_level": str(event.get("threat_level_id", "")),
-            "victim": reader.victim,
-            "first_seen": times[0].isoformat() if times else None,
-            "last_seen": times[-1].isoformat() if times else None,
-            "claimed_actors": sorted(reader.actors),
-        }
-        return Item(
-            kind="external-incident",
-            provenance=prov,
-            data=data,
-            observations=tuple(reader.unique()),
-            time=times[0] if times else None,
+        return reader.item(
+            external_id=f"misp:{ext_id}",
+            name=str(event.get("info") or ext_id)[:300],
+            source="misp",
+            producer=str((event.get("Orgc") or {}).get("name", "")),
+            threat_level=str(event.get("threat_level_id", "")),
         )
 
 
@@ -141,23 +130,14 @@ def _events(data: Any, where: str) -> Iterator[Obj]:
             yield from _events(entry, where)
 
 
-class EventReader:
+class EventReader(IncidentReader):
     """Observations, times, victim and claimed actors of one MISP event."""
 
-    def __init__(self, prov: Provenance, ctx: ParseContext) -> None:
-        self.prov = prov
-        self.ctx = ctx
-        self.found: list[Observation] = []
-        self.times: list[datetime] = []
-        self.victim: str | None = None
-        self.actors: set[str] = set()
-        self.count = 0
+    step = "misp"
 
-    def unique(self) -> list[Observation]:
-        seen: dict[tuple[str, str], Observation] = {}
-        for o in self.found:
-            seen.setdefault((o.kind, o.value), o)
-        return sorted(seen.values(), key=lambda o: (o.kind, o.value))
+    def __init__(self, prov: Provenance, ctx: ParseContext) -> None:
+        super().__init__(prov, ctx)
+        self.count = 0
 
     def read(self, event: Obj) -> None:
         self._time(event.get("date"))
@@ -175,19 +155,7 @@ class EventReader:
                 self._time(sighting.get("date_sighting"))
 
     def add(self, kind: Kind, value: Any, record: str, time: datetime | None = None) -> None:
-        if not isinstance(value, str) or not value.strip():
-            return
-        try:
-            self.found.append(
-                Observation(
-                    kind=kind,
-                    value=value.strip()[:2048],
-                    provenance=self.prov.child("misp", record=record),
-                    time=time,
-                )
-            )
-        except ValueError as exc:
-            self.ctx.warn(self.prov.where(), f"{record}: {exc}")
+        self.observe(kind, value, record, time)
 
     def attribute(self, attr: Any) -> None:
         self.count += 1

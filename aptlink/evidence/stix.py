@@ -19,6 +19,7 @@ from typing import Any
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.evidence.external import IncidentReader
 from aptlink.model import TECHNIQUE_RE, Kind, Observation, Provenance, utc
 
 Obj = dict[str, Any]
@@ -106,24 +107,11 @@ class StixBundleParser(Parser):
         reader = ObjectReader(prov, ctx, graph)
         for obj in members:
             reader.read(obj)
-        name = str((container or {}).get("name") or source.path.name)
-        times = sorted(t for t in reader.times if t)
-        data = {
-            "external_id": ext_id,
-            "name": name,
-            "source": "stix",
-            "description": str((container or {}).get("description", ""))[:2000],
-            "victim": reader.victim,
-            "first_seen": times[0].isoformat() if times else None,
-            "last_seen": times[-1].isoformat() if times else None,
-            "claimed_actors": sorted(reader.actors),
-        }
-        return Item(
-            kind="external-incident",
-            provenance=prov,
-            data=data,
-            observations=tuple(reader.unique()),
-            time=times[0] if times else None,
+        return reader.item(
+            external_id=ext_id,
+            name=str((container or {}).get("name") or source.path.name),
+            source="stix",
+            description=str((container or {}).get("description", ""))[:2000],
         )
 
 
@@ -196,38 +184,17 @@ class BundleGraph:
         return [self.by_id[i] for i in sorted(seen)]
 
 
-class ObjectReader:
+class ObjectReader(IncidentReader):
     """Turns STIX objects into observations, times, the victim and claimed actors."""
 
-    def __init__(self, prov: Provenance, ctx: ParseContext, graph: BundleGraph) -> None:
-        self.prov = prov
-        self.ctx = ctx
-        self.graph = graph
-        self.found: list[Observation] = []
-        self.times: list[datetime] = []
-        self.victim: str | None = None
-        self.actors: set[str] = set()
+    step = "stix"
 
-    def unique(self) -> list[Observation]:
-        seen: dict[tuple[str, str], Observation] = {}
-        for o in self.found:
-            seen.setdefault((o.kind, o.value), o)
-        return sorted(seen.values(), key=lambda o: (o.kind, o.value))
+    def __init__(self, prov: Provenance, ctx: ParseContext, graph: BundleGraph) -> None:
+        super().__init__(prov, ctx)
+        self.graph = graph
 
     def add(self, kind: Kind, value: Any, obj: Obj, time: Any = None) -> None:
-        if not isinstance(value, str) or not value.strip():
-            return
-        try:
-            self.found.append(
-                Observation(
-                    kind=kind,
-                    value=value[:2048],
-                    provenance=self.prov.child("stix", record=str(obj.get("id", ""))),
-                    time=_time(time),
-                )
-            )
-        except ValueError as exc:
-            self.ctx.warn(self.prov.where(), f"{obj.get('id')}: {exc}")
+        self.observe(kind, value, str(obj.get("id", "")), _time(time))
 
     def read(self, obj: Obj) -> None:
         handler = getattr(self, "_" + str(obj.get("type", "")).replace("-", "_"), None)
