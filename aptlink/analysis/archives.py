@@ -21,6 +21,7 @@ import pycdlib
 import pyzipper
 import rarfile
 
+from aptlink.analysis import unrar
 from aptlink.analysis.base import Analysis, Member, Scan, read_bounded
 from aptlink.model import Kind
 
@@ -321,7 +322,8 @@ def _7z_caps(files: list[Any], packed: int, scan: Scan, out: Analysis) -> dict[s
 
 
 def analyse_rar(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
-    """List a RAR archive; unpack what rarfile can (stored members, or any with an unrar tool)."""
+    """List a RAR archive (rarfile); read stored members directly and unpack compressed or
+    encrypted ones in memory with the UnRAR library (aptlink.analysis.unrar)."""
     try:
         archive = rarfile.RarFile(io.BytesIO(data))
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -329,47 +331,115 @@ def analyse_rar(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
         out.flag("archive-corrupt", f"unreadable RAR ({_why(exc)})")
         out.error(f"unreadable RAR: {_why(exc)}")
         return
+    if not infos and archive.needs_password():
+        _rar_hidden_names(name, data, scan, out)
+        return
     if not infos:
         out.flag("archive-corrupt", "a RAR archive with no readable member (truncated?)")
         return
-    locked = archive.needs_password() or any(i.needs_password() for i in infos)
+    locked = [i for i in infos if i.needs_password()]
     if locked:
         out.encrypted = True
-        out.flag("archive-encrypted", "password-protected RAR")
+        out.flag("archive-encrypted", f"{len(locked)} of {len(infos)} members encrypted (RAR)")
     for info in infos:
         out.note(Kind.FILE_NAME, info.filename, container=name)
+    packed: dict[str, int] = {}
     for info in infos:
         if out.flagged("archive-too-many"):
             break
-        _rar_member(archive, info, scan, out)
-
-
-def _rar_member(archive: rarfile.RarFile, info: rarfile.RarInfo, scan: Scan, out: Analysis) -> None:
-    cap = scan.admit(out, info.filename, info.file_size, info.compress_size)
-    if cap is None:
-        return
-    if info.needs_password() or info.compress_type != rarfile.RAR_M0:
-        # rarfile hands compressed or encrypted members to an external unrar tool through a temp
-        # copy of the archive: evidence must never be written to disk, so such members stay shut.
-        out.flag("archive-uninspected", f"{info.filename}: RAR member not unpacked")
-        out.error(
-            f"{info.filename}: cannot unpack a compressed or encrypted RAR member without a disk copy"
-        )
-        return
-    errors: list[str] = []
-    for password in (None,):
-        try:
-            with archive.open(info, pwd=password) as fh:
-                body, more = read_bounded(fh, cap)
-        except (rarfile.Error, OSError, EOFError, ValueError, struct.error) as exc:
-            errors.append(_why(exc))
+        cap = scan.admit(out, info.filename, info.file_size, info.compress_size)
+        if cap is None:
             continue
-        if password:
-            _opened(out, password)
-        _keep(info.filename, body, more, scan, out)
+        if info.needs_password() or info.compress_type != rarfile.RAR_M0:
+            packed[info.filename] = cap
+        else:
+            _rar_stored(archive, info, cap, scan, out)
+    if packed:
+        _rar_packed(data, packed, [i.filename for i in locked if i.filename in packed], scan, out)
+
+
+def _rar_hidden_names(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
+    """A RAR whose names are encrypted too: the mail's passwords open the listing, then the members."""
+    out.encrypted = True
+    out.flag("archive-encrypted", "password-protected RAR (names encrypted too)")
+    for candidate in scan.candidates() if unrar.available() else ():
+        members = unrar.listing(data, candidate)
+        if members is None:
+            continue
+        _opened(out, candidate)
+        caps: dict[str, int] = {}
+        for member, size, packed in members:
+            out.note(Kind.FILE_NAME, member, container=name)
+            cap = scan.admit(out, member, size, packed)
+            if cap is not None:
+                caps[member] = cap
+        _rar_results(unrar.unpack(data, caps, candidate, scan.budget.deadline), caps, scan, out)
         return
-    out.flag("archive-uninspected", f"{info.filename}: RAR member not unpacked")
-    out.error(f"{info.filename}: cannot unpack RAR member ({errors[-1] if errors else 'unknown'})")
+    out.error(
+        "RAR with encrypted names: no password from the mail opened it; members not inspected"
+    )
+
+
+def _rar_stored(
+    archive: rarfile.RarFile, info: rarfile.RarInfo, cap: int, scan: Scan, out: Analysis
+) -> None:
+    try:
+        with archive.open(info) as fh:
+            body, more = read_bounded(fh, cap)
+    except (rarfile.Error, OSError, EOFError, ValueError, struct.error) as exc:
+        out.flag("archive-corrupt", f"{info.filename}: {_why(exc)}")
+        out.error(f"{info.filename}: cannot unpack RAR member ({_why(exc)})")
+        return
+    _keep(info.filename, body, more, scan, out)
+
+
+def _rar_packed(
+    data: bytes, caps: dict[str, int], locked: list[str], scan: Scan, out: Analysis
+) -> None:
+    """Compressed or encrypted members through UnRAR; encrypted ones with the mail's passwords."""
+    if not unrar.available():
+        for member in caps:
+            out.flag("archive-uninspected", f"{member}: RAR member not unpacked")
+            out.error(f"{member}: cannot unpack RAR member (no in-memory UnRAR on this platform)")
+        return
+    result, password = None, None
+    if not locked:
+        result = unrar.unpack(data, caps, None, scan.budget.deadline)
+    for candidate in scan.candidates() if locked else ():
+        trial = unrar.unpack(data, caps, candidate, scan.budget.deadline)
+        if any(member in trial.members for member in locked):
+            result, password = trial, candidate
+            break
+    if result is None:
+        out.error("encrypted RAR members not inspected: no password from the mail opened them")
+        result = unrar.unpack(
+            data, {k: v for k, v in caps.items() if k not in locked}, None, scan.budget.deadline
+        )
+        caps = {k: v for k, v in caps.items() if k not in locked}
+    if password is not None:
+        _opened(out, password)
+    _rar_results(result, caps, scan, out)
+
+
+def _rar_results(result: unrar.Unpacked, caps: dict[str, int], scan: Scan, out: Analysis) -> None:
+    for member, body in result.members.items():
+        _keep(member, body, False, scan, out)
+    for member in result.overflowed:
+        out.flag(
+            "archive-bomb", f"{member}: unpacks beyond {caps[member]} bytes, more than allowed"
+        )
+    for member, why in result.failed.items():
+        out.flag("archive-corrupt", f"{member or 'RAR'}: {why}")
+        out.error(f"{member or 'RAR'}: cannot unpack ({why})")
+    if result.timed_out:
+        out.error(
+            f"RAR not fully unpacked: the {scan.limits.parse_seconds:g} s time limit was reached"
+        )
+    done = {*result.members, *result.overflowed, *result.failed}
+    for member in caps:
+        if member not in done and not result.timed_out and "" not in result.failed:
+            out.flag("archive-uninspected", f"{member}: RAR member not unpacked")
+            out.error(f"{member}: UnRAR did not reach this member")
 
 
 # --- gzip and tar ---------------------------------------------------------------------------------

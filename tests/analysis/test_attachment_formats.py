@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import time
+from pathlib import Path
 
 import pytest
 
@@ -100,13 +102,55 @@ def test_encrypted_7z_with_encrypted_names() -> None:
     assert report.opened_with == "pw7" and "lnk-powershell" in _codes(report)
 
 
-def test_rar_stored_members_are_read_and_compressed_ones_reported() -> None:
+def test_rar_stored_members_are_read_and_damaged_compressed_ones_reported() -> None:
     stored = _analyse("a.rar", builders.make_rar({"x.docx.lnk": LNK}))
     assert "lnk-powershell" in _codes(stored)
+    # Marked compressed but holding raw bytes: UnRAR rejects the data, and says so.
     packed = _analyse("b.rar", builders.make_rar({"x.docx.lnk": LNK}, compressed=True))
-    assert _codes(packed) == {"archive-uninspected"}
+    assert _codes(packed) == {"archive-corrupt"}
     assert "x.docx.lnk" in {o.value for o in packed.observations if o.kind is Kind.FILE_NAME}
     assert packed.errors and "cannot unpack" in packed.errors[0]
+
+
+RAR_FIXTURES = Path(__file__).parents[1] / "data" / "attachments" / "rar"
+
+
+@pytest.mark.parametrize("fixture", ["rar5-solid.rar", "rar3-solid.rar"])
+def test_compressed_rar_members_are_unpacked_in_memory(fixture: str) -> None:
+    report = _analyse(fixture, (RAR_FIXTURES / fixture).read_bytes())
+    assert [c.name for c in report.children] == ["stest1.txt", "stest2.txt"]
+    assert not report.errors and "archive-uninspected" not in _codes(report)
+
+
+def test_encrypted_rar_is_opened_with_the_mails_password() -> None:
+    data = (RAR_FIXTURES / "rar5-psw.rar").read_bytes()
+    shut = _analyse("a.rar", data, passwords=["wrong"])
+    assert shut.encrypted and shut.opened_with is None and shut.children == ()
+    assert "archive-encrypted" in _codes(shut) and any("no password" in e for e in shut.errors)
+    opened = _analyse("a.rar", data, passwords=["wrong", "password"])
+    assert opened.opened_with == "password"
+    assert {"archive-encrypted", "archive-password-in-mail"} <= _codes(opened)
+    assert [c.name for c in opened.children] == ["stest1.txt", "stest2.txt"]
+
+
+def test_rar_with_encrypted_names_is_listed_with_the_password_or_reported() -> None:
+    data = (RAR_FIXTURES / "rar5-hpsw.rar").read_bytes()
+    shut = _analyse("h.rar", data)
+    assert shut.encrypted and "archive-encrypted" in _codes(shut)
+    assert shut.errors and "no password" in shut.errors[0]
+    opened = _analyse("h.rar", data, passwords=["password"])
+    assert opened.opened_with == "password"
+    assert [c.name for c in opened.children] == ["stest1.txt", "stest2.txt"]
+
+
+def test_rar_member_over_its_cap_is_a_bomb_not_a_member() -> None:
+    from aptlink.analysis import unrar
+
+    data = (RAR_FIXTURES / "rar5-solid.rar").read_bytes()
+    result = unrar.unpack(data, {"stest1.txt": 100, "stest2.txt": 4096}, None, time.monotonic() + 5)
+    assert result.overflowed == ["stest1.txt"] and "stest1.txt" not in result.members
+    late = unrar.unpack(data, {"stest1.txt": 4096}, None, time.monotonic() - 1)
+    assert late.timed_out and late.members == {}
 
 
 def test_iso_is_a_motw_bypass_with_contents() -> None:
