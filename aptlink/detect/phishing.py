@@ -200,7 +200,11 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         free_hosting=FREE_HOSTING | {str(h).lower() for h in hosting.get("free_hosting", ())},
         brands=brands,
         brand_names=_automaton([*brands, *brand_spec.get("roles", ())]),
-        protected_labels=_protected_labels(brands),
+        # in the data file's order, so that a label two domains share (github.com, github.io)
+        # always names the first listed, whatever the process's hash seed
+        protected_labels=_protected_labels(
+            {k.lower(): tuple(v) for k, v in brand_spec["brands"].items()}
+        ),
         form_builders=tuple(str(h).lower() for h in hosting.get("form_builders", ())),
         form_builder_hosts=frozenset(
             str(h).lower().partition("/")[0] for h in hosting.get("form_builders", ())
@@ -697,7 +701,7 @@ LURE_WORDS = (
 )
 
 
-def _protected_labels(brands: Mapping[str, frozenset[str]]) -> dict[str, str]:
+def _protected_labels(brands: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Domain labels that carry a brand's own name (paypal, microsoftonline), not generic words
     that a brand happens to own as well (windows, office, live)."""
     labels: dict[str, str] = {}
@@ -706,7 +710,7 @@ def _protected_labels(brands: Mapping[str, frozenset[str]]) -> dict[str, str]:
         for d in domains:
             label = d.split(".")[0]
             if len(label) >= 6 and key and key in label:
-                labels[label] = d
+                labels.setdefault(label, d)
     return labels
 
 
