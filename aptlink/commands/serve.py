@@ -34,6 +34,21 @@ def serve(
     upload_mb: Annotated[
         int, typer.Option("--upload-mb", help="most megabytes one upload request may carry")
     ] = 200,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="file holding the access token every request must carry ($APTLINK_TOKEN also)",
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="serve a non-loopback address without a token (behind an "
+            "authenticating proxy only)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API (/api) and the dashboard (/) of a case; $APTLINK_DB for a shared store."""
     import uvicorn
@@ -48,11 +63,44 @@ def serve(
     if upload_mb < 1:
         raise ConfigError("upload limit must be at least 1 MB", str(upload_mb))
     limits = UploadLimits(total_bytes=upload_mb * 1024 * 1024)
-    web = create_app(case, load_kb(attack), limits=limits, loopback_only=is_loopback(host))
-    if not is_loopback(host):
-        console.print(f"warning: serving {host} without authentication; put a proxy in front")
+    token = _token(token_file)
+    if token is None and not is_loopback(host) and not no_auth:
+        raise ConfigError(
+            "a non-loopback address needs a token (--token-file or $APTLINK_TOKEN), "
+            "or --no-auth behind an authenticating proxy",
+            host,
+        )
+    web = create_app(
+        case, load_kb(attack), limits=limits, loopback_only=is_loopback(host), token=token
+    )
+    if token is None and not is_loopback(host):
+        console.print(f"warning: serving {host} without authentication (--no-auth)")
     console.print(f"aptlink serving case {case} on http://{_url_host(host)}:{port}/")
     uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False)
+
+
+MIN_TOKEN_CHARS = 16
+
+
+def _token(token_file: Path | None) -> str | None:
+    """The access token from the file (first line) or $APTLINK_TOKEN; None when neither is set."""
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="utf-8").strip().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the token file: {exc}", str(token_file)) from exc
+        token = text[0].strip() if text else ""
+    else:
+        token = os.environ.get("APTLINK_TOKEN", "").strip()
+        if not token:
+            return None
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(
+            f"token too short: at least {MIN_TOKEN_CHARS} characters "
+            "(for example from `python -c 'import secrets; print(secrets.token_urlsafe())'`)",
+            str(token_file or "$APTLINK_TOKEN"),
+        )
+    return token
 
 
 def _url_host(host: str) -> str:

@@ -20,9 +20,10 @@ def create_app(
     *,
     limits: UploadLimits | None = None,
     loopback_only: bool = True,
+    token: str | None = None,
 ) -> FastAPI:
     """The app for ``case_dir``; ``loopback_only`` serves only loopback host names (the default
-    bind is 127.0.0.1; turn it off only behind a proxy that checks hosts and users)."""
+    bind is 127.0.0.1); ``token``, when set, is required on every request."""
     limits = limits or UploadLimits()
     app = FastAPI(
         title="aptlink",
@@ -37,5 +38,5 @@ def create_app(
     errors.install(app)
     app.include_router(api.router)
     app.include_router(dashboard.router)
-    app.add_middleware(Guard, loopback_only=loopback_only, max_body=limits.total_bytes)
+    app.add_middleware(Guard, loopback_only=loopback_only, max_body=limits.total_bytes, token=token)
     return app

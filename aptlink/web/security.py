@@ -6,11 +6,17 @@
   post evidence or re-run stages through the analyst's browser (forms are "simple" requests).
 - Body bound: a request body larger than the upload budget (plus multipart overhead) is refused
   before it is parsed, by Content-Length or, when chunked, by counting.
+- Token: with a token set (required when not bound to loopback), every request must carry it, as
+  ``Authorization: Bearer <token>`` (scripts) or as the password of HTTP Basic (a browser asks for
+  it; any user name). Compared in constant time.
 - Headers: the pages carry a Content-Security-Policy with no scripts and no external anything.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -45,9 +51,12 @@ HEADERS = {
 class Refused(AptlinkError):
     """A request refused before it reached the case (the status is set by the raiser)."""
 
-    def __init__(self, message: str, where: str | None, status: int) -> None:
+    def __init__(
+        self, message: str, where: str | None, status: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message, where)
         self.status = status
+        self.headers = headers or {}
 
 
 def is_loopback(host: str) -> bool:
@@ -70,9 +79,12 @@ def host_name(host_header: str) -> str:
 class Guard:
     """ASGI middleware applying the host, origin and body checks, and the response headers."""
 
-    def __init__(self, app: ASGIApp, *, loopback_only: bool, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, loopback_only: bool, max_body: int, token: str | None = None
+    ) -> None:
         self.app = app
         self.loopback_only = loopback_only
+        self.token = token.encode("utf-8") if token else None
         self.max_body = max_body + MULTIPART_OVERHEAD
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,6 +102,9 @@ class Guard:
         host = headers.get("host", "")
         if self.loopback_only and host_name(host) not in LOOPBACK_NAMES:
             return Refused("host not served (the server is bound to loopback)", host, 421)
+        if self.token is not None and not authorised(headers, self.token):
+            challenge = {"www-authenticate": 'Basic realm="aptlink", charset="UTF-8"'}
+            return Refused("authentication required: the server's token", None, 401, challenge)
         if scope["method"] in UNSAFE_METHODS and not same_origin(headers):
             return Refused("cross-origin request refused", headers.get("origin"), 403)
         length = headers.get("content-length", "")
@@ -114,6 +129,20 @@ class Guard:
             return message
 
         return counted
+
+
+def authorised(headers: Headers, token: bytes) -> bool:
+    """The request carries the token, as a Bearer token or as the password of HTTP Basic."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    offered = value.strip().encode("utf-8")
+    if scheme.lower() == "basic":
+        try:
+            offered = base64.b64decode(offered, validate=True).partition(b":")[2]
+        except (binascii.Error, ValueError):
+            return False
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(offered, token)
 
 
 def same_origin(headers: Headers) -> bool:
@@ -142,6 +171,6 @@ async def _send_error(send: Send, refusal: Refused) -> None:
 
     body = json.dumps({"error": str(refusal)}, ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+    headers += [(k.encode(), v.encode()) for k, v in {**HEADERS, **refusal.headers}.items()]
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

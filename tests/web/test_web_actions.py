@@ -191,6 +191,35 @@ def test_any_host_when_not_bound_to_loopback(demo: Any, tmp_path: Path) -> None:
     assert r.status_code == 200
 
 
+TOKEN = "s3cret-token-for-the-soc-0123"
+
+
+def test_token_is_required_on_every_request(demo: Any, tmp_path: Path) -> None:
+    app = create_app(tmp_path / "case", demo.kb, loopback_only=False, token=TOKEN)
+    web = TestClient(app, base_url="http://aptlink.soc.example")
+    refused = web.get("/api/case")
+    assert refused.status_code == 401 and "basic" in refused.headers["www-authenticate"].lower()
+    assert web.get("/", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
+    assert web.get("/", headers={"Authorization": "Basic !!notbase64"}).status_code == 401
+    assert web.get("/", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert web.get("/api/inputs", auth=("analyst", TOKEN)).status_code in (200, 404)
+
+
+def test_serve_refuses_an_open_address_without_a_token(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("APTLINK_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "--host", "0.0.0.0", "--case", str(tmp_path)])
+    assert exit_.value.code == 2 and "needs a token" in capsys.readouterr().err
+    short = tmp_path / "token"
+    short.write_text("abc\n")
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--host", "0.0.0.0", "--token-file", str(short)])
+    assert "token too short" in capsys.readouterr().err
+
+
 def test_chunked_body_over_budget_is_counted_and_refused(demo: Any, tmp_path: Path) -> None:
     app = create_app(tmp_path / "case", demo.kb, limits=UploadLimits(total_bytes=1000))
     part = b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="a.eml"\r\n\r\n'
