@@ -14,6 +14,7 @@ from typing import Any
 
 from aptlink import detect as _detectors  # noqa: F401  (registers the detectors)
 from aptlink import evidence as _parsers  # noqa: F401  (registers the parsers)
+from aptlink.analysis.base import TimeUp, alarm
 from aptlink.detect.base import DETECTORS, DetectContext, Detector
 from aptlink.errors import AptlinkError, EvidenceError, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Source, Warning_, choose_parser
@@ -93,8 +94,13 @@ def _run_parser(parser: Any, source: Source, ctx: ParseContext) -> tuple[Evidenc
         "size": source.size,
         "format": parser.name,
     }
+    seconds = ctx.limits.file_seconds(source.size)
     try:
-        items = list(parser.parse(source, ctx))
+        with alarm(seconds):
+            items = list(parser.parse(source, ctx))
+    except TimeUp:
+        reason = f"parsing stopped: over the {seconds:.0f} s time limit for this file"
+        return Evidence(**base, status=Status.FAILED, reason=reason), []
     except UnsupportedEvidence as exc:
         return Evidence(**base, status=Status.SKIPPED, reason=exc.message), []
     except EvidenceError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aptlink import pipeline
 from aptlink.errors import CorruptEvidence
-from aptlink.evidence.base import PARSERS, Item, ParseContext, Parser, Source
+from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 from aptlink.model import Status
 
 
@@ -53,3 +53,32 @@ def test_every_input_gets_a_status(tmp_path: Path) -> None:
     assert status["copy.obs"][0] is Status.ANALYSED
     assert status["sheet.obs"] == (Status.SKIPPED, f"duplicate of {tmp_path / 'copy.obs'}")
     assert len(result.evidence) == 5
+
+
+class _Stuck(Parser):
+    """A parser that never finishes on '#stuck' files, to test the per-file time limit."""
+
+    name = "test-stuck"
+    abstract = True
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> int:
+        return 99 if head.startswith(b"#stuck") else 0
+
+    def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
+        while True:  # a pathological input driving a pure-Python parser round and round
+            sum(range(1000))
+
+
+def test_a_parse_that_never_ends_is_stopped_and_the_run_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "a.x").write_text("#stuck")
+    (tmp_path / "b.obs").write_text("#aptlink-observations\ndomain-name: example.org\n")
+    ctx = ParseContext(limits=Limits(parse_seconds=0.3, file_seconds_per_mb=0))
+    PARSERS.register(_Stuck)
+    try:
+        evidence, _ = pipeline.ingest([tmp_path], ctx)
+    finally:
+        PARSERS.unregister("test-stuck")
+    status = {Path(e.path).name: (e.status, e.reason) for e in evidence}
+    assert status["a.x"][0] is Status.FAILED and "time limit" in (status["a.x"][1] or "")
+    assert status["b.obs"][0] is Status.ANALYSED

@@ -220,8 +220,16 @@ class TimeUp(BaseException):
 
 @contextlib.contextmanager
 def wall_clock(budget: Budget) -> Iterator[None]:
-    """Interrupt pure-Python parsing that runs past the budget's deadline (SIGALRM, main thread
-    only, and only when no one else owns the alarm); elsewhere the deadline is checked between steps."""
+    """Interrupt pure-Python parsing that runs past the budget's deadline (see :func:`alarm`)."""
+    with alarm(budget.deadline - time.monotonic()):
+        yield
+
+
+@contextlib.contextmanager
+def alarm(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeUp` in this thread after ``seconds`` (SIGALRM: main thread only, and only
+    when no one else owns the alarm, so an outer bound keeps its own); elsewhere callers check
+    their deadline between steps."""
     usable = (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
@@ -231,7 +239,7 @@ def wall_clock(budget: Budget) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _time_up)
-    signal.setitimer(signal.ITIMER_REAL, max(budget.deadline - time.monotonic(), 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         yield
     finally:

@@ -32,6 +32,11 @@ class Limits:
     max_members: int = 500
     max_text_chars: int = 2_000_000
     parse_seconds: float = 30.0
+    file_seconds_per_mb: float = 2.0  # a whole file's parse: parse_seconds plus this per MB
+
+    def file_seconds(self, size: int) -> float:
+        """How long parsing one file of ``size`` bytes may take before it is stopped."""
+        return self.parse_seconds + self.file_seconds_per_mb * size / (1024 * 1024)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
