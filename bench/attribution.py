@@ -13,9 +13,11 @@ of generic techniques only (which must stay unattributed).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -80,13 +82,23 @@ def campaign_uses(objects: Sequence[Obj], campaign: Obj) -> tuple[list[str], lis
 
 
 def without(objects: Sequence[Obj], campaign: Obj) -> list[Obj]:
+    """The bundle without the campaign, its relationships, and the campaign's names among the
+    groups' aliases (ATT&CK lists "HomeLand Justice" as an alias of VOID MANTICORE)."""
     cid = campaign["id"]
+    names = {n.lower() for n in (campaign["name"], *campaign.get("aliases", ()))}
     return [
-        o
+        _without_aliases(o, names)
         for o in objects
         if o["id"] != cid
         and not (o["type"] == "relationship" and cid in (o["source_ref"], o["target_ref"]))
     ]
+
+
+def _without_aliases(obj: Obj, names: set[str]) -> Obj:
+    aliases = obj.get("aliases")
+    if obj["type"] != "intrusion-set" or not aliases:
+        return obj
+    return {**obj, "aliases": [a for a in aliases if a.lower() not in names]}
 
 
 def incident_bundle(name: str, techs: Iterable[str], soft: Iterable[str]) -> Obj:
@@ -189,16 +201,123 @@ def actors_from_bundle(objects: Sequence[Obj]) -> list[Actor]:
     return out
 
 
-def load_kb(objects: Sequence[Obj], workdir: Path, fallback: bool) -> Any:
+def load_kb(
+    objects: Sequence[Obj],
+    workdir: Path,
+    fallback: bool,
+    tag: str = "full",
+    held_out: Held | None = None,
+) -> Any:
+    """A knowledge base from this ATT&CK bundle; with ``held_out``, nothing else it reads may know
+    the held-out campaign: its own file and pickle cache (the cache is keyed on the path), the
+    MISP galaxy threat-actor entries without any that names the campaign or is the attributed
+    group, the curated pack without the group's entry, and no packaged IOC pack."""
     if fallback:
         return BundleKB(objects)
     from aptlink.kb import KnowledgeBase
+    from aptlink.kb.actors import load_actors
+    from aptlink.kb.attack import load_attack
 
-    path = workdir / "reduced-attack.json"
+    path = workdir / f"attack-{tag}.json"
     path.write_text(
-        json.dumps({"type": "bundle", "id": "bundle--reduced", "objects": list(objects)})
+        json.dumps({"type": "bundle", "id": f"bundle--{tag}", "objects": list(objects)})
     )
-    return KnowledgeBase.load(attack_path=path)
+    cache = workdir / "cache" / tag
+    attack = load_attack(path, cache)
+    misp, pack = galaxy_actors(held_out), curated_pack(held_out, workdir, tag)
+    kb = KnowledgeBase(attack=attack, actor_index=load_actors(attack, misp, pack=pack))
+    kb.cache_dir = cache
+    return kb
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """The campaign left out of a run: its ids and names, and those of its groups."""
+
+    campaign_id: str
+    stix_id: str
+    names: frozenset[str]  # the campaign's name and aliases, lower case
+    groups: frozenset[str]  # the attributed groups' names and aliases, lower case
+
+    def named_in(self, text: str) -> bool:
+        text = text.lower()
+        return self.campaign_id.lower() in text or any(_word_in(n, text) for n in self.names)
+
+    def is_group(self, names: Iterable[str]) -> bool:
+        return any(n.strip().lower() in self.groups for n in names)
+
+
+def _word_in(name: str, text: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+def held(campaign: Obj, groups: Sequence[Obj]) -> Held:
+    return Held(
+        campaign_id=ext_id(campaign) or campaign["id"],
+        stix_id=campaign["id"],
+        names=frozenset(n.lower() for n in (campaign["name"], *campaign.get("aliases", ()))),
+        groups=frozenset(names_of(groups)),
+    )
+
+
+def galaxy_actors(h: Held | None) -> list[Obj]:
+    """The MISP galaxy threat actors, without those that name the campaign or are its group."""
+    from aptlink.kb import galaxy
+
+    entries = galaxy.values(galaxy.cluster("threat-actor"))
+    if h is None:
+        return entries
+    return [e for e in entries if not _misp_knows(e, h)]
+
+
+def _misp_knows(entry: Mapping[str, Any], h: Held) -> bool:
+    meta = entry.get("meta") or {}
+    names = [str(entry["value"]), *(str(s) for s in meta.get("synonyms") or ())]
+    return h.is_group(names) or h.named_in(json.dumps(entry, ensure_ascii=False))
+
+
+def curated_pack(h: Held | None, workdir: Path, tag: str) -> Path | None:
+    """The curated pack without the entries of the campaign's group or naming the campaign."""
+    if h is None:
+        return None
+    import yaml
+
+    from aptlink.kb.actors import read_pack
+
+    kept = [
+        e
+        for e in read_pack()
+        if not h.is_group([e["name"], *(e.get("aliases") or ()), e.get("attack_id") or ""])
+        and not h.named_in(json.dumps(e, ensure_ascii=False, default=str))
+    ]
+    path = workdir / f"pack-{tag}.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "actors": kept}, allow_unicode=True))
+    return path
+
+
+def leak_check(kb: Any, objects: Sequence[Obj], h: Held) -> list[str]:
+    """What of the held-out campaign the knowledge base still holds (empty: nothing)."""
+    found = []
+    if any(
+        o["id"] == h.stix_id or h.stix_id in (o.get("source_ref"), o.get("target_ref"))
+        for o in objects
+    ):
+        found.append("campaign object or relationship in the reduced bundle")
+    if kb.campaign(h.campaign_id) is not None:
+        found.append("campaign in the loaded ATT&CK data (stale cache?)")
+    for a in kb.actors():
+        camps = [c.get("id") for c in a.extra.get("campaigns", ())]
+        if h.campaign_id in camps:
+            found.append(f"{a.name} lists the campaign")
+        if any(n.lower() in h.names for n in a.aliases):
+            found.append(f"{a.name} has the campaign's name as an alias")
+        if h.is_group([a.name]) and "curated" in a.extra.get("origins", ()):
+            found.append(f"{a.name} keeps its curated-pack entry")
+        if h.is_group([a.name]) and "misp-galaxy" in a.extra.get("origins", ()):
+            found.append(f"{a.name} keeps its MISP galaxy entry")
+    if kb.indicators.find(h.campaign_id):
+        found.append("IOC pack names the campaign")
+    return found
 
 
 # --- aptlink and the baseline -----------------------------------------------------------------
@@ -256,11 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["APTLINK_CACHE"] = str(Path(tmp) / "cache")
         work = Path(tmp)
-        fallback = args.fallback or not _kb_ready(objects, work)
+        full = _full_kb(objects, work, args.fallback)
+        fallback = full is None
         for campaign, groups in cases:
             rows.append(run_case(objects, campaign, groups, work, fallback, args.verbose))
-        generic = run_generic(objects, work, fallback)
-        ransom = run_ransomware(objects, work, fallback)
+        generic = run_generic(work, full or BundleKB(objects))
+        ransom = run_ransomware(work, full or BundleKB(objects))
     report(rows, generic, fallback, time.perf_counter() - t0)
     print(
         f"  ransomware-only bundle ({', '.join(RANSOMWARE)}): "
@@ -269,15 +389,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _kb_ready(objects: Sequence[Obj], work: Path) -> bool:
+def _full_kb(objects: Sequence[Obj], work: Path, fallback: bool) -> Any:
+    """The knowledge base of the whole bundle (generic and ransomware bundles), or None when
+    the bundle is to be read directly."""
+    if fallback:
+        return None
     try:
         kb = load_kb(objects, work, fallback=False)
-        return len(kb.actors()) > 100
+        return kb if len(kb.actors()) > 100 else None
     except Exception as exc:  # the kb workstream's loader may not be ready: say so and fall back
         print(
             f"note: kb loader unavailable ({type(exc).__name__}: {exc}); reading the bundle directly"
         )
-        return False
+        return None
 
 
 def run_case(
@@ -292,7 +416,12 @@ def run_case(
     cid = ext_id(campaign) or campaign["id"]
     path = work / f"{cid}.json"
     path.write_text(json.dumps(incident_bundle(f"{cid} {campaign['name']}", techs, soft)))
-    kb = load_kb(without(objects, campaign), work, fallback)
+    out = held(campaign, groups)
+    reduced = without(objects, campaign)
+    kb = load_kb(reduced, work, fallback, tag=cid, held_out=out)
+    leaks = [] if fallback else leak_check(kb, reduced, out)
+    if leaks:
+        raise SystemExit(f"{cid}: the knowledge base still knows the campaign: {'; '.join(leaks)}")
     truth = names_of(groups)
     atts = aptlink_rank(path, kb)
     ours = [a.actor for a in atts]
@@ -313,13 +442,15 @@ def run_case(
         "base_top5": any(b.lower() in truth for b in base[:5]),
         "rank": _rank_of(ours, truth),
         "base_rank": _rank_of(base, truth),
+        "full_rank": None if fallback else full_rank(techs, soft, kb, truth),
     }
     mark = "ok " if row["top1"] else ("top5" if row["top5"] else "MISS")
     print(
         f"{mark} {cid} {campaign['name'][:34]:34} truth={'/'.join(row['truth'])[:22]:22} "
         f"ours={(ours[0] if ours else '-')[:18]:18} conf={row['confidence']:.2f} "
         f"attributed={row['attributed']!s:5} tfidf={base[0][:18]} "
-        f"rank={row['rank'] or '-'} tfidf-rank={row['base_rank'] or '-'}"
+        f"rank={row['rank'] or '-'} tfidf-rank={row['base_rank'] or '-'} "
+        f"log-odds-rank={row['full_rank'] or '-'}"
     )
     if verbose and top:
         for r in (*top.evidence, *top.against):
@@ -331,19 +462,33 @@ def _rank_of(names: Sequence[str], truth: set[str]) -> int | None:
     return next((i for i, n in enumerate(names, 1) if n.lower() in truth), None)
 
 
-def run_ransomware(objects: Sequence[Obj], work: Path, fallback: bool) -> list[tuple[str, str]]:
+def full_rank(techs: Sequence[str], soft: Sequence[str], kb: Any, truth: set[str]) -> int | None:
+    """The right group's rank among all actors by the capability log-odds (a diagnostic: the
+    pipeline lists five)."""
+    from aptlink.link import attribute as att
+    from aptlink.link.actorindex import build_index
+
+    index = build_index(kb)
+    prof = att.profile_of_features(set(techs), {index.canon(s): s for s in soft})
+    prof.known = att.known_techniques(prof, index)
+    _, raw = att.capability_scores(prof, index)
+    order = sorted(raw, key=lambda a: (-raw[a], index.actors[a].name))
+    names = [index.actors[a].name for a in order]
+    return _rank_of(names, truth)
+
+
+def run_ransomware(work: Path, kb: Any) -> list[tuple[str, str]]:
     """(actor, kind) of the candidates for a ransomware-only bundle, in rank order."""
     path = work / "ransomware.json"
     path.write_text(json.dumps(incident_bundle("ransomware intrusion", RANSOMWARE, ())))
-    kb = load_kb(objects, work, fallback)
     kinds = {a.name: a.kind for a in kb.actors()}
     return [(a.actor, kinds.get(a.actor, "?")) for a in aptlink_rank(path, kb)]
 
 
-def run_generic(objects: Sequence[Obj], work: Path, fallback: bool) -> Attribution | None:
+def run_generic(work: Path, kb: Any) -> Attribution | None:
     path = work / "generic.json"
     path.write_text(json.dumps(incident_bundle("generic techniques only", GENERIC, ())))
-    atts = aptlink_rank(path, load_kb(objects, work, fallback))
+    atts = aptlink_rank(path, kb)
     return atts[0] if atts else None
 
 

@@ -158,6 +158,23 @@ def profile_of(
     )
 
 
+def profile_of_features(techniques: set[str], software: dict[str, str]) -> CampaignProfile:
+    """A profile of techniques and software alone (benchmarks and diagnostics)."""
+    cfg = load_config()
+    return CampaignProfile(
+        techniques=techniques,
+        software=software,
+        indicators=set(),
+        sectors=set(),
+        countries=set(),
+        cves=set(),
+        lures=set(),
+        texts=set(),
+        years=None,
+        impact=techniques & cfg.commodity_techniques,
+    )
+
+
 def indicator_values(obs: Iterable[Any]) -> set[str]:
     """Indicator values to look up in intel, with the registered domain of every host."""
     values: set[str] = set()
