@@ -13,10 +13,10 @@ from typing import Any
 
 from aptlink import pipeline
 from aptlink.kb import KnowledgeBase
-from aptlink.model import Kind
 from aptlink.pipeline import CaseResult, Progress
-from aptlink.report import html, jsonreport, markdown
+from aptlink.report import exposures, html, jsonreport, markdown
 from aptlink.report.measures import measures_for
+from aptlink.report.view import cves_seen, techniques_seen
 from aptlink.store import CaseStore
 
 
@@ -67,6 +67,7 @@ def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
         "summary": data["summary"],
         "attributions": top,
         "campaigns": campaign_digest(case),
+        "exposures": [e for e in exposures.rows(case) if e["status"] == exposures.OPEN],
         "measures": top_measures(case),
         "mitigations": case.mitigations[:5],
         "reports": reports,
@@ -75,8 +76,8 @@ def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
 
 def top_measures(case: CaseResult, shown: int = 6) -> list[dict[str, Any]]:
     """The concrete measures for what the case shows, in the catalogue's order of priority."""
-    techniques = {t for i in case.incidents for t in i.techniques}
-    cves = {o.value for i in case.incidents for o in i.observations if o.kind is Kind.CVE}
+    techniques = set(techniques_seen(case))  # open exposures included
+    cves = set(cves_seen(case))
     found = measures_for(techniques, cves)
     return [{"id": m["id"], "title": m["title"], "because": m["because"]} for m in found[:shown]]
 
@@ -107,13 +108,14 @@ def render_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"inputs {s['inputs']} (analysed {s['analysed']}, skipped {s['skipped']}, "
         f"failed {s['failed']})  findings {s['findings']}  incidents {s['incidents']}  "
-        f"campaigns {s['campaigns']}",
+        f"campaigns {s['campaigns']}  open exposures {s.get('open_exposures', 0)}",
     ]
     campaigns = summary.get("campaigns", [])
     for c in campaigns[:CAMPAIGNS_SHOWN]:
         lines += _campaign_lines(c)
     if len(campaigns) > CAMPAIGNS_SHOWN:
         lines.append(f"  ... {len(campaigns) - CAMPAIGNS_SHOWN} more campaigns in the report")
+    lines += _exposure_lines(summary.get("exposures", []))
     if summary.get("measures") or summary["mitigations"]:
         lines.append("preventive measures:")
     for m in summary.get("measures", []):
@@ -125,6 +127,27 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 CAMPAIGNS_SHOWN = 6
+EXPOSURES_SHOWN = 6
+
+
+def _exposure_lines(open_exposures: list[dict[str, Any]]) -> list[str]:
+    """Vulnerable devices at organisations with no attack in the case: to patch, not campaigns."""
+    if not open_exposures:
+        return []
+    lines = [
+        "open exposures (no attack on these organisations in the case; patch, not attributed):"
+    ]
+    for e in open_exposures[:EXPOSURES_SHOWN]:
+        cves = ", ".join(
+            c["cve"] + (f" ({', '.join(c['actors'][:3])})" if c["actors"] else "")
+            for c in e["cves"][:4]
+        )
+        lines.append(f"  - {e['asset']} at {e['organisation'] or '-'}: {e['product']}: {cves}")
+    if len(open_exposures) > EXPOSURES_SHOWN:
+        lines.append(f"  ... {len(open_exposures) - EXPOSURES_SHOWN} more in the report")
+    return lines
+
+
 RUNNER_UP_MIN = 0.05
 
 

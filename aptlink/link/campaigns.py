@@ -142,11 +142,23 @@ def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[
         membership=_membership(graph, members, strong),
         extra={
             **facts,
+            "exposures": _exposures(incs),
             "incidents": len(incs),
             "commodity": all(commodity[p] for p in members),
             "method": "union-find over strong edges",
         },
     )
+
+
+def _exposures(incs: list[Incident]) -> list[dict[str, Any]]:
+    """Vulnerable devices at the campaign's victims, attached to incidents as their likely way in
+    (aptlink/link/incidents.py): the same exploited CVE at several victims is one method."""
+    return [
+        {**e, "incident": i.id}
+        for i in incs
+        for e in i.extra.get("exposures") or ()
+        if isinstance(e, dict)
+    ]
 
 
 def _intra_edges(

@@ -10,6 +10,7 @@ from typing import Any
 
 from aptlink import __version__
 from aptlink.pipeline import CaseResult
+from aptlink.report import exposures
 from aptlink.report.measures import measures_for
 from aptlink.report.view import cves_seen, techniques_seen
 
@@ -26,12 +27,14 @@ def as_dict(result: CaseResult) -> dict[str, Any]:
             "findings": len(result.findings),
             "incidents": len(result.incidents),
             "campaigns": len(result.campaigns),
+            **exposures.counts(result),
         },
         "inputs": [e.to_dict() for e in result.evidence],
         "warnings": [{"where": w.where, "message": w.message} for w in result.warnings],
         "findings": [f.to_dict() for f in result.findings],
         "incidents": [i.to_dict() for i in result.incidents],
         "campaigns": [c.to_dict() for c in result.campaigns],
+        "exposures": exposures.rows(result),
         "attributions": [a.to_dict() for a in result.attributions],
         "mitigations": result.mitigations,
         "measures": measures_for(techniques_seen(result), cves_seen(result)),

@@ -14,8 +14,10 @@ from typing import Any
 
 from aptlink import __version__
 from aptlink.kb import KnowledgeBase
+from aptlink.link.incidents import is_condition
 from aptlink.model import Attribution, Campaign, Finding, Incident, Kind, Reason, Status
 from aptlink.pipeline import CaseResult
+from aptlink.report import exposures as exposure_section
 from aptlink.report.measures import measures_for
 
 VERTICES = ("adversary", "capability", "infrastructure", "victim")
@@ -44,6 +46,7 @@ def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
         "warnings_total": len(case.warnings),
         "incidents": [incident(i, by_id, names) for i in case.incidents],
         "campaigns": campaigns,
+        "exposures": exposure_section.rows(case),
         "actors": actors(campaigns),
         "techniques": technique_counts(case, names),
         "mitigations": [_mitigation(m) for m in case.mitigations],
@@ -60,6 +63,7 @@ def summary(case: CaseResult) -> dict[str, int]:
         "findings": len(case.findings),
         "incidents": len(case.incidents),
         "campaigns": len(case.campaigns),
+        **exposure_section.counts(case),
     }
 
 
@@ -222,7 +226,8 @@ def top_reasons(reasons: Iterable[Reason], n: int = TOP_REASONS) -> list[Reason]
 def techniques_seen(case: CaseResult) -> list[str]:
     """Techniques of the incidents, or of the findings when nothing was grouped yet."""
     source: Iterable[Incident | Finding] = case.incidents or case.findings
-    return sorted({t for x in source for t in x.techniques})
+    conditions = (f for f in case.findings if is_condition(f))  # open exposures too
+    return sorted({t for x in (*source, *conditions) for t in x.techniques})
 
 
 def technique_counts(case: CaseResult, names: dict[str, str]) -> list[dict[str, Any]]:
