@@ -62,6 +62,9 @@ class Theme:
     kind: str
     weight: float
     terms: tuple[str, ...]
+    # distinct terms needed when none is in the subject: phrases specific enough to be a lure on
+    # their own ("next of kin", "saldo bloqueado") say 1; ordinary words need two (default)
+    min_terms: int = 2
 
 
 @dataclasses.dataclass(slots=True)
@@ -90,6 +93,9 @@ class Rules:
     brand_keys: dict[str, tuple[str, frozenset[str]]] = dataclasses.field(default_factory=dict)
     free_hosting_names: frozenset[str] = frozenset()  # under every suffix: blogspot.jp, .ba ...
     common_words: frozenset[str] = frozenset()  # brand labels that are ordinary words (brands.yaml)
+    # brand names with look-alike letters undone (automaton), and misspellings of long ones
+    brand_skeletons: Any = None
+    brand_typos: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def signal(self, code: str) -> Signal:
         return self.signals[code]
@@ -159,11 +165,14 @@ def load_themes(paths: Sequence[Path]) -> dict[str, Theme]:
         for name, spec in (_yaml(path) or {}).get("themes", {}).items():
             old = themes.get(name)
             terms = tuple(str(t) for t in spec.get("terms", ()))
+            kind = str(spec.get("kind", old.kind if old else "commodity"))
+            default_min = old.min_terms if old else (1 if kind == "targeted" else 2)
             themes[name] = Theme(
                 name=name,
-                kind=str(spec.get("kind", old.kind if old else "commodity")),
+                kind=kind,
                 weight=float(spec.get("weight", old.weight if old else 10)),
                 terms=(*(old.terms if old else ()), *terms),
+                min_terms=int(spec.get("min_terms", default_min)),
             )
     return themes
 
@@ -218,7 +227,49 @@ def load_rules(lexicons: tuple[Path, ...] = ()) -> Rules:
         },
         free_hosting_names=frozenset(str(h).lower() for h in hosting.get("free_hosting_names", ())),
         common_words=frozenset(str(w).lower() for w in brand_spec.get("common_words", ())),
+        brand_skeletons=_skeleton_automaton(brands),
+        brand_typos=_brand_typos(brands),
     )
+
+
+TRADEMARK_SIGNS = str.maketrans({"™": " ", "®": " ", "℠": " ", "©": " "})
+# Letters and digits written for others in disguised brand names (PayPaI, Micr0soft, lTAU): one
+# character for one, so that a match in the mapped text is at the same place in the original.
+LOOKALIKE_LETTERS = str.maketrans(
+    {"0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "5": "s", "$": "s", "@": "a"}
+)
+
+
+def _skeleton_automaton(brands: Iterable[str]) -> Any:
+    """An automaton over brand names with look-alike letters mapped (paypal, mlcrosoft, ltau),
+    each giving (mapped name, the brand)."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for brand in sorted(brands):
+        if brand.isascii() and len(brand) >= 3:
+            mapped = brand.translate(LOOKALIKE_LETTERS)
+            if mapped not in automaton:
+                automaton.add_word(mapped, (mapped, brand))
+    if len(automaton) == 0:
+        automaton.add_word("\x00never\x00", ("\x00never\x00", "\x00never\x00"))
+    automaton.make_automaton()
+    return automaton
+
+
+def _brand_typos(brands: Iterable[str]) -> dict[str, str]:
+    """Misspellings of brand names of seven letters or more, one letter dropped or two swapped
+    (Microsft, Mircosoft), mapped to the brand."""
+    typos: dict[str, str] = {}
+    for brand in sorted(brands):
+        if not (brand.isascii() and brand.isalpha() and len(brand) >= 7):
+            continue
+        swaps = {
+            brand[:i] + brand[i + 1] + brand[i] + brand[i + 2 :] for i in range(len(brand) - 1)
+        }
+        for variant in (_deletes(brand) | swaps) - {brand}:
+            typos.setdefault(variant, brand)
+    return typos
 
 
 SHORTENERS = frozenset(
@@ -965,7 +1016,8 @@ class Judge:
                 return
 
     def _brand_claim(self, sender: Address) -> Iterator[Reason]:
-        text = unicodedata.normalize("NFKC", sender.name).lower()
+        # "Mcafee™" is McAfee: NFKC would glue the sign on as letters ("mcafeetm")
+        text = unicodedata.normalize("NFKC", sender.name.translate(TRADEMARK_SIGNS)).lower()
         reg = registered_domain(sender.domain)
         names = list(find_terms(self.rules.brand_names, text))
         own_named = names_own_domain(text, reg)
@@ -1094,7 +1146,7 @@ class Judge:
             theme = self.rules.themes[name]
             # a commodity theme needs two of its words, or one in the subject: "invoice" once in
             # a long newsletter is no lure; targeted themes are specific enough to count at once
-            if theme.kind != "targeted" and len(terms) < 2 and terms[0] not in subject:
+            if len(terms) < theme.min_terms and terms[0] not in subject:
                 continue
             sig = self.rules.signal(THEME_SIGNAL.get(theme.kind, "lure:commodity-theme"))
             # one reason per theme (lure:<theme>), weighed by the theme and capped as a family
@@ -1291,6 +1343,7 @@ class Judge:
 
     def content_reasons(self, mail: Mail) -> Iterator[Reason]:
         yield from self._disguise(mail)
+        yield from self._disguised_brand(mail)
         markup = mail.html[:MAX_SCAN_CHARS].lower()
         words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
         images = markup.count("<img") + sum(
@@ -1311,6 +1364,28 @@ class Judge:
                 yield self.reason(
                     "content:oversize", f"{att.name or att.content_type} is about {att.size} bytes"
                 )
+
+    def _disguised_brand(self, mail: Mail) -> Iterator[Reason]:
+        """A brand's name written with look-alike letters in the subject or sender name (PayPaI,
+        Micr0soft, lTAUCARD, lRS), or misspelt in the sender name (Conta Microsft): nobody writes
+        their own or a partner's name so, a filter-dodging impersonator does."""
+        name = mail.sender.name if mail.sender else ""
+        for where, text in (("sender name", name), ("subject", mail.subject)):
+            shown = _lookalike_brand(self.rules.brand_skeletons, text[:300])
+            if shown:
+                yield self.reason(
+                    "content:disguised-brand",
+                    f"{where} writes {shown[0]!r} for {shown[1]} with look-alike letters",
+                )
+                return
+        for word in re.findall(r"[a-z]{7,20}", name[:200].lower()):
+            brand = self.rules.brand_typos.get(word)
+            if brand:
+                yield self.reason(
+                    "content:misspelt-brand",
+                    f"sender name {name[:60]!r} misspells {brand} as {word!r}",
+                )
+                return
 
     def _disguise(self, mail: Mail) -> Iterator[Reason]:
         """Text written to slip past filters or to look personal: look-alike letters from another
@@ -1612,6 +1687,45 @@ IMAGE_HOSTS = frozenset(
         "i.imgbox.com",
     ]
 )
+
+
+def _lookalike_brand(automaton: Any, text: str) -> tuple[str, str] | None:
+    """(as written, brand) for a brand name in the text spelt with a look-alike letter or digit;
+    names of three letters (lRS) only as whole words."""
+    if not text or automaton is None:
+        return None
+    low = unicodedata.normalize("NFKC", text).lower()
+    mapped = low.translate(LOOKALIKE_LETTERS)
+    for end, (key, brand) in automaton.iter(mapped):
+        start = end - len(key) + 1
+        written = low[start : end + 1]
+        if written == brand:
+            continue  # the brand spelt right
+        shown = _original_slice(text, low, start, end)
+        if len(key) <= 4 and not _case_trick(shown):
+            continue  # "Aoi", "LRS": short words that merely map to a brand
+        if len(key) <= 3 and (
+            (start > 0 and low[start - 1].isalnum())
+            or (end + 1 < len(low) and low[end + 1].isalnum())
+        ):
+            continue
+        return shown, brand
+    return None
+
+
+def _case_trick(word: str) -> bool:
+    """A digit among letters, a lower-case l among capitals or a capital I among small letters:
+    how a short name is disguised (lRS, AOl, PayPaI)."""
+    if any(c.isdigit() for c in word):
+        return True
+    return ("l" in word and any(c.isupper() for c in word)) or (
+        "I" in word and any(c.islower() for c in word)
+    )
+
+
+def _original_slice(text: str, low: str, start: int, end: int) -> str:
+    """The original spelling of low[start:end+1] when NFKC kept the length, else the lowered one."""
+    return text[start : end + 1] if len(text) == len(low) else low[start : end + 1]
 
 
 def _readable_part(body: str) -> str:

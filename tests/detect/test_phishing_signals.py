@@ -208,3 +208,35 @@ def test_imitated_domain_is_the_same_in_every_process() -> None:
         for seed in (1, 2)  # the old set order gave github.io under seed 2
     }
     assert seen == {"github.com"}
+
+
+def test_brand_written_with_look_alike_letters() -> None:
+    assert "content:disguised-brand" in _codes(_mail(subject="[lRS Report] Tax refund ready"))
+    assert "content:disguised-brand" in _codes(_mail(subject="PONTOS lTAUCARD - tJjwN679hRkyKg"))
+    assert "content:disguised-brand" in _codes(_mail(("PayPaI Service", "service@pp-mail.example")))
+    assert "content:disguised-brand" in _codes(_mail(subject="Your Micr0soft account"))
+    # the brand spelt right, or a short word that only maps to one, is no disguise
+    for subject in ("Your Microsoft account", "LRS meeting notes", "Aoi and Ken", "purchase order"):
+        assert "content:disguised-brand" not in _codes(_mail(subject=subject)), subject
+
+
+def test_brand_misspelt_in_the_sender_name() -> None:
+    codes = _codes(_mail(("Conta Microsft - Atendimento", "orestrezubak@gmail.com")))
+    assert "content:misspelt-brand" in codes
+    assert "content:misspelt-brand" not in _codes(_mail(("Microsoft Store", "a@partner.example")))
+    # a typo in a subject is a person's, not a disguise: only the sender name counts
+    assert "content:misspelt-brand" not in _codes(_mail(subject="Re: Microsft Outlook crashes"))
+
+
+def test_trademark_sign_does_not_hide_the_brand() -> None:
+    assert "sender:brand-display-name" in _codes(_mail(("Mcafee™", "support@cusipup.de")))
+
+
+def test_phrase_themes_count_once_and_word_themes_twice() -> None:
+    # one advance-fee phrase is a lure; one ordinary invoice word in the body is not
+    assert "lure:advance-fee-phrases" in _codes(_mail(body="I am the next of kin of the late."))
+    assert "lure:banking-alert" in _codes(
+        _mail(body="BB INFORME: SALDO BLOQUEADO. Prazo: 24 horas")
+    )
+    assert not any(c.startswith("lure:") for c in _codes(_mail(body="the factuur is attached")))
+    assert "lure:invoice-intl" in _codes(_mail(body="uw factuur: betalingsherinnering"))
