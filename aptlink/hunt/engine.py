@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import re2
 
-from aptlink.hunt.compile import Leaf, Node, Op, leaves
 from aptlink.hunt.events import META_FIELDS
 from aptlink.hunt.logsources import EventSource
 from aptlink.hunt.rules import CompiledRule
+from aptlink.hunt.tree import Leaf, Node, Op, leaves
 
 Mask = npt.NDArray[np.bool_]
 Rows = npt.NDArray[np.int64]

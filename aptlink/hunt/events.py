@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Row = dict[str, str]
 
@@ -123,10 +125,15 @@ def _put(row: Row, name: str, value: Any) -> None:
     name = _leaf_name(name)
     row[name] = value_text
     if name in HASH_LIST_FIELDS:
-        for part in value_text.split(","):
-            alg, sep, digest = part.partition("=")
-            if sep and alg.strip():
-                row.setdefault(_leaf_name(alg.strip()), digest.strip())
+        _hash_parts(value_text, row)
+
+
+def _hash_parts(value: str, row: Row) -> None:
+    """``MD5=..,SHA256=..`` also as one field per algorithm (rules address single hashes)."""
+    for part in value.split(","):
+        alg, sep, digest = part.partition("=")
+        if sep and alg.strip():
+            row.setdefault(_leaf_name(alg.strip()), digest.strip())
 
 
 def flatten(event: Mapping[str, Any]) -> Row:
@@ -149,12 +156,88 @@ def flatten(event: Mapping[str, Any]) -> Row:
 def _flatten_evtx(event: Mapping[str, Any]) -> Row:
     row: Row = {}
     for section, body in event.items():
-        if section not in ("#attributes", "System"):
+        if section == "EventData" and type(body) is dict:
+            _flat_data(body, row)
+        elif section not in ("#attributes", "System"):
             _walk(body, (section,), row)
     # System last: its Channel/EventID/Computer win over same-named data fields (System 104 holds a
     # ``Channel`` in its UserData, the log that was cleared).
-    _walk(event.get("System", {}), ("System",), row)
+    system = event.get("System", {})
+    if type(system) is dict:
+        _flat_system(system, row)
+    else:
+        _walk(system, ("System",), row)
     return row
+
+
+def _flat_data(body: dict[str, Any], row: Row) -> None:
+    """``EventData`` of named scalars (nearly every event) without the generic walk: the same row
+    as ``_walk``, at a third of the cost; anything nested goes through ``_walk``."""
+    names = _LEAF_NAMES
+    for key, value in body.items():
+        kind = type(value)
+        if kind is str:
+            if not value:
+                continue
+        elif kind is int:
+            value = str(value)
+        elif kind in _SCALARS:
+            value = text(value)
+            if value is None:
+                continue
+        elif key == "#attributes" and kind is dict:
+            _attributes(value, "EventData", row)
+            continue
+        else:
+            _walk(value, ("EventData", key), row, 1)
+            continue
+        name = names.get(key) or _leaf_name(key)
+        row[name] = value
+        if name in HASH_LIST_FIELDS:
+            _hash_parts(value, row)
+
+
+def _flat_system(system: dict[str, Any], row: Row) -> None:
+    """The ``System`` section: scalars as they are, ``#attributes`` under their Sigma names."""
+    for key, value in system.items():
+        kind = type(value)
+        if kind is str:
+            if value:
+                row[_LEAF_NAMES.get(key) or _leaf_name(key)] = value
+        elif kind is int:
+            row[_LEAF_NAMES.get(key) or _leaf_name(key)] = str(value)
+        elif kind is dict and len(value) == 1 and type(value.get("#attributes")) is dict:
+            _system_attributes(value["#attributes"], key, row)
+        elif value is not None:
+            _walk({key: value}, ("System",), row, 1)
+
+
+_ATTRIBUTE_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _system_attributes(attributes: dict[str, Any], owner: str, row: Row) -> None:
+    """``_attributes`` for the System section, with each (element, attribute) name looked up once."""
+    for attr, value in attributes.items():
+        kind = type(value)
+        if kind is str:
+            if not value:
+                continue
+        elif kind is int:
+            value = str(value)
+        else:
+            value = text(value)
+            if value is None:
+                continue
+        name = _ATTRIBUTE_NAMES.get((owner, attr))
+        if name is None:
+            if attr == "xmlns":
+                continue
+            name = _leaf_name(SYSTEM_NAMES.get((owner, str(attr)), str(attr)))
+            if len(_ATTRIBUTE_NAMES) < 10_000:
+                _ATTRIBUTE_NAMES[(owner, attr)] = name
+        row[name] = value
+        if name in HASH_LIST_FIELDS:
+            _hash_parts(value, row)
 
 
 def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
@@ -224,23 +307,62 @@ def normalise_time(value: str) -> str:
 
 
 def to_table(rows: Iterable[Row]) -> pa.Table:
-    """A columnar table (one string column per field, null where absent) from flat rows."""
-    columns: dict[str, list[str | None]] = {}
-    count = 0
-    for count, row in enumerate(rows, 1):
-        for name, value in row.items():
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = [None] * (count - 1)
-            elif len(column) < count - 1:
-                column.extend([None] * (count - 1 - len(column)))
-            column.append(value)
-    for column in columns.values():
-        if len(column) < count:
-            column.extend([None] * (count - len(column)))
-    if not columns:
-        return pa.table({META_RECORD: pa.array([], pa.string())})
-    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    """A columnar table (one string column per field, null where absent) from flat rows.
+
+    Every cell of every row goes into three flat lists in C (``extend``), then Arrow and numpy sort
+    them into columns: a batch has hundreds of fields but each event only a few dozen, so neither
+    a Python loop per cell nor a null per absent cell is paid."""
+    names: list[str] = []
+    values: list[str] = []
+    widths: list[int] = []
+    for row in rows:
+        names.extend(row)
+        values.extend(row.values())
+        widths.append(len(row))
+    if not names:
+        empty = pa.array([], pa.string())
+        return pa.table({META_RECORD: pa.nulls(len(widths), pa.string()) if widths else empty})
+    return _columns(names, pa.array(values, pa.string()), widths)
+
+
+def _columns(names: list[str], values: pa.Array, widths: list[int]) -> pa.Table:
+    """Cells (field name, value, row from ``widths``) as a table, columns in first-seen order.
+
+    The cells are sorted by field once (one Arrow ``take``); each column is then made from
+    buffers: its values are a contiguous run of the sorted text, so only its offsets (and a
+    validity bitmap when some rows lack the field) are computed, with numpy."""
+    count = len(widths)
+    encoded = pc.dictionary_encode(pa.array(names, pa.string()))
+    fields = encoded.dictionary.to_pylist()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+    row_of = np.repeat(np.arange(count, dtype=np.int64), np.asarray(widths, np.int64))
+    order = np.argsort(codes, kind="stable")  # by field, rows ascending within a field
+    ordered = values.take(pa.array(order))
+    if isinstance(ordered, pa.ChunkedArray):
+        ordered = ordered.combine_chunks()
+    starts = np.frombuffer(ordered.buffers()[1], np.int32, len(ordered) + 1)
+    lengths = np.diff(starts)
+    text = ordered.buffers()[2]
+    bounds = np.searchsorted(codes[order], np.arange(len(fields) + 1))
+    columns: dict[str, pa.Array] = {}
+    for number, name in enumerate(fields):
+        lo, hi = int(bounds[number]), int(bounds[number + 1])
+        rows = row_of[order[lo:hi]]
+        sizes = np.zeros(count, np.int32)
+        sizes[rows] = lengths[lo:hi]
+        offsets = np.empty(count + 1, np.int32)
+        offsets[0] = starts[lo]
+        np.cumsum(sizes, out=offsets[1:])
+        offsets[1:] += starts[lo]
+        validity = None
+        if hi - lo < count:
+            present = np.zeros(count, np.bool_)
+            present[rows] = True
+            validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+        columns[name] = pa.StringArray.from_buffers(
+            count, pa.py_buffer(offsets), text, validity, count - (hi - lo)
+        )
+    return pa.table(columns)
 
 
 def batched(rows: Iterable[Row], size: int) -> Iterator[pa.Table]:

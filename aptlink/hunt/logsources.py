@@ -13,10 +13,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from sigma.pipelines.common import windows_logsource_mapping
-from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
-from sigma.pipelines.windows.windows import windows_generic_category_channel_mapping
-
 SYSMON_CHANNEL = "microsoft-windows-sysmon/operational"
 SECURITY_CHANNEL = "security"
 # windows-audit pipeline: Sysmon taxonomy -> Security 4688 field names.
@@ -74,6 +70,8 @@ def _ids(value: object) -> frozenset[str]:
 
 
 def _channels(service: str) -> frozenset[str] | None:
+    from sigma.pipelines.common import windows_logsource_mapping
+
     mapped = windows_logsource_mapping.get(service)
     if mapped is None:
         return None
@@ -85,6 +83,10 @@ def sources_for(
     product: str | None, category: str | None, service: str | None
 ) -> list[EventSource]:
     """The event sources of a Sigma log source (one or more variants; ANY_EVENT if unknown)."""
+    # pySigma's pipelines only when rules are compiled, never for a cached rule set
+    from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
+    from sigma.pipelines.windows.windows import windows_generic_category_channel_mapping
+
     if product not in (None, "windows"):
         return [ANY_EVENT]
     if category in windows_generic_category_channel_mapping:

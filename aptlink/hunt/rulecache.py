@@ -19,14 +19,21 @@ from typing import Any
 import orjson
 
 import aptlink
-from aptlink.hunt.compile import Leaf, from_plain, to_plain
 from aptlink.hunt.correlate import Correlation
 from aptlink.hunt.logsources import EventSource
 from aptlink.hunt.rules import CompiledRule, RuleProblem, RuleSet
+from aptlink.hunt.tree import Leaf, from_plain, to_plain
 
 LOG = logging.getLogger(__name__)
 FORMAT = 1
-COMPILER_MODULES = ("compile.py", "rules.py", "logsources.py", "correlate.py", "rulecache.py")
+COMPILER_MODULES = (
+    "compile.py",
+    "tree.py",
+    "rules.py",
+    "logsources.py",
+    "correlate.py",
+    "rulecache.py",
+)
 
 
 def cache_root() -> Path:

@@ -12,28 +12,28 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaError
-from sigma.rule import SigmaRule
-
-from aptlink.hunt.compile import Node, UnsupportedRule, compile_condition, leaves, make_op, rename
-from aptlink.hunt.correlate import Correlation, from_sigma
-from aptlink.hunt.logsources import EventSource, sources_for
+from aptlink.hunt.correlate import Correlation
+from aptlink.hunt.logsources import EventSource
+from aptlink.hunt.tree import Node, leaves
 from aptlink.model import technique_id
+
+if TYPE_CHECKING:  # pySigma (and YAML) are imported only when rules are compiled, not cached
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
 
 PACKAGE_RULES = Path(__file__).parent / "rules"
 LEVELS = ("informational", "low", "medium", "high", "critical")
 TECHNIQUE_TAG = re.compile(r"^t\d{4}(\.\d{3})?$")
 MAX_RULE_BYTES = 1024 * 1024
 
-try:  # libyaml when present: rule loading is a third of the hunt's start-up
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _YamlLoader = yaml.SafeLoader
+
+def _yaml_loader() -> Any:
+    """libyaml when present: rule loading is a third of a cold start."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -172,6 +172,10 @@ def compile_rules(paths: Sequence[Path]) -> RuleSet:
 
 def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]) -> None:
     """Correlation rules, with their rule references (names or ids) resolved to loaded rules."""
+    from sigma.exceptions import SigmaError
+
+    from aptlink.hunt.correlate import from_sigma
+
     names = {r.name: r.id for r in ruleset.rules if r.name}
     names.update({r.id: r.id for r in ruleset.rules})
     for rule, where in pending:
@@ -189,11 +193,17 @@ def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule
 def _load_file(
     path: Path, ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]
 ) -> Iterator[CompiledRule]:
+    import yaml
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.exceptions import SigmaError
+    from sigma.rule import SigmaRule
+
     where = str(path)
     try:
         if path.stat().st_size > MAX_RULE_BYTES:
             raise ValueError(f"rule file is over {MAX_RULE_BYTES} bytes")
-        docs = [d for d in yaml.load_all(path.read_text("utf-8"), Loader=_YamlLoader) if d]
+        docs = [d for d in yaml.load_all(path.read_text("utf-8"), Loader=_yaml_loader()) if d]
         collection = SigmaCollection.from_dicts(docs, collect_errors=True)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, SigmaError) as exc:
         ruleset.problems.append(RuleProblem(where, _reason(exc)))
@@ -213,6 +223,11 @@ def _load_file(
 
 
 def _compile(rule: SigmaRule, where: str, ruleset: RuleSet) -> CompiledRule | None:
+    from sigma.exceptions import SigmaError
+
+    from aptlink.hunt.compile import UnsupportedRule, compile_condition, make_op, rename
+    from aptlink.hunt.logsources import sources_for
+
     name = rule.title or ""
     if rule.errors:
         ruleset.problems.append(
