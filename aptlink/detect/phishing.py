@@ -25,7 +25,7 @@ import yaml
 
 from aptlink.detect.base import DetectContext, Detector
 from aptlink.evidence.base import Item, Limits
-from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, url_host
+from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, lowered, url_host
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
 try:  # the attachments workstream's analyser; name/extension signals stand in until it lands
@@ -1290,8 +1290,11 @@ class Judge:
         cms = CMS_PATH.search(url)
         if cms and not own_site:
             yield self.reason("link:compromised-site-path", f"link into {cms.group(1)} on {host}")
-        if not own_site and LOGIN_PATH.search(url):
-            yield from self._brand_on_foreign_host(host)
+        if not own_site:
+            # the host test first: it is cheap and rarely passes, the path pattern is neither
+            brand = list(self._brand_on_foreign_host(host))
+            if brand and LOGIN_PATH.search(url):
+                yield from brand
         rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
         if REDIRECT_PARAM.search(url) and link.source != "src" and not rewriter:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
@@ -1344,7 +1347,7 @@ class Judge:
     def content_reasons(self, mail: Mail) -> Iterator[Reason]:
         yield from self._disguise(mail)
         yield from self._disguised_brand(mail)
-        markup = mail.html[:MAX_SCAN_CHARS].lower()
+        markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
         words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
         images = markup.count("<img") + sum(
             1 for a in mail.attachments if a.content_type.startswith("image/")
@@ -1397,6 +1400,7 @@ class Judge:
                 "content:mixed-script", f"{mixed.group(0)!r} mixes Latin with look-alike letters"
             )
         token = next((t for t in RANDOM_TOKEN.findall(mail.subject) if _looks_random(t)), None)
+        token = token or _scrambled_suffix(mail.subject)
         if token:
             yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
         else:
@@ -1746,6 +1750,36 @@ def _looks_random(token: str) -> bool:
     classes = sum(bool(re.search(p, token)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
     digit_runs = len(re.findall(r"[0-9]+", token))
     return classes == 3 and digit_runs >= 2
+
+
+# The last word of a subject set off by a dash, bar, colon or hash, or the whole subject
+# ("Notificação BBInforma - FnEj4oJmgo", "Fatura - D6ANSU8R"): where hash-busting tags go.
+SUBJECT_SUFFIX = re.compile(r"(?:^|\s[-–—|:#/]+\s*|\s#)([A-Za-z0-9]{6,40})[\W_]{0,3}$")
+TOKEN_PIECES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+CHAR_CLASS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "a" * 26 + "A" * 26 + "0" * 10,
+)
+
+
+def _scrambled_suffix(subject: str) -> str:
+    """The random tag ending a subject, or '': letters and digits whose case and kind change at
+    least four times and on a third of its characters, in five pieces or more (FnEj4oJmgo,
+    D6ANSU8R), more than any word, CamelCase name (PowerPoint, iPhone15Pro) or ticket number
+    (INC0012345) does."""
+    found = SUBJECT_SUFFIX.search(subject[-60:])
+    if found is None:
+        return ""
+    token = found.group(1)
+    classes = token.translate(CHAR_CLASS)
+    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    if changes < 4 or changes * 10 < len(token) * 3:
+        return ""
+    if len(TOKEN_PIECES.findall(token)) < 5:
+        return ""  # iPhone15Pro, MyProject2024: a few words and a number, not noise
+    if re.fullmatch(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)", token):
+        return ""  # hex ids (commits, tickets) are machine tags with a meaning
+    return token
 
 
 # Zero-width, soft-hyphen and joiner characters: typed by nobody, inserted to split words that filters

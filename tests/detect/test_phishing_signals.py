@@ -240,3 +240,16 @@ def test_phrase_themes_count_once_and_word_themes_twice() -> None:
     )
     assert not any(c.startswith("lure:") for c in _codes(_mail(body="the factuur is attached")))
     assert "lure:invoice-intl" in _codes(_mail(body="uw factuur: betalingsherinnering"))
+
+
+def test_random_tag_ending_the_subject() -> None:
+    for subject in ("Notificação BBInforma - FnEj4oJmgo", "Fatura Porto Seguro - D6ANSU8R"):
+        assert "content:random-tag" in _codes(_mail(subject=subject)), subject
+    # words, CamelCase names, model names, ticket numbers and hex ids are not noise
+    for subject in (
+        "Re: PowerPoint - JavaScript",
+        "Ticket - INC0012345",
+        "Build: 3f9a8c7d2e",
+        "New phone - iPhone15Pro",
+    ):
+        assert "content:random-tag" not in _codes(_mail(subject=subject)), subject
