@@ -1772,7 +1772,7 @@ def _scrambled_suffix(subject: str) -> str:
         return ""
     token = found.group(1)
     classes = token.translate(CHAR_CLASS)
-    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    changes = sum(1 for i in range(1, len(classes)) if classes[i] != classes[i - 1])
     if changes < 4 or changes * 10 < len(token) * 3:
         return ""
     if len(TOKEN_PIECES.findall(token)) < 5:
