@@ -1,7 +1,7 @@
 """Compiled rule sets cached between runs, so a hunt does not parse 2,400 Sigma files every time.
 
-The cache lives in ``$APTLINK_CACHE`` (or ``~/.cache/aptlink``) under ``hunt/``, one JSON file per
-list of rule folders. It is used only when its key matches: the path, size and modification time of
+The cache lives in ``$APTLINK_HUNT_CACHE``, else in ``$APTLINK_CACHE`` (or ``~/.cache/aptlink``)
+under ``hunt/``, one JSON file per list of rule folders. It is used only when its key matches: the path, size and modification time of
 every rule file, the aptlink version, and the size and time of the modules that compile rules (a
 changed compiler makes old entries stale). A cache that cannot be read or does not parse is
 reported with a warning and rebuilt; the cache never decides what a rule means, it only saves work.
@@ -41,6 +41,14 @@ def cache_root() -> Path:
     return Path(os.environ.get("APTLINK_CACHE") or Path.home() / ".cache" / "aptlink")
 
 
+def hunt_cache_dir(root: Path | None = None) -> Path:
+    """Where compiled rule sets go: $APTLINK_HUNT_CACHE when set (the tests point it at a
+    temporary folder), else ``hunt/`` under the cache root."""
+    if root is None and os.environ.get("APTLINK_HUNT_CACHE"):
+        return Path(os.environ["APTLINK_HUNT_CACHE"])
+    return (root or cache_root()) / "hunt"
+
+
 def cache_key(files: Sequence[Path]) -> str:
     """What the compiled set depends on: every rule file's path, size and mtime, the version,
     and the compiler's own files."""
@@ -58,7 +66,7 @@ def cache_key(files: Sequence[Path]) -> str:
 def cache_file(paths: Sequence[Path], root: Path | None = None) -> Path:
     """One cache file per list of rule folders (its key inside says which version of them)."""
     name = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:24]
-    return (root or cache_root()) / "hunt" / f"rules-{name}.json"
+    return hunt_cache_dir(root) / f"rules-{name}.json"
 
 
 def read(path: Path, key: str) -> RuleSet | None:

@@ -11,4 +11,5 @@ import pytest
 def _rule_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path_factory.getbasetemp() / "aptlink-cache"
     monkeypatch.setenv("APTLINK_CACHE", str(folder))
+    monkeypatch.delenv("APTLINK_HUNT_CACHE", raising=False)  # these tests check the default place
     return folder

@@ -78,3 +78,18 @@ def test_corrupt_entries_with_the_right_key(
     with caplog.at_level(logging.WARNING):
         assert load_rules([tmp_path]) == expected
     assert "corrupt" in caplog.text
+
+
+def test_hunt_cache_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$APTLINK_HUNT_CACHE (what the test suite sets) holds the compiled sets, not ~/.cache."""
+    monkeypatch.setenv("APTLINK_HUNT_CACHE", str(tmp_path / "hunt-only"))
+    load_rules([PACKAGE_RULES])
+    written = list((tmp_path / "hunt-only").glob("rules-*.json"))
+    assert [p.name for p in written] == [rulecache.cache_file([PACKAGE_RULES]).name]
+    assert not str(rulecache.cache_file([PACKAGE_RULES])).startswith(str(Path.home()))
+
+
+def test_suite_never_caches_rules_at_home() -> None:
+    """The session fixture in tests/conftest.py points every hunt (investigate too) elsewhere."""
+    assert os.environ.get("APTLINK_CACHE") or os.environ.get("APTLINK_HUNT_CACHE")
+    assert not str(rulecache.hunt_cache_dir()).startswith(str(Path.home() / ".cache"))
