@@ -164,6 +164,13 @@ def url_host(url: str) -> str:
     return host.split(":", 1)[0].lower().rstrip(".")
 
 
+@functools.lru_cache(maxsize=2)
+def lowered(markup: str) -> str:
+    """``markup.lower()``, once a mail: the links, the text and the content checks all search the
+    same HTML case-blind, and lowering long non-ASCII HTML costs as much as a regex pass over it."""
+    return markup.lower()
+
+
 def html_to_text(markup: str) -> str:
     """The text a reader sees in HTML: no style/script/head blocks, no tags, entities decoded."""
     text = TAG_RE.sub(" ", _drop_blocks(markup))
@@ -173,7 +180,7 @@ def html_to_text(markup: str) -> str:
 
 
 def _drop_blocks(markup: str) -> str:
-    lower = markup.lower()
+    lower = lowered(markup)
     if "<style" not in lower and "<script" not in lower and "<head" not in lower:
         return markup
     kept: list[str] = []
@@ -529,7 +536,7 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
     """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
     if "<a" not in markup and "<A" not in markup:
         return
-    lower = markup.lower()
+    lower = lowered(markup)
     for m in A_OPEN_RE.finditer(markup):
         href = HREF_RE.search(m.group(0))
         if href is None:

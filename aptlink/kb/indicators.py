@@ -31,9 +31,17 @@ URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 REGISTRY_RE = re.compile(r"^(HKEY_|HKLM\\|HKCU\\|HKU\\|HKCR\\|KEY_)", re.IGNORECASE)
 
 
+# Every defanging rule needs a bracket or starts with hxxp/fxp: values with neither (nearly all
+# the hosts and URLs a mail carries) skip the five substitutions unchanged.
+_DEFANG_SCHEME = re.compile(r"hxxp|fxp", re.IGNORECASE)
+
+
 def refang(value: str) -> str:
     """Undo the usual defanging of indicators in reports."""
     value = value.strip().strip("`'\"")
+    brackets = "[" in value or "(" in value or "{" in value
+    if not brackets and not _DEFANG_SCHEME.match(value):
+        return value
     for pattern, repl in _DEFANG:
         value = pattern.sub(repl, value)  # type: ignore[arg-type]
     return value
@@ -105,8 +113,9 @@ class Indicator:
 def lookup_key(value: str) -> str:
     """The key values are compared on: refanged, case-folded unless it is a URL or registry key."""
     value = refang(value)
-    kind = guess_kind(value)
-    if kind in (Kind.URL, Kind.REGISTRY_KEY):
+    # guess_kind(value) in (URL, REGISTRY_KEY), without its address parsing: a hash matches
+    # neither pattern, and a value that is both an e-mail and a registry key is an e-mail
+    if URL_RE.match(value) or (REGISTRY_RE.match(value) and not EMAIL_RE.match(value)):
         return value.rstrip("\\")
     return value.lower().rstrip(".")
 
