@@ -899,7 +899,12 @@ class Judge:
             per_family[family] = per_family.get(family, 0.0) + r.weight
         caps = dict(self.rules.caps)
         if set(per_family) <= {"lure"}:  # lure words alone, with no sender, link or payload signal
-            caps["lure"] = min(caps.get("lure", 100.0), caps.get("lure-alone", 100.0))
+            # two topics or more (a wallet and its suspension, a prize and a payment) are a
+            # stronger lure than one; urgency only colours a topic, it is none itself
+            alone = caps.get(
+                "lure-alone-themes" if _lure_topics(reasons) >= 2 else "lure-alone", 100.0
+            )
+            caps["lure"] = min(caps.get("lure", 100.0), alone)
         total = sum(min(v, caps.get(f, 100.0)) for f, v in per_family.items())
         return round(min(100.0, max(0.0, total)), 1)
 
@@ -1816,6 +1821,18 @@ def _invisible_in(subject: str, display: str) -> str:
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
+
+
+def _lure_topics(reasons: Sequence[Reason]) -> int:
+    """Distinct lure topics among the reasons: a theme and its -intl (other languages) or
+    -phrases (set phrases) sibling are one topic; urgency is none."""
+    return len(
+        {
+            r.code.removesuffix("-intl").removesuffix("-phrases")
+            for r in reasons
+            if r.code.startswith("lure:") and r.code != "lure:urgency"
+        }
+    )
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

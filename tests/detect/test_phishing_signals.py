@@ -239,7 +239,7 @@ def test_phrase_themes_count_once_and_word_themes_twice() -> None:
         _mail(body="BB INFORME: SALDO BLOQUEADO. Prazo: 24 horas")
     )
     assert not any(c.startswith("lure:") for c in _codes(_mail(body="the factuur is attached")))
-    assert "lure:invoice-intl" in _codes(_mail(body="uw factuur: betalingsherinnering"))
+    assert "lure:invoice-payment-intl" in _codes(_mail(body="uw factuur: betalingsherinnering"))
 
 
 def test_random_tag_ending_the_subject() -> None:
@@ -253,3 +253,17 @@ def test_random_tag_ending_the_subject() -> None:
         "New phone - iPhone15Pro",
     ):
         assert "content:random-tag" not in _codes(_mail(subject=subject)), subject
+
+
+def test_two_lure_topics_alone_reach_suspicious_one_does_not() -> None:
+    from aptlink.model import Reason
+
+    judge = Judge(load_rules(), Directory())
+
+    def lure(theme: str) -> Reason:
+        return Reason(code=f"lure:{theme}", detail="", technique="T1566", weight=20)
+
+    assert judge.score([lure("crypto"), lure("banking-alert")]) == 30
+    # one topic in two languages, or a topic and urgency, is still one lure
+    assert judge.score([lure("credential"), lure("credential-intl")]) == 25
+    assert judge.score([lure("crypto"), lure("urgency")]) == 25
