@@ -1362,6 +1362,11 @@ class Judge:
             yield self.reason("content:image-only", f"{images} image(s) and {words} words of text")
         if "font-size" in markup and HIDDEN_STYLE.search(markup):
             yield self.reason("content:hidden-text", "HTML hides text from the reader")
+        pushed = _pushed_out_of_view(markup)
+        if pushed:
+            yield self.reason(
+                "content:pushed-out-of-view", f"HTML pushes content out of sight ({pushed})"
+            )
         if any(p.startswith(("damaged", "undecodable")) for p in mail.problems):
             yield self.reason("content:parse-problem", "; ".join(mail.problems[:2]))
         truncated = next((p for p in mail.problems if "truncated to" in p), None)
@@ -1410,10 +1415,16 @@ class Judge:
             yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
         else:
             tags = {t for t in RANDOM_TOKEN.findall(_readable_part(mail.body)) if _looks_random(t)}
+            named = _random_attachment_name(mail.attachments)
             if len(tags) >= 4:
                 yield self.reason(
                     "content:random-tag",
                     f"the text carries random tags ({', '.join(sorted(tags)[:3])} ...)",
+                )
+            elif named:
+                # a file name salted per mail (FPvyMxdD4YT4114.pdf) defeats hash and name filters
+                yield self.reason(
+                    "content:random-tag", f"attachment name {named!r} is a random tag"
                 )
         hidden = _invisible_in(mail.subject, mail.sender.name if mail.sender else "")
         if hidden:
@@ -1737,6 +1748,24 @@ def _original_slice(text: str, low: str, start: int, end: int) -> str:
     return text[start : end + 1] if len(text) == len(low) else low[start : end + 1]
 
 
+# A block thousands of pixels (or screens) tall, or a spacer growing ten-thousandfold: the copied
+# newsletter or filter bait below it is never seen; no layout for reading needs it.
+OUT_OF_VIEW = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)|flex-grow\s*:\s*\d{3,}")
+
+
+def _pushed_out_of_view(markup: str) -> str:
+    """The CSS that pushes part of a (lower-case) HTML body out of sight, or ''."""
+    for found in OUT_OF_VIEW.finditer(markup):
+        size, unit = found.group(1), found.group(2)
+        if (
+            size is None
+            or (unit == "px" and int(size) >= 3000)
+            or (unit == "vh" and int(size) >= 200)
+        ):
+            return found.group(0)
+    return ""
+
+
 def _readable_part(body: str) -> str:
     """The text without signed or armoured blocks (PGP, S/MIME), whose base64 looks random."""
     cut = body.find("-----BEGIN PGP")
@@ -1765,6 +1794,18 @@ CHAR_CLASS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "a" * 26 + "A" * 26 + "0" * 10,
 )
+
+
+def _random_attachment_name(attachments: Sequence[MailAttachment]) -> str:
+    """The first attachment name holding a random tag (mixed case and digits), or ''."""
+    for att in attachments[:20]:
+        name = att.name or ""
+        if any(_looks_random(t) for t in ATTACHMENT_TAG.findall(name[:200])):
+            return name
+    return ""
+
+
+ATTACHMENT_TAG = re.compile(r"[A-Za-z0-9]{9,40}")
 
 
 def _scrambled_suffix(subject: str) -> str:

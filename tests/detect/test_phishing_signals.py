@@ -267,3 +267,26 @@ def test_two_lure_topics_alone_reach_suspicious_one_does_not() -> None:
     # one topic in two languages, or a topic and urgency, is still one lure
     assert judge.score([lure("credential"), lure("credential-intl")]) == 25
     assert judge.score([lure("crypto"), lure("urgency")]) == 25
+
+
+def test_attachment_name_salted_with_a_random_tag() -> None:
+    def with_attachment(name: str) -> bytes:
+        return mf.make_mail(
+            subject="Notificação",
+            body="veja o anexo",
+            sender=("Informe", "x@partner.example"),
+            attachments=((name, b"%PDF-1.4\n%%EOF\n", "application/pdf"),),
+        )
+
+    assert "content:random-tag" in _codes(with_attachment("FPvyMxdD4YT4114.pdf"))
+    for name in ("invoice-2024-03.pdf", "DSC01234.JPG", "0001-fix-build.patch", "Report.pdf"):
+        assert "content:random-tag" not in _codes(with_attachment(name)), name
+
+
+def test_content_pushed_out_of_sight() -> None:
+    pushed = "<style>.wrapper { height: 10000vh }</style><div class=wrapper>Offer</div>"
+    assert "content:pushed-out-of-view" in _codes(_mail(html=pushed))
+    spacer = "<style>.spacer { flex-grow: 10000; }</style><p>hi</p>"
+    assert "content:pushed-out-of-view" in _codes(_mail(html=spacer))
+    ordinary = "<table style='height: 600px'><tr><td style='height:100vh'>News</td></tr></table>"
+    assert "content:pushed-out-of-view" not in _codes(_mail(html=ordinary))
