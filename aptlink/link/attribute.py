@@ -473,12 +473,19 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
             unseen.append(t)
     noise = tech_cost(m)
     total = len(prof.known)
+    # Impact (encryption, recovery inhibition, DDoS) says what kind of actor, not which one: it
+    # ranks but adds no support, so it cannot name an actor on its own (docs/attribution.md).
+    unnamed = generic | load_config().commodity_techniques
     for code, found, label in (
         ("capability:techniques", seen, f"of {total} techniques in its profile, most specific"),
         ("capability:technique-family", near, "techniques of families or software it uses"),
     ):
         if found:
-            beyond = sum(max(0.0, g + noise) for t, g in found.items() if t not in generic)
+            beyond = sum(
+                max(0.0, g + noise) * index.specificity(t)
+                for t, g in found.items()
+                if t not in unnamed
+            )
             detail = f"{len(found)} {label}: {', '.join(list(found)[:8])}"
             h.add(code, detail, sum(found.values()), support=beyond)
     specific = [t for t in unseen if index.idf(t) >= 1.0]
@@ -515,11 +522,17 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
         users = index.soft_users.get(key, [])
         if key in mine:
             gain = dict(index_gain(index.soft_delta, h.actor, [key]))[key]
+            commodity = is_commodity_software(key, seen_as)
             h.add(
                 "capability:software",
-                f"{seen_as} (used by {len(users)} known actor(s))",
+                f"{seen_as} (used by {len(users)} known actor(s)"
+                + (
+                    "; a commodity or ransomware-as-a-service family: names no crew)"
+                    if commodity
+                    else ")"
+                ),
                 gain,
-                support=gain + soft_cost(m),
+                support=0.0 if commodity else (gain + soft_cost(m)) * index.soft_specificity(key),
             )
         elif users:
             others = ", ".join(sorted(index.actors[u].name for u in users)[:3])
@@ -528,6 +541,14 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
             h.against.append(("capability:software-elsewhere", detail, round(cost, 3)))
             if len(users) <= 2:
                 h.add("capability:exclusive-software-elsewhere", detail, -p["exclusive_software"])
+
+
+def is_commodity_software(key: str, seen_as: str) -> bool:
+    """A family sold or shared among many crews (ransomware-as-a-service, commodity loaders and
+    botnets, ``weights.toml [commodity]``): the knowledge base ties it to few actors, but in the
+    field it names the brand, not who ran the intrusion."""
+    families = load_config().commodity_software
+    return key in families or seen_as.strip().lower() in families
 
 
 def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: IntelCache) -> None:
