@@ -89,12 +89,15 @@ class ActorIndex:
         """How much a technique tells actors apart, 0..1: its IDF over the largest possible (a
         technique of one actor: 1; one every actor uses: 0). Scales the *support* of a match, so
         a common technique in a small profile ranks but cannot name an actor alone."""
-        return min(1.0, self.idf(tid) / math.log(self.size + 1))
+        return min(1.0, self.idf(tid) / self._idf_of_one())
 
     def soft_specificity(self, key: str) -> float:
         """The same for a piece of software, from the number of actors using it."""
         users = len(self.soft_users.get(key, ()))
-        return min(1.0, math.log((self.size + 1) / (users + 1)) / math.log(self.size + 1))
+        return min(1.0, math.log((self.size + 1) / (users + 1)) / self._idf_of_one())
+
+    def _idf_of_one(self) -> float:
+        return math.log((self.size + 1) / 2) or 1.0
 
     def second_tier(self, tid: str) -> dict[int, float]:
         """Log-odds for actors without the technique itself but with its family or software that

@@ -1,0 +1,77 @@
+"""What may name an actor: specific evidence. Impact techniques and commodity or
+ransomware-as-a-service families rank candidates but cannot name one on their own; a common tool
+or technique says little beyond the background (docs/attribution.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from linkkb import ACTORS, FakeKB
+
+from aptlink.link.actorindex import build_index
+from aptlink.link.attribute import attribute
+from aptlink.link.campaigns import link_incidents
+from aptlink.model import Actor
+
+CREW = Actor(
+    name="Ransom Crew",
+    kind="ransomware",
+    techniques=("T1486", "T1490", "T1133", "T1021.001", "T1567.002"),
+    software=("LockBit 3.0", "PsExec", "CrewLoader"),
+    infrastructure=("crew-leaks.example",),
+    first_year=2019,
+)
+
+
+def shared(actor: Actor) -> Actor:
+    """Give an actor external remote services and PsExec, as many intrusions show."""
+    if actor.name not in ("menuPass", "Lazarus Group", "APT29"):
+        return actor
+    return dataclasses.replace(
+        actor, techniques=(*actor.techniques, "T1133"), software=(*actor.software, "PsExec")
+    )
+
+
+def kb_with_crew() -> FakeKB:
+    return FakeKB(actors=[*map(shared, ACTORS), CREW])
+
+
+def top_of(incident, **values):  # type: ignore[no-untyped-def]
+    kb = kb_with_crew()
+    inc = incident("r", when="2023-07-03", **values)
+    ranked = attribute(link_incidents([inc], kb), [inc], kb)
+    return ranked[0]
+
+
+def test_ransomware_family_and_impact_rank_but_do_not_name(incident) -> None:
+    top = top_of(
+        incident,
+        techniques=("T1486", "T1490", "T1133"),
+        malware="LockBit 3.0",
+        tool="PsExec",
+        sector="logistics",
+    )
+    assert top.actor == "Ransom Crew" and top.rank == 1
+    assert not top.attributed and top.confidence < 0.5
+    software = [r for r in top.evidence if r.code == "capability:software"]
+    assert any("names no crew" in r.detail for r in software)
+
+
+def test_specific_evidence_names_the_crew(incident) -> None:
+    top = top_of(
+        incident,
+        techniques=("T1486", "T1490", "T1133"),
+        malware=["LockBit 3.0", "CrewLoader"],
+        domain="crew-leaks.example",
+    )
+    assert (top.actor, top.attributed) == ("Ransom Crew", True)
+    assert any(r.code == "infrastructure:known" for r in top.evidence)
+
+
+def test_specificity_is_one_for_an_exclusive_feature_and_near_zero_for_a_shared_one() -> None:
+    index = build_index(kb_with_crew())
+    assert index.specificity("T1567.002") == 1.0  # only the crew
+    assert index.specificity("T1133") < 0.5  # the crew and three others
+    assert index.specificity("T1105") < 0.2  # nearly every actor
+    assert index.soft_specificity("crewloader") == 1.0
+    assert index.soft_specificity("cobalt strike") < index.soft_specificity("anel") < 1.0
