@@ -902,7 +902,10 @@ class Judge:
             # two topics or more (a wallet and its suspension, a prize and a payment) are a
             # stronger lure than one; urgency only colours a topic, it is none itself
             alone = caps.get(
-                "lure-alone-themes" if _lure_topics(reasons) >= 2 else "lure-alone", 100.0
+                "lure-alone-themes"
+                if _lure_topics(reasons, self.rules.themes) >= 2
+                else "lure-alone",
+                100.0,
             )
             caps["lure"] = min(caps.get("lure", 100.0), alone)
         total = sum(min(v, caps.get(f, 100.0)) for f, v in per_family.items())
@@ -951,7 +954,9 @@ class Judge:
         """A bounce address on a Microsoft 365 tenant's default domain (name.onmicrosoft.com) for a
         mail whose From names another domain: sent through a tenant opened for the purpose, as an
         organisation using Microsoft 365 sends from its own domain."""
-        envelope = mail.return_path.rpartition("@")[2].lower()
+        mailbox, _, envelope = mail.return_path.lower().rpartition("@")
+        if "+srs=" in mailbox or mailbox.startswith(("srs0=", "srs1=")):
+            return  # Microsoft 365 rewrites the bounce address of every mail it forwards (SRS)
         if envelope.endswith(TENANT_DOMAINS) and not sender.domain.endswith(TENANT_DOMAINS):
             yield self.reason(
                 "sender:tenant-envelope",
@@ -1400,6 +1405,16 @@ class Judge:
                 )
                 return
 
+    def _is_logo(self, url: str, host: str) -> bool:
+        """Whether a picture from a logo source is a logo: anything from a logo gallery, but from
+        the encyclopaedia (whose pictures newsletters show for every subject) only a file named
+        as a logo or after a brand (Amazon_logo.svg, 2560px-Coinbase.svg.png)."""
+        if not host.endswith("wikimedia.org"):
+            return True
+        name = urllib.parse.unquote(url.rsplit("/", 1)[-1]).lower()
+        squeezed = re.sub(r"[^a-z0-9]", "", name)
+        return "logo" in name or any(key in squeezed for key in self.rules.brand_keys)
+
     def _disguise(self, mail: Mail) -> Iterator[Reason]:
         """Text written to slip past filters or to look personal: look-alike letters from another
         script, random tags in the subject, the recipient's own address used as a name."""
@@ -1442,7 +1457,9 @@ class Judge:
             (
                 link.url
                 for link in mail.links[:MAX_LINKS]
-                if link.source == "src" and in_domain_list(link.host, self.rules.logo_sources)
+                if link.source == "src"
+                and in_domain_list(link.host, self.rules.logo_sources)
+                and self._is_logo(link.url, link.host)
             ),
             None,
         )
@@ -1864,14 +1881,16 @@ def _invisible_in(subject: str, display: str) -> str:
 TENANT_DOMAINS = (".onmicrosoft.com",)
 
 
-def _lure_topics(reasons: Sequence[Reason]) -> int:
-    """Distinct lure topics among the reasons: a theme and its -intl (other languages) or
-    -phrases (set phrases) sibling are one topic; urgency is none."""
+def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:
+    """Distinct commodity lure topics among the reasons: a theme and its -intl (other languages)
+    or -phrases (set phrases) sibling are one topic; urgency is none, and the targeted themes
+    (diplomacy, study panels) are what real invitations from think tanks are about."""
     return len(
         {
             r.code.removesuffix("-intl").removesuffix("-phrases")
             for r in reasons
-            if r.code.startswith("lure:") and r.code != "lure:urgency"
+            if r.code.startswith("lure:")
+            and getattr(themes.get(r.code[5:]), "kind", "") == "commodity"
         }
     )
 

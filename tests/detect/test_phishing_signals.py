@@ -101,6 +101,11 @@ def test_logo_hot_linked_from_a_public_gallery() -> None:
     assert "content:borrowed-logo" in _codes(_mail(html=html))
     own = '<img src="https://brand.toyota.com/content/dam/logo.svg"><p>news</p>'
     assert "content:borrowed-logo" not in _codes(_mail(("Toyota", "news@toyota.com"), html=own))
+    brand = '<img src="https://upload.wikimedia.org/wikipedia/commons/2560px-Coinbase.svg.png">'
+    assert "content:borrowed-logo" in _codes(_mail(html=brand))
+    # a newsletter showing an encyclopaedia picture of its subject borrows no logo
+    picture = '<img src="https://upload.wikimedia.org/wikipedia/commons/a/a1/Mount_Fuji.jpg">'
+    assert "content:borrowed-logo" not in _codes(_mail(html=picture))
 
 
 def test_bounce_address_on_a_bare_microsoft_365_tenant() -> None:
@@ -109,6 +114,9 @@ def test_bounce_address_on_a_bare_microsoft_365_tenant() -> None:
     assert "sender:tenant-envelope" in _codes(_mail(sender, return_path=tenant))
     own = "bounce@omahasteaks-offers.com"
     assert "sender:tenant-envelope" not in _codes(_mail(sender, return_path=own))
+    # Microsoft 365 rewrites the bounce address of every mail it forwards (SRS)
+    srs = "bounces+srs=x1y2=t3@contoso.onmicrosoft.com"
+    assert "sender:tenant-envelope" not in _codes(_mail(sender, return_path=srs))
     same = ("IT", "admin@contoso.onmicrosoft.com")
     assert "sender:tenant-envelope" not in _codes(
         _mail(same, return_path="x@contoso.onmicrosoft.com")
@@ -290,3 +298,15 @@ def test_content_pushed_out_of_sight() -> None:
     assert "content:pushed-out-of-view" in _codes(_mail(html=spacer))
     ordinary = "<table style='height: 600px'><tr><td style='height:100vh'>News</td></tr></table>"
     assert "content:pushed-out-of-view" not in _codes(_mail(html=ordinary))
+
+
+def test_event_form_from_a_webmail_organiser_is_no_verdict_alone() -> None:
+    prov = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+    data = _mail(
+        ("Ana Souza", "ana.souza@gmail.com"), body="Register: https://forms.gle/CEbSFtaxBu8"
+    )
+    result = Judge(load_rules(), Directory()).assess(
+        parse_message_bytes(data, prov, ParseContext()), prov
+    )
+    assert {r.code for r in result.reasons} == {"link:form-builder", "sender:freemail"}
+    assert result.verdict.value == "clean"
