@@ -11,7 +11,7 @@ when the evidence is unchanged.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aptlink.link.features import Config, is_commodity, load_config
@@ -127,7 +127,7 @@ def louvain_groups(graph: CorrelationGraph, commodity: list[bool]) -> list[list[
 
 def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[bool]) -> Campaign:
     incs = [graph.incidents[p] for p in members]
-    strong = _intra_edges(graph, members, commodity)
+    strong = _intra_edges(graph, members, commodity) if len(members) > 1 else []
     times = [t for i in incs for t in (i.first_seen, i.last_seen) if t]
     limit = int(graph.config.graph["max_links_per_campaign"])
     facts = _facts(graph, members)
@@ -228,25 +228,35 @@ FACT_CHANNELS = {"malware": "malware", "tool": "tools", "lure": "lure_themes", "
 
 def _facts(graph: CorrelationGraph, members: list[int]) -> dict[str, Any]:
     """What the campaign's incidents show, by channel: infrastructure, malware, lures, victims."""
-    counts: dict[tuple[str, str], int] = {}
+    listed = _listed_features(graph)
+    counts: dict[int, int] = {}
     for p in members:
         for fid in graph.members[p]:
-            feature = graph.features[fid]
-            channel = feature[0]
-            if channel in FACT_CHANNELS or (
-                channel in INFRASTRUCTURE_CHANNELS and graph.weights[fid] > 0
-            ):
-                counts[feature] = counts.get(feature, 0) + 1
-    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
-    for (channel, value), n in counts.items():
+            if listed[fid]:
+                counts[fid] = counts.get(fid, 0) + 1
+    by_channel: dict[str, dict[str, int]] = defaultdict(dict)
+    for fid, n in counts.items():
+        channel, value = graph.features[fid]
         by_channel[channel][value] = n
     infra = {ch: _top(by_channel[ch]) for ch in sorted(INFRASTRUCTURE_CHANNELS) if ch in by_channel}
     return {"infrastructure": infra} | {
-        name: _top(by_channel.get(ch, Counter())) for ch, name in FACT_CHANNELS.items()
+        name: _top(by_channel.get(ch, {})) for ch, name in FACT_CHANNELS.items()
     }
 
 
-def _top(counts: Counter[str]) -> list[str]:
+def _listed_features(graph: CorrelationGraph) -> list[bool]:
+    """Which features a campaign record lists (computed once per graph, not once per campaign)."""
+    if graph.listed is None:
+        graph.listed = [
+            channel in FACT_CHANNELS or (channel in INFRASTRUCTURE_CHANNELS and w > 0)
+            for (channel, _), w in zip(graph.features, graph.weights, strict=True)
+        ]
+    return graph.listed
+
+
+def _top(counts: Mapping[str, int]) -> list[str]:
+    if len(counts) <= 1:
+        return list(counts)
     return [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_LISTED]]
 
 

@@ -96,7 +96,7 @@ def config_from(raw: Mapping[str, Any]) -> Config:
     )
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 18)
 def registered_domain(host: str) -> str:
     """``mail.example.co.jp`` -> ``example.co.jp`` (offline public-suffix list, private part too)."""
     parts = _EXTRACT(host.strip(".").lower())
@@ -121,11 +121,19 @@ def canonical_url(url: str) -> tuple[str, str]:
 
 
 def is_public_ip(value: str) -> bool:
+    ip = _address(value)
+    return ip is not None and ip.is_global
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    # Only text that starts with a digit or holds a colon can be an address: spare host names the
+    # parser's exceptions (most values that reach here are domain names).
+    if not value or not (value[0].isdigit() or ":" in value):
+        return None
     try:
-        ip = ipaddress.ip_address(value)
+        return ipaddress.ip_address(value)
     except ValueError:
-        return False
-    return ip.is_global
+        return None
 
 
 def net24(value: str) -> str | None:
@@ -178,7 +186,8 @@ def _email(value: str) -> Iterator[Feature]:
 
 def _host(value: str) -> Iterator[Feature]:
     host = value.strip(".").lower()
-    if is_public_ip(host):
+    ip = _address(host)
+    if ip is not None and ip.is_global:
         yield from _ip(host)
     elif "." in host:
         yield ("domain", registered_domain(host))
@@ -192,12 +201,14 @@ def _url(value: str) -> Iterator[Feature]:
 
 
 def _ip(value: str) -> Iterator[Feature]:
-    if not is_public_ip(value):
+    ip = _address(value)
+    if ip is None or not ip.is_global:
         return
     yield ("ip", value)
-    net = net24(value)
-    if net:
-        yield ("net24", net)
+    if ip.version == 4:  # the same text as ip_network(f"{ip}/24", strict=False), without building it
+        yield ("net24", f"{str(ip).rsplit('.', 1)[0]}.0/24")
+    else:
+        yield ("net24", str(ipaddress.ip_network((ip, 48), strict=False)))
 
 
 def _file(value: str) -> Iterator[Feature]:
@@ -261,11 +272,21 @@ _HANDLERS: dict[Kind, Any] = {
 }
 
 
-def incident_features(incident: Incident) -> set[Feature]:
-    """Every feature of an incident: its observations, techniques and victim."""
+def incident_features(
+    incident: Incident, memo: dict[tuple[int, str], tuple[Feature, ...]] | None = None
+) -> set[Feature]:
+    """Every feature of an incident: its observations, techniques and victim. ``memo`` keeps the
+    features of values seen before across many incidents (the correlation graph passes one)."""
     found: set[Feature] = set()
+    seen = {} if memo is None else memo
     for obs in incident.observations:
-        found.update(_features_of(obs.kind, obs.value[:MAX_VALUE_CHARS]))
+        # Keyed by the kind's id: hashing an Enum member runs Python code, an int's does not
+        # (members live as long as the process, so the id is a stable key).
+        key = (id(obs.kind), obs.value)
+        feats = seen.get(key)
+        if feats is None:
+            feats = seen[key] = _features_of(obs.kind, obs.value[:MAX_VALUE_CHARS])
+        found.update(feats)
     found.update(("technique", t) for t in incident.techniques)
     if incident.victim:
         found.add(("organisation", " ".join(incident.victim.lower().split())))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aptlink.link.features import (
@@ -51,6 +52,7 @@ class CorrelationGraph:
     config: Config
     ids: dict[Feature, int] = dataclasses.field(default_factory=dict)
     _adjacency: dict[int, list[tuple[int, float]]] | None = None
+    listed: list[bool] | None = None  # features a campaign record lists (campaigns.py)
     _reasons: dict[tuple[int, int], tuple[Reason, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,12 +75,17 @@ class CorrelationGraph:
         return self._reasons[key]
 
     def _explain(self, a: int, b: int) -> tuple[Reason, ...]:
+        weights, features = self.weights, self.features
+        by_channel: dict[str, list[int]] = {}
+        for fid in sorted(self.members[a] & self.members[b]):
+            if weights[fid] > 0:
+                by_channel.setdefault(features[fid][0], []).append(fid)
         out = []
-        for channel, values in sorted(self.shared(a, b).items()):
-            ch = self.config.channels[channel]
-            label = ch.label(len(values))
-            weight = sum(self.weights[self.ids[(channel, v)]] for v in values)
-            shown = ", ".join(values[:3]) + (" ..." if len(values) > 3 else "")
+        for channel in sorted(by_channel):
+            fids = by_channel[channel]
+            label = self.config.channels[channel].label(len(fids))
+            weight = sum(weights[f] for f in fids)
+            shown = ", ".join(features[f][1] for f in fids[:3]) + (" ..." if len(fids) > 3 else "")
             out.append(
                 Reason(
                     code=f"shared:{channel}", detail=f"{label}: {shown}", weight=round(weight, 3)
@@ -159,17 +166,21 @@ def _index(
     ids: dict[Feature, int] = {}
     index: list[list[int]] = []
     members: list[frozenset[int]] = []
+    memo: dict[tuple[int, str], tuple[Feature, ...]] = {}
     for pos, inc in enumerate(incidents):
         mine = []
-        for feat in sorted(incident_features(inc)):
-            fid = ids.setdefault(feat, len(ids))
-            if fid == len(index):
-                index.append([])
-            index[fid].append(pos)
+        # Sorted, so that ids and each member set's layout (hence the order in which an edge's
+        # weights are summed) do not depend on the hash seed.
+        for feat in sorted(incident_features(inc, memo)):
+            fid = ids.get(feat)
+            if fid is None:
+                fid = ids[feat] = len(ids)
+                index.append([pos])
+            else:
+                index[fid].append(pos)
             mine.append(fid)
         members.append(frozenset(mine))
-    features = [f for f, _ in sorted(ids.items(), key=lambda kv: kv[1])]
-    return index, features, members
+    return index, list(ids), members
 
 
 def _feature_weights(
@@ -254,7 +265,7 @@ def _candidate_pairs(
         if not anchor or weights[fid] <= 0 or len(holders) < 2:
             continue
         if len(holders) <= cfg.graph["df_soft"]:
-            pairs.update(_pair(a, b) for i, a in enumerate(holders) for b in holders[i + 1 :])
+            pairs.update(itertools.combinations(holders, 2))  # holders ascend: pairs are (lo, hi)
         else:
             ordered = sorted(holders, key=lambda p: _time_key(incidents[p]))
             for i, a in enumerate(ordered):
@@ -278,7 +289,7 @@ def _weigh_pairs(
 ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
     """Each pair's weight (everything shared) and core weight (attacker-specific artefacts only)."""
     role = [_ROLE.get(f[0], 0) if f[0] not in cfg.core_channels else CORE for f in features]
-    times = [inc.first_seen or inc.last_seen for inc in incidents]
+    times = [_microseconds(inc.first_seen or inc.last_seen) for inc in incidents]
     cap = cfg.graph["technique_cap"]
     edges: dict[tuple[int, int], float] = {}
     core: dict[tuple[int, int], float] = {}
@@ -290,7 +301,7 @@ def _weigh_pairs(
         total = other + inner + ip + (0.0 if ip > 0 else net)  # a shared address subsumes its /24
         if total <= 0:
             continue
-        w = _time_adjusted(total + min(tech, cap), times[a], times[b], cfg.graph)
+        w = _time_adjusted_us(total + min(tech, cap), times[a], times[b], cfg.graph)
         if w >= min_weight:
             edges[(a, b)] = w
             if inner > 0:
@@ -300,6 +311,29 @@ def _weigh_pairs(
 
 OTHER, TECHNIQUE, CORE, NET, IP = range(5)
 _ROLE = {"technique": TECHNIQUE, "net24": NET, "ip": IP}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _microseconds(t: datetime | None) -> int | None:
+    """A time as integer microseconds since the epoch: differences stay exact and cost no datetime
+    arithmetic per pair."""
+    return None if t is None else (t - _EPOCH) // _MICROSECOND
+
+
+def _time_adjusted_us(w: float, ta: int | None, tb: int | None, g: Mapping[str, float]) -> float:
+    """:func:`_time_adjusted` over :func:`_microseconds` (the same figures: timedelta's
+    total_seconds is the same integer microseconds divided by 10**6)."""
+    if ta is None or tb is None:
+        return w
+    days = abs((ta - tb) / 1_000_000) / 86400
+    if days <= g["time_close_days"]:
+        return w + g["time_close"]
+    if days >= g["time_far_days"]:
+        return w * g["time_far_factor"]
+    return w
 
 
 def _time_adjusted(
