@@ -518,6 +518,21 @@ def report(
         f"  named (attributed=True) {len(attributed)}/{len(rows)}, of which right {precision:.2f}; "
         f"mean confidence {mean_conf:.2f} vs top-1 accuracy {share('top1'):.2f}; Brier {brier:.3f}"
     )
+    for lo, hi in ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01)):
+        band = [r for r in rows if lo <= r["confidence"] < hi]
+        right = sum(1 for r in band if r["top1"])
+        print(
+            f"  rank-1 confidence {lo:.1f}-{min(hi, 1.0):.1f}: {len(band):2} campaigns, "
+            f"rank 1 right {right}/{len(band)}"
+        )
+    misses = [r for r in rows if not r["top5"]]
+    if misses:
+        print("  outside the top 5 (right group's rank among all actors by capability log-odds):")
+        for r in misses:
+            print(
+                f"    {r['campaign']} {r['name'][:34]:34} {'/'.join(r['truth'])[:24]:24} "
+                f"log-odds rank {r['full_rank'] or '-'}, TF-IDF rank {r['base_rank'] or '-'}"
+            )
     if generic is None:
         print("  generic-only bundle (T1059, T1105, T1082): no candidate at all -> unattributed")
     else:
