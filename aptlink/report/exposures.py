@@ -37,11 +37,16 @@ def counts(case: CaseResult) -> dict[str, int]:
 
 
 def _attached(incidents: list[Incident]) -> dict[str, tuple[Incident, str]]:
+    """Finding id -> the incident holding it, and the role grouping gave it there."""
     out = {}
     for i in incidents:
-        for e in i.extra.get("exposures") or ():
-            if isinstance(e, Mapping) and e.get("finding"):
-                out[str(e["finding"])] = (i, str(e.get("role") or ""))
+        roles = {
+            str(e.get("finding")): str(e.get("role") or "")
+            for e in i.extra.get("exposures") or ()
+            if isinstance(e, Mapping)
+        }
+        for fid in i.finding_ids:
+            out[fid] = (i, roles.get(fid, ""))
     return out
 
 
