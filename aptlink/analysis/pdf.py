@@ -35,6 +35,15 @@ WATCHED = {
     "XFA",
     "RichMedia",
 }
+# The watched names written plainly, as NAME_RE would read them: the whole name, not a prefix.
+WATCHED_NAME_RE = re.compile(
+    rb"/(" + b"|".join(n.encode() for n in sorted(WATCHED, key=lambda n: (-len(n), n))) + rb")"
+    rb"(?![A-Za-z0-9#])"
+)
+# What OBJ_RE's \s, \d and \b read in bytes, for finding object headers from their keyword back.
+SPACE_BYTES = frozenset(b" \t\n\r\x0b\x0c")
+DIGIT_BYTES = frozenset(b"0123456789")
+WORD_BYTES = frozenset(b"0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def analyse_pdf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
@@ -42,7 +51,7 @@ def analyse_pdf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     names: set[str] = set()
     texts = list(_texts(data, scan, out))
     for text in texts:
-        names |= {_unescape(n) for n in set(NAME_RE.findall(text))} & WATCHED
+        names |= _watched_names(text)
     _judge(names, out)
     for text in texts:
         _indicators(text, out)
@@ -63,17 +72,56 @@ def _texts(data: bytes, scan: Scan, out: Analysis) -> Iterator[bytes]:
         yield body
 
 
+def _watched_names(text: bytes) -> set[str]:
+    """The watched names among the text's PDF names (``/JavaScript``; ``/J#61vaScript`` too)."""
+    if b"#" in text:  # escaped names: each one unescaped before it is compared
+        return {_unescape(n) for n in set(NAME_RE.findall(text))} & WATCHED
+    return {name.decode("latin-1") for name in set(WATCHED_NAME_RE.findall(text))}
+
+
 def _streams(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    for count, match in enumerate(OBJ_RE.finditer(data)):
+    for count, start in enumerate(_object_ends(data)):
         if count >= MAX_OBJECTS:
             return
-        end = data.find(b"endobj", match.end())
-        body = data[match.end() : end if end > 0 else len(data)]
+        end = data.find(b"endobj", start)
+        body = data[start : end if end > 0 else len(data)]
         found = STREAM_RE.search(body)
         if found is None:
             continue
         stop = body.find(b"endstream", found.end())
         yield body[: found.start()], body[found.end() : stop if stop > 0 else len(body)]
+
+
+def _object_ends(data: bytes) -> Iterator[int]:
+    """Where each object header (``12 0 obj``) ends, exactly as ``OBJ_RE.finditer`` finds them, but
+    read back from each ``obj`` keyword: the pattern has no literal prefix, so the regex engine
+    would try it at every byte of the compressed streams."""
+    low = 0  # where finditer would look for its next match
+    pos = data.find(b"obj")
+    while pos >= 0:
+        end = pos + 3
+        if (end == len(data) or data[end] not in WORD_BYTES) and _header_start(data, pos, low):
+            yield end
+            low = end
+        pos = data.find(b"obj", pos + 1)
+
+
+def _header_start(data: bytes, keyword: int, low: int) -> bool:
+    """Whether ``digits{1,10} blanks digits{1,5} blanks`` ends at the keyword, starting at or
+    after ``low``: the runs are read backwards, each whole, as the greedy pattern takes them."""
+    gen_end = _run_start(data, keyword, low, SPACE_BYTES)
+    gen_start = _run_start(data, gen_end, low, DIGIT_BYTES)
+    if gen_end == keyword or not 1 <= gen_end - gen_start <= 5:
+        return False
+    num_end = _run_start(data, gen_start, low, SPACE_BYTES)
+    return num_end < gen_start and _run_start(data, num_end, low, DIGIT_BYTES) < num_end
+
+
+def _run_start(data: bytes, end: int, low: int, chars: frozenset[int]) -> int:
+    """The start of the run of ``chars`` that ends at ``end``, not before ``low``."""
+    while end > low and data[end - 1] in chars:
+        end -= 1
+    return end
 
 
 def _inflate(raw: bytes, cap: int) -> bytes:

@@ -345,8 +345,9 @@ CORRUPT_HEADERS = "damaged message: binary data inside the header block (cut off
 
 def header_block_corrupt(data: bytes) -> bool:
     """NUL bytes before the end of the headers: a file cut off or overwritten mid-header."""
-    end = data.find(b"\r\n\r\n")
     end2 = data.find(b"\n\n")
+    # the CRLF kind only before the LF kind: a mail with LF line ends is not read to its end
+    end = data.find(b"\r\n\r\n", 0, len(data) if end2 < 0 else end2 + 3)
     ends = [e for e in (end, end2) if e >= 0]
     head = data[: min(ends)] if ends else data[:65536]
     return b"\x00" in head
