@@ -1061,9 +1061,25 @@ class Judge:
                 f"without naming {reg}, the organisation it comes from",
             )
 
+    def _webmail_to_webmail(self, sender: Address, reply_to: Address) -> bool:
+        """Whether a webmail sender has replies sent to another webmail account: the sending
+        account is expected to be closed for abuse, the one that collects answers is kept."""
+        freemail = self.rules.freemail
+        return (
+            sender.domain in freemail
+            and reply_to.domain in freemail
+            and reply_to.address.lower() != sender.address.lower()
+        )
+
     def _reply_paths(self, mail: Mail, sender: Address) -> Iterator[Reason]:
         reg = registered_domain(sender.domain)
         for rt in mail.reply_to[:3]:
+            if self._webmail_to_webmail(sender, rt):
+                yield self.reason(
+                    "sender:reply-to-freemail",
+                    f"replies go to {rt.address}, another webmail account than {sender.address}",
+                )
+                break
             if rt.domain and registered_domain(rt.domain) != reg:
                 if rt.domain in self.rules.freemail and sender.domain not in self.rules.freemail:
                     yield self.reason(
@@ -1767,20 +1783,22 @@ def _original_slice(text: str, low: str, start: int, end: int) -> str:
 
 # A block thousands of pixels (or screens) tall, or a spacer growing ten-thousandfold: the copied
 # newsletter or filter bait below it is never seen; no layout for reading needs it.
-OUT_OF_VIEW = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)|flex-grow\s*:\s*\d{3,}")
+# Two patterns led by their words, not one alternation the regex engine tries at every character
+# of the HTML: their matches cannot overlap, so the first hit of either is the one it found first.
+TALL_BOX = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)")
+FLEX_GROW = re.compile(r"flex-grow\s*:\s*\d{3,}")
 
 
 def _pushed_out_of_view(markup: str) -> str:
     """The CSS that pushes part of a (lower-case) HTML body out of sight, or ''."""
-    for found in OUT_OF_VIEW.finditer(markup):
-        size, unit = found.group(1), found.group(2)
-        if (
-            size is None
-            or (unit == "px" and int(size) >= 3000)
-            or (unit == "vh" and int(size) >= 200)
-        ):
-            return found.group(0)
-    return ""
+    tall = next((found for found in TALL_BOX.finditer(markup) if _too_tall(found)), None)
+    hits = [found for found in (tall, FLEX_GROW.search(markup)) if found is not None]
+    return min(hits, key=lambda found: found.start()).group(0) if hits else ""
+
+
+def _too_tall(found: re.Match[str]) -> bool:
+    size, unit = int(found.group(1)), found.group(2)
+    return (unit == "px" and size >= 3000) or (unit == "vh" and size >= 200)
 
 
 def _readable_part(body: str) -> str:

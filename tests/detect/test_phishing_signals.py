@@ -310,3 +310,17 @@ def test_event_form_from_a_webmail_organiser_is_no_verdict_alone() -> None:
     )
     assert {r.code for r in result.reasons} == {"link:form-builder", "sender:freemail"}
     assert result.verdict.value == "clean"
+
+
+def test_replies_diverted_to_another_webmail_account() -> None:
+    def mail(sender: str, reply_to: str) -> set[str]:
+        data = mf.make_mail(
+            subject="Bom dia", body="Olá", sender=("Olivia", sender), reply_to=reply_to
+        )
+        return _codes(data)
+
+    assert "sender:reply-to-freemail" in mail("ramadaff2018@gmail.com", "olivia050@gmail.com")
+    assert "sender:reply-to-freemail" in mail("vicedwine@gmail.com", "annamkone@outlook.com")
+    # the same account, or a company domain replying for a webmail sender, is not diverted
+    assert "sender:reply-to-freemail" not in mail("ana@gmail.com", "Ana@gmail.com")
+    assert "sender:reply-to-freemail" not in mail("ana@gmail.com", "ana@partner.example")
