@@ -55,9 +55,11 @@ def hunt(
         write_timeline(result.detections, timeline)
     report = summary(result, ruleset)
     if as_json:
-        for line in json_lines(result.detections):
-            typer.echo(line)
-        typer.echo(json.dumps({"summary": report}, ensure_ascii=False))
+        lines = [
+            *json_lines(result.detections),
+            json.dumps({"summary": report}, ensure_ascii=False),
+        ]
+        typer.echo("\n".join(lines))  # one write: an echo per line costs more than the hunt's end
     else:
         _print(result.detections, report)
 
@@ -71,12 +73,13 @@ def _check(paths: list[Path], rules: list[Path], min_level: str) -> None:
 
 
 def _print(detections: list[Any], report: dict[str, Any]) -> None:
-    for d in detections:
-        techniques = ",".join(d.techniques) or "-"
-        typer.echo(
-            f"{d.time or '-'}  {d.level:<8} {d.title}  [{techniques}]  "
-            f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
-        )
+    lines = [
+        f"{d.time or '-'}  {d.level:<8} {d.title}  [{','.join(d.techniques) or '-'}]  "
+        f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
+        for d in detections
+    ]
+    if lines:
+        typer.echo("\n".join(lines))
     typer.echo(
         f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules "
         f"({report['rules_not_loaded']} not loaded): {report['detections']} detections "

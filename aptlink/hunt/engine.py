@@ -37,6 +37,7 @@ Rows = npt.NDArray[np.int64]
 Value = Mask | bool
 FIND_LOOP_LIMIT = 24
 _NO_VALUES: list[int] = []
+FEW_VALUES = 256  # distinct values searched one by one rather than by an Arrow kernel call
 MAX_REGEX_INPUT = 65536  # longer values are cut before a Python-regex fallback (hostile input)
 
 
@@ -636,9 +637,17 @@ def compiled_regex(pattern: str, flags: str) -> Callable[[str], object]:
 
 
 def regex_predicate(leaf: Leaf, values: pa.Array) -> Mask:
-    """The leaf's regular expression over all distinct values: Arrow's RE2 kernel (one call per
-    column), Python ``re`` on cut text only for what RE2 cannot compile."""
+    """The leaf's regular expression over all distinct values: few values are searched with the
+    pattern compiled once per run (Arrow's kernel compiles it again on every call, which costs
+    more than searching a few hundred values); many with Arrow's RE2 kernel (one call per column);
+    Python ``re`` on cut text only for what RE2 cannot compile."""
     flags = f"(?{leaf.flags})" if leaf.flags else ""
+    if len(values) <= FEW_VALUES:
+        search = compiled_regex(flags + leaf.value, "")  # the kernel's pattern and flags exactly
+        texts = values.to_pylist()
+        return np.fromiter(
+            (t is not None and search(t) is not None for t in texts), np.bool_, len(texts)
+        )
     try:
         return bools(pc.match_substring_regex(values, flags + leaf.value))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aptlink.hunt.correlate import Correlation
 from aptlink.hunt.logsources import EventSource
 from aptlink.hunt.tree import Node, leaves
 from aptlink.model import technique_id
@@ -22,6 +21,8 @@ from aptlink.model import technique_id
 if TYPE_CHECKING:  # pySigma (and YAML) are imported only when rules are compiled, not cached
     from sigma.correlations import SigmaCorrelationRule
     from sigma.rule import SigmaRule
+
+    from aptlink.hunt.correlate import Correlation
 
 PACKAGE_RULES = Path(__file__).parent / "rules"
 LEVELS = ("informational", "low", "medium", "high", "critical")

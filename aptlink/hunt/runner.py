@@ -68,6 +68,7 @@ CONTEXT_FIELDS = (
     "ShareName",
     "RelativeTargetName",
 )
+_CONTEXT_NAMES = {name.lower(): name for name in CONTEXT_FIELDS}
 EVENT_FIELDS = (META_FILE, META_RECORD, META_TIME, "Computer", "Channel", "EventID")
 
 
@@ -183,8 +184,11 @@ def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, Record]:
                 record.setdefault(lower, value)
     records: dict[int, Record] = {}
     for row, lowered in zip(rows.tolist(), rowed, strict=True):
-        context = {name: str(lowered[name.lower()])[:4096] for name in CONTEXT_FIELDS
-                   if name.lower() in lowered}  # fmt: skip
+        context = {
+            _CONTEXT_NAMES[lower]: str(value)[:4096]
+            for lower, value in lowered.items()
+            if lower in _CONTEXT_NAMES
+        }  # fmt: skip (lowered is in CONTEXT_FIELDS order)
         group = {f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered}
         records[row] = (lowered, context, group)
     return records

@@ -1,0 +1,94 @@
+"""The fast flattening paths (EventData of scalars, System attributes) and the buffer-built tables
+give exactly what the generic walk and a plain column-per-field table give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import evtx
+import orjson
+import pyarrow as pa
+import pytest
+
+from aptlink.hunt import events
+
+
+def _generic(event: dict[str, Any]) -> dict[str, str]:
+    body = event["Event"]
+    row: dict[str, str] = {}
+    for section, value in body.items():
+        if section not in ("#attributes", "System"):
+            events._walk(value, (section,), row)
+    events._walk(body.get("System", {}), ("System",), row)
+    return row
+
+
+def _plain_table(rows: list[dict[str, str]]) -> pa.Table:
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return pa.table({n: pa.array([r.get(n) for r in rows], pa.string()) for n in names})
+
+
+def _sample_events(shared: Path, limit: int = 40) -> list[dict[str, Any]]:
+    found = []
+    for path in sorted((shared / "evtx" / "attack-samples").rglob("*.evtx"))[:limit]:
+        try:
+            for record in evtx.PyEvtxParser(str(path)).records_json():
+                found.append(orjson.loads(record["data"]))
+        except (OSError, RuntimeError, ValueError):
+            continue
+    return found
+
+
+def test_fast_flatten_equals_generic_walk_on_samples(shared: Path) -> None:
+    samples = _sample_events(shared)
+    assert len(samples) > 500
+    for event in samples:
+        assert events.flatten(event) == _generic(event)
+
+
+def test_fast_flatten_odd_shapes() -> None:
+    event = {
+        "Event": {
+            "System": {
+                "Provider": {"#attributes": {"Name": "P", "Guid": "{G}", "xmlns": "x"}},
+                "EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045},
+                "Channel": "System",
+                "Correlation": None,
+                "Keywords": "",
+            },
+            "EventData": {
+                "Hashes": "MD5=AA,SHA256=BB",
+                "Flag": True,
+                "Ratio": 1.5,
+                "Empty": "",
+                "Nothing": None,
+                "Data": {"#text": ["a", "b"]},
+                "#attributes": {"Name": "N"},
+                "Channel": "not the system channel",
+            },
+        }
+    }
+    row = events.flatten(event)
+    assert row == _generic(event)
+    assert row["Channel"] == "System" and row["EventID"] == "7045"
+    assert row["Qualifiers"] == "16384" and row["Provider_Name"] == "P"
+    assert row["MD5"] == "AA" and row["SHA256"] == "BB" and row["Flag"] == "true"
+    assert "Empty" not in row and "Nothing" not in row and "xmlns" not in row
+
+
+@pytest.mark.parametrize("rows", [
+    [{"a": "1", "b": "x"}, {"b": "y"}, {}, {"c": "z", "a": "2"}],
+    [{"a": "1"}, {"a": "2"}],
+    [{"a": ""}, {"b": "é\x00ü"}, {"a": "long " * 1000}],
+])  # fmt: skip
+def test_table_from_buffers_equals_plain_table(rows: list[dict[str, str]]) -> None:
+    table = events.to_table(rows)
+    table.validate(full=True)
+    assert table.equals(_plain_table(rows))
+    assert table.num_rows == len(rows)
+
+
+def test_table_of_rows_without_fields() -> None:
+    assert events.to_table([{}, {}]).num_rows == 2
+    assert events.to_table([]).num_rows == 0
