@@ -50,7 +50,8 @@ def read_evtx(path: Path, ctx: ParseContext) -> Iterator[Row]:
     where = str(path)
     _warn_if_truncated(path, ctx)
     try:
-        records = evtx.PyEvtxParser(str(path)).records_json()
+        # one thread: the hunt already runs a parsing process per core
+        records = evtx.PyEvtxParser(where, number_of_threads=1).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         raise CorruptEvidence(f"unreadable EVTX: {exc}", where) from None
     errors = 0
@@ -63,21 +64,24 @@ def read_evtx(path: Path, ctx: ParseContext) -> Iterator[Row]:
             errors += 1
             ctx.warn(where, f"skipped a broken chunk or record: {exc}")
             continue
-        row = _row(record, path, ctx) if isinstance(record, dict) else None
+        row = _row(record, where, ctx) if type(record) is dict else None
         if row is not None:
             yield row
     ctx.warn(where, f"stopped after {errors} broken chunks or records")
 
 
-def _row(record: dict[str, object], path: Path, ctx: ParseContext) -> Row | None:
+def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None:
     number = record.get("event_record_id")
     try:
-        event = orjson.loads(str(record["data"]))
-    except (orjson.JSONDecodeError, KeyError) as exc:
-        ctx.warn(f"{path}#{number}", f"record is not valid JSON: {exc}")
+        event = orjson.loads(record["data"])  # type: ignore[arg-type]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        ctx.warn(f"{where}#{number}", f"record is not valid JSON: {exc}")
+        return None
+    if type(event) is not dict:
+        ctx.warn(f"{where}#{number}", "record is not a JSON object")
         return None
     row = flatten(event)
-    row[META_FILE] = str(path)
+    row[META_FILE] = where
     row[META_RECORD] = str(row.get("EventRecordID") or number)
     time = row_time(row) or (str(record.get("timestamp") or "") or None)
     if time:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import re2
 
-from aptlink.hunt.events import META_FIELDS
+from aptlink.hunt.events import META_FIELDS, CellTable
 from aptlink.hunt.logsources import EventSource
 from aptlink.hunt.rules import CompiledRule
 from aptlink.hunt.tree import Leaf, Node, Op, leaves
@@ -63,6 +63,16 @@ class Column:
         self._texts: dict[bool, list[str]] = {}
         self._joined: dict[bool, tuple[str, npt.NDArray[np.int64]]] = {}
         self._index: dict[bool, dict[str, list[int]]] = {}
+
+    @classmethod
+    def from_cells(cls, present: pa.Array, rows: npt.NDArray[np.int64], count: int) -> Column:
+        """From a field's present values and their rows (a ``CellTable``): only the present
+        values are encoded, and their codes spread to ``count`` rows."""
+        column = cls(present)
+        codes = np.full(count, len(column.values), np.int64)
+        codes[rows] = column.codes
+        column.codes = codes
+        return column
 
     def texts(self, cased: bool) -> list[str]:
         if cased not in self._texts:
@@ -277,8 +287,9 @@ class NeedleIndex:
 class Batch:
     """A table being hunted: columns encoded on demand, leaf and source results cached."""
 
-    def __init__(self, table: pa.Table, needles: NeedleIndex | None = None) -> None:
+    def __init__(self, table: pa.Table | CellTable, needles: NeedleIndex | None = None) -> None:
         self.table = table
+        self.cells = table if isinstance(table, CellTable) else None
         self.needles = needles
         self._hits: dict[tuple[str | None, bool], dict[str, npt.NDArray[np.int64]]] = {}
         self.rows = table.num_rows
@@ -297,7 +308,14 @@ class Batch:
     def column(self, field: str) -> Column | None:
         if field not in self._columns:
             name = self.names.get(field)
-            self._columns[field] = Column(self.table.column(name)) if name else None
+            if name is None:
+                self._columns[field] = None
+            elif self.cells is not None:
+                cells = self.cells
+                present, rows = cells.present(name), cells.present_rows(name)
+                self._columns[field] = Column.from_cells(present, rows, self.rows)
+            else:
+                self._columns[field] = Column(self.table.column(name))
         return self._columns[field]
 
     def value(self, field: str, row: int) -> str | None:
@@ -352,7 +370,11 @@ class Batch:
             # fields where a keyword hits are encoded (most columns no rule names)
             arrays, bounds, offset = [], [], 0
             for field in self.data_fields():
-                values = pc.unique(self.table.column(self.names[field])).drop_null()
+                name = self.names[field]
+                if self.cells is not None:  # present values only: no dense column is made
+                    values = pc.unique(self.cells.present(name))
+                else:
+                    values = pc.unique(self.table.column(name)).drop_null()
                 if len(values) == 0:
                     continue
                 values = values.cast(pa.string())

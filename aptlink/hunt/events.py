@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -138,7 +139,10 @@ def _hash_parts(value: str, row: Row) -> None:
 
 def flatten(event: Mapping[str, Any]) -> Row:
     """A flat row for one event in any of the recognised shapes."""
-    if isinstance(event.get("Event"), Mapping):
+    body = event.get("Event")
+    if type(body) is dict:  # the evtx parser's shape, nearly always: no ABC check per event
+        return _flatten_evtx(body)
+    if isinstance(body, Mapping):
         return _flatten_evtx(event["Event"])
     if isinstance(event.get("winlog"), Mapping):
         return _flatten_winlogbeat(event)
@@ -307,11 +311,14 @@ def normalise_time(value: str) -> str:
 
 
 def to_table(rows: Iterable[Row]) -> pa.Table:
-    """A columnar table (one string column per field, null where absent) from flat rows.
+    """A columnar table (one string column per field, null where absent) from flat rows."""
+    return cell_table(rows).to_table()
 
-    Every cell of every row goes into three flat lists in C (``extend``), then Arrow and numpy sort
-    them into columns: a batch has hundreds of fields but each event only a few dozen, so neither
-    a Python loop per cell nor a null per absent cell is paid."""
+
+def cell_table(rows: Iterable[Row]) -> CellTable:
+    """The rows as a ``CellTable``: every cell of every row goes into three flat lists in C
+    (``extend``), then Arrow and numpy sort them by field; no Python loop per cell, and no null
+    per absent cell (a batch has hundreds of fields, each event a few dozen)."""
     names: list[str] = []
     values: list[str] = []
     widths: list[int] = []
@@ -319,37 +326,65 @@ def to_table(rows: Iterable[Row]) -> pa.Table:
         names.extend(row)
         values.extend(row.values())
         widths.append(len(row))
-    if not names:
-        empty = pa.array([], pa.string())
-        return pa.table({META_RECORD: pa.nulls(len(widths), pa.string()) if widths else empty})
-    return _columns(names, pa.array(values, pa.string()), widths)
+    return CellTable(names, pa.array(values, pa.string()), widths)
 
 
-def _columns(names: list[str], values: pa.Array, widths: list[int]) -> pa.Table:
-    """Cells (field name, value, row from ``widths``) as a table, columns in first-seen order.
+class CellTable:
+    """A batch of flat rows as cells sorted by field, each column made as Arrow only when asked
+    for: the hunt touches a third of a batch's fields (those its rules name), and a column's
+    present values alone serve the full-text (keyword) search. Offers the part of ``pa.Table``
+    the engine uses (``num_rows``, ``column_names``, ``column``, ``select``)."""
 
-    The cells are sorted by field once (one Arrow ``take``); each column is then made from
-    buffers: its values are a contiguous run of the sorted text, so only its offsets (and a
-    validity bitmap when some rows lack the field) are computed, with numpy."""
-    count = len(widths)
-    encoded = pc.dictionary_encode(pa.array(names, pa.string()))
-    fields = encoded.dictionary.to_pylist()
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-    row_of = np.repeat(np.arange(count, dtype=np.int64), np.asarray(widths, np.int64))
-    order = np.argsort(codes, kind="stable")  # by field, rows ascending within a field
-    ordered = values.take(pa.array(order))
-    if isinstance(ordered, pa.ChunkedArray):
-        ordered = ordered.combine_chunks()
-    starts = np.frombuffer(ordered.buffers()[1], np.int32, len(ordered) + 1)
-    lengths = np.diff(starts)
-    text = ordered.buffers()[2]
-    bounds = np.searchsorted(codes[order], np.arange(len(fields) + 1))
-    columns: dict[str, pa.Array] = {}
-    for number, name in enumerate(fields):
-        lo, hi = int(bounds[number]), int(bounds[number + 1])
-        rows = row_of[order[lo:hi]]
+    def __init__(self, names: list[str], values: pa.Array, widths: list[int]) -> None:
+        self.num_rows = count = len(widths)
+        encoded = pc.dictionary_encode(pa.array(names, pa.string()))
+        self.column_names: list[str] = encoded.dictionary.to_pylist()
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+        row_of = np.repeat(np.arange(count, dtype=np.int64), np.asarray(widths, np.int64))
+        order = np.argsort(codes, kind="stable")  # by field, rows ascending within a field
+        ordered = values.take(pa.array(order)) if len(order) else values
+        if isinstance(ordered, pa.ChunkedArray):
+            ordered = ordered.combine_chunks()
+        self._ordered: pa.Array = ordered
+        self._rows = row_of[order]
+        self._bounds = np.searchsorted(codes[order], np.arange(len(self.column_names) + 1))
+        self._number = {name: number for number, name in enumerate(self.column_names)}
+        self._dense: dict[str, pa.Array] = {}
+
+    @property
+    def num_columns(self) -> int:
+        return len(self.column_names)
+
+    def _span(self, name: str) -> tuple[int, int]:
+        number = self._number[name]
+        return int(self._bounds[number]), int(self._bounds[number + 1])
+
+    def present(self, name: str) -> pa.Array:
+        """The field's values in the rows that have it, in row order (no nulls)."""
+        lo, hi = self._span(name)
+        return self._ordered.slice(lo, hi - lo)
+
+    def present_rows(self, name: str) -> npt.NDArray[np.int64]:
+        """The rows that have the field, ascending (aligned with ``present``)."""
+        lo, hi = self._span(name)
+        return self._rows[lo:hi]
+
+    def column(self, name: str) -> pa.Array:
+        """The field as a full-length string column (null where absent), made once."""
+        found = self._dense.get(name)
+        if found is None:
+            found = self._dense[name] = self._build(name)
+        return found
+
+    def _build(self, name: str) -> pa.Array:
+        """From buffers: the values are a contiguous run of the sorted text, so only offsets (and
+        a validity bitmap when some rows lack the field) are computed, with numpy."""
+        count, (lo, hi) = self.num_rows, self._span(name)
+        starts = np.frombuffer(self._ordered.buffers()[1], np.int32, len(self._ordered) + 1)
+        starts = starts[self._ordered.offset :]
         sizes = np.zeros(count, np.int32)
-        sizes[rows] = lengths[lo:hi]
+        rows = self._rows[lo:hi]
+        sizes[rows] = np.diff(starts[lo : hi + 1])
         offsets = np.empty(count + 1, np.int32)
         offsets[0] = starts[lo]
         np.cumsum(sizes, out=offsets[1:])
@@ -359,19 +394,32 @@ def _columns(names: list[str], values: pa.Array, widths: list[int]) -> pa.Table:
             present = np.zeros(count, np.bool_)
             present[rows] = True
             validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-        columns[name] = pa.StringArray.from_buffers(
-            count, pa.py_buffer(offsets), text, validity, count - (hi - lo)
+        return pa.StringArray.from_buffers(
+            count, pa.py_buffer(offsets), self._ordered.buffers()[2], validity, count - (hi - lo)
         )
-    return pa.table(columns)
+
+    def select(self, names: Iterable[str]) -> pa.Table:
+        return pa.table({name: self.column(name) for name in names})
+
+    def to_table(self) -> pa.Table:
+        if not self.column_names:
+            return pa.table({META_RECORD: pa.nulls(self.num_rows, pa.string())})
+        return self.select(self.column_names)
 
 
 def batched(rows: Iterable[Row], size: int) -> Iterator[pa.Table]:
     """Tables of at most ``size`` rows: memory stays bounded however long the input is."""
+    for cells in batched_cells(rows, size):
+        yield cells.to_table()
+
+
+def batched_cells(rows: Iterable[Row], size: int) -> Iterator[CellTable]:
+    """``CellTable`` batches of at most ``size`` rows (what the hunt matches)."""
     chunk: list[Row] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) >= size:
-            yield to_table(chunk)
+            yield cell_table(chunk)
             chunk = []
     if chunk:
-        yield to_table(chunk)
+        yield cell_table(chunk)

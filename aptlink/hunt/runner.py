@@ -24,7 +24,7 @@ import pyarrow as pa
 from aptlink.errors import EvidenceError
 from aptlink.evidence.base import ParseContext, Warning_
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
-from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, Row, batched
+from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
 from aptlink.hunt.rules import CompiledRule, RuleSet
 
 Progress = Callable[[str, int, int], None]
@@ -149,7 +149,7 @@ def _install(rules: Sequence[CompiledRule], needles: NeedleIndex, group: Iterabl
     _RULES, _NEEDLES, _GROUP_FIELDS = rules, needles, tuple(sorted(group))
 
 
-def detect_table(table: pa.Table) -> tuple[list[Detection], float]:
+def detect_table(table: pa.Table | CellTable) -> tuple[list[Detection], float]:
     """Detections of the installed rules in one table, and the seconds it took."""
     started = time.perf_counter()
     batch = Batch(table, _NEEDLES)
@@ -272,17 +272,17 @@ class Part:
     match_seconds: float = 0.0
 
 
-Loader = Callable[[Any, "Part", ParseContext], Iterator[pa.Table]]
+Loader = Callable[[Any, "Part", ParseContext], Iterator[pa.Table | CellTable]]
 _LOADER: Loader | None = None
 
 
-def load_files(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table]:
+def load_files(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table | CellTable]:
     """Tables of the task's files (a batch spans files, so small files make no small batches)."""
     paths, batch_rows = task
-    return batched(_all_rows(paths, part, ctx), batch_rows)
+    return batched_cells(_all_rows(paths, part, ctx), batch_rows)
 
 
-def load_table(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table]:
+def load_table(task: Any, part: Part, ctx: ParseContext) -> Iterator[pa.Table | CellTable]:
     """The task is already a table."""
     return iter([task])
 
@@ -319,7 +319,7 @@ def fields_needed(correlations: Sequence[Any]) -> set[str]:
 
 
 def run_tables(
-    tables: Iterable[pa.Table],
+    tables: Iterable[pa.Table | CellTable],
     ruleset: RuleSet,
     *,
     workers: int | None = None,
