@@ -1,0 +1,67 @@
+"""The mail parser's fast paths give what the plain computations they replace give."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from aptlink.evidence import email as mail_parser
+
+HTML_PIECES = [
+    "<STYLE>p{}</style>",
+    "<Script>x</SCRIPT>",
+    "<head><title>T</title></HEAD>",
+    '<A HREF="http://Example.COM/a">',
+    "</A>",
+    "</a>",
+    "<a href='x'>",
+    "<p>",
+    "text ",
+    "Été ",
+    "ДОКУМЕНТ ",
+    "İstanbul ",
+    "\u212a",
+    "&amp; ",
+    "<IMG SRC=x>",
+    "\t",
+    "\n",
+]
+
+
+def reference_header_block_corrupt(data: bytes) -> bool:
+    ends = [e for e in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if e >= 0]
+    return b"\x00" in (data[: min(ends)] if ends else data[:65536])
+
+
+def test_header_block_check_agrees_with_searching_both_kinds_in_full() -> None:
+    rng = random.Random(3)
+    for _ in range(20_000):
+        data = b"".join(
+            rng.choice([b"\r", b"\n", b"\x00", b"a", b"\r\n"]) for _ in range(rng.randint(0, 14))
+        )
+        assert mail_parser.header_block_corrupt(data) == reference_header_block_corrupt(data)
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("<A HREF=X>", "<a href=x>"),
+        ("<P>Été ДОКУМЕНТ</P>", "<p>Été ДОКУМЕНТ</p>"),  # only ASCII letters change
+        ("<P>İ</P>", "<p>i̇</p>"),  # in full when a character would not keep its place
+    ],
+)
+def test_lowered(markup: str, expected: str) -> None:
+    assert mail_parser.lowered(markup) == expected
+
+
+def test_text_and_anchors_as_with_a_full_lower(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(11)
+    samples = [
+        "".join(rng.choice(HTML_PIECES) for _ in range(rng.randint(1, 25))) for _ in range(3000)
+    ]
+    fast = [(mail_parser.html_to_text(m), list(mail_parser._anchors(m))) for m in samples]
+    monkeypatch.setattr(mail_parser, "lowered", str.lower)
+    full = [(mail_parser.html_to_text(m), list(mail_parser._anchors(m))) for m in samples]
+    assert fast == full
+    assert any(anchors for _, anchors in fast)
