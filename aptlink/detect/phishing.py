@@ -1187,14 +1187,16 @@ class Judge:
 
     def link_reasons(self, mail: Mail) -> Iterator[Reason]:
         recipients = [a.address for a in (*mail.to, *mail.cc) if "@" in a.address]
-        archive_hint = bool(ARCHIVE_HINT.search(mail.subject)) or bool(
-            ARCHIVE_HINT.search(mail.body[:20000])
+        links = [unwrap(link) for link in mail.links[:MAX_LINKS]]
+        # the archive hint only matters for file-sharing links: the body is not searched without
+        archive_hint = any(in_domain_list(link.host, CLOUD_STORAGE) for link in links) and (
+            bool(ARCHIVE_HINT.search(mail.subject)) or bool(ARCHIVE_HINT.search(mail.body[:20000]))
         )
         own = registered_domain(mail.sender.domain) if mail.sender and mail.sender.domain else ""
         tracked = sum(1 for link in mail.links if _embeds_any(link.url, recipients)) >= 3
         context = LinkContext([] if tracked else recipients, archive_hint, own)
-        for link in mail.links[:MAX_LINKS]:
-            yield from self._link(unwrap(link), context)
+        for link in links:
+            yield from self._link(link, context)
         # a newsletter's search box posts to its own site; a form posting elsewhere collects data
         foreign = [f for f in mail.forms[:20] if not same_organisation(url_host(f), own)]
         if foreign:
