@@ -965,7 +965,8 @@ class Judge:
 
     def _provider(self, sender: Address) -> Iterator[Reason]:
         domain = sender.domain
-        if domain in self.rules.freemail:
+        # subdomains count too: freemail.yaml lists onmicrosoft.com for every tenant.onmicrosoft.com
+        if domain in self.rules.freemail or in_domain_list(domain, self.rules.freemail):
             yield self.reason("sender:freemail", f"{sender.address} is a {domain} webmail account")
         elif in_domain_list(domain, self.rules.disposable):
             yield self.reason("sender:disposable", f"{domain} is a disposable mail provider")

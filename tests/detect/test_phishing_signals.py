@@ -324,3 +324,8 @@ def test_replies_diverted_to_another_webmail_account() -> None:
     # the same account, or a company domain replying for a webmail sender, is not diverted
     assert "sender:reply-to-freemail" not in mail("ana@gmail.com", "Ana@gmail.com")
     assert "sender:reply-to-freemail" not in mail("ana@gmail.com", "ana@partner.example")
+
+
+def test_a_bare_microsoft_365_tenant_sender_counts_as_webmail() -> None:
+    assert "sender:freemail" in _codes(_mail(("Ref", "ref.283676624@qmhs.onmicrosoft.com")))
+    assert "sender:freemail" not in _codes(_mail(("Ref", "ref@contoso.com")))
