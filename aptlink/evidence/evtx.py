@@ -7,6 +7,7 @@ still read. A truncated file (fewer chunks than its header announces) is a warni
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,13 +46,20 @@ class EvtxParser(Parser):
             yield Item(kind="eventlog", provenance=prov, data=table)
 
 
-def read_evtx(path: Path, ctx: ParseContext) -> Iterator[Row]:
-    """Flat rows of every readable record; broken chunks and truncation become warnings."""
+def read_evtx(
+    path: Path, ctx: ParseContext, chunks: tuple[int, int] | None = None
+) -> Iterator[Row]:
+    """Flat rows of every readable record; broken chunks and truncation become warnings.
+
+    ``chunks`` (first, end): only those 64 KB chunks, so that the processes of a hunt can share
+    one big file (a chunk holds whole records; the truncation check goes with chunk 0)."""
     where = str(path)
-    _warn_if_truncated(path, ctx)
+    if chunks is None or chunks[0] == 0:
+        _warn_if_truncated(path, ctx)
     try:
+        source = where if chunks is None else _chunk_range(path, *chunks)
         # one thread: the hunt already runs a parsing process per core
-        records = evtx.PyEvtxParser(where, number_of_threads=1).records_json()
+        records = evtx.PyEvtxParser(source, number_of_threads=1).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         raise CorruptEvidence(f"unreadable EVTX: {exc}", where) from None
     errors = 0
@@ -87,6 +95,21 @@ def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None
     if time:
         row[META_TIME] = time
     return row
+
+
+def _chunk_range(path: Path, first: int, end: int) -> io.BytesIO:
+    """The file header followed by chunks ``first`` to ``end`` (exclusive): an EVTX file of its
+    own to the parser, which reads the chunks that are there whatever the header's count says."""
+    with path.open("rb") as fh:
+        header = fh.read(HEADER_BYTES)
+        fh.seek(HEADER_BYTES + first * CHUNK_BYTES)
+        body = fh.read((end - first) * CHUNK_BYTES)
+    return io.BytesIO(header + body)
+
+
+def chunk_count(size: int) -> int:
+    """Chunk slots in a file of ``size`` bytes (a cut last chunk counts)."""
+    return max(0, -(-(size - HEADER_BYTES) // CHUNK_BYTES))
 
 
 def _warn_if_truncated(path: Path, ctx: ParseContext) -> None:

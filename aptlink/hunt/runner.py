@@ -29,6 +29,7 @@ from aptlink.hunt.rules import CompiledRule, RuleSet
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
+PIECE_BYTES = 32 << 20  # a big EVTX file is read in ranges of chunks of about this size
 # Fields worth keeping with a detection: what an analyst pivots on, and what becomes observations.
 CONTEXT_FIELDS = (
     "Image",
@@ -223,15 +224,20 @@ def _detection(
 # -- parent side -------------------------------------------------------------------------------
 
 
-def read_events(path: Path, ctx: ParseContext) -> Iterator[Row]:
-    """Rows of one event file, by content: EVTX or JSON lines; anything else raises."""
+def read_events(
+    path: Path, ctx: ParseContext, chunks: tuple[int, int] | None = None
+) -> Iterator[Row]:
+    """Rows of one event file, by content: EVTX (``chunks``: a range of its chunks) or JSON
+    lines; anything else raises."""
     from aptlink.evidence.eventjson import EventJsonParser, read_event_json
     from aptlink.evidence.evtx import MAGIC, read_evtx
 
     with path.open("rb") as fh:
         head = fh.read(8192)
     if head.startswith(MAGIC):
-        return read_evtx(path, ctx)
+        return read_evtx(path, ctx, chunks)
+    if chunks is not None and chunks[0] > 0:
+        return iter(())  # (only EVTX files are split; the first piece reads the whole file)
     if EventJsonParser.sniff(head, path):
         return read_event_json(path, ctx)
     raise EvidenceError("not an EVTX file nor JSON lines of Windows events", str(path))
@@ -249,11 +255,15 @@ def event_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _all_rows(paths: Sequence[Path], part: Part, ctx: ParseContext) -> Iterator[Row]:
-    for path in paths:
+Piece = Path | tuple[Path, int, int]  # a file, or a range of a big EVTX file's chunks
+
+
+def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterator[Row]:
+    for piece in pieces:
+        path, chunks = (piece, None) if isinstance(piece, Path) else (piece[0], piece[1:])
         try:
-            yield from read_events(path, ctx)
-            part.files[str(path)] = "analysed"
+            yield from read_events(path, ctx, chunks)
+            part.files.setdefault(str(path), "analysed")
         except (EvidenceError, OSError) as exc:
             reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
             part.files[str(path)] = f"failed: {reason}"
@@ -380,28 +390,46 @@ def _parts(tasks: Iterable[Any], workers: int) -> Iterator[Part]:
 def _merge(result: HuntResult, part: Part) -> None:
     result.detections.extend(part.detections)
     result.warnings.extend(part.warnings)
-    result.files.update(part.files)
+    for path, status in part.files.items():  # a split file failed if any piece failed
+        if not result.files.get(path, "").startswith("failed"):
+            result.files[path] = status
     result.events += part.events
     result.parse_seconds += part.parse_seconds
     result.match_seconds += part.match_seconds
 
 
-def file_tasks(files: Sequence[Path], workers: int, batch_rows: int) -> list[Any]:
-    """Groups of files of about equal size, at least two per worker, at most ~64 MB each."""
+def file_tasks(
+    files: Sequence[Path], workers: int, batch_rows: int, piece_bytes: int = PIECE_BYTES
+) -> list[Any]:
+    """Groups of files of about equal size, at least two per worker, at most ~64 MB each; an
+    EVTX file bigger than a group is cut into ranges of chunks, so every core shares it."""
     sizes = [_size(f) for f in files]
     target = max(1, min(64 << 20, sum(sizes) // max(1, 2 * workers)))
     tasks: list[Any] = []
-    group: list[Path] = []
+    group: list[Piece] = []
     held = 0
     for path, size in zip(files, sizes, strict=True):
-        group.append(path)
-        held += size
-        if held >= target:
-            tasks.append((tuple(group), batch_rows))
-            group, held = [], 0
+        for piece, piece_size in _pieces(path, size, min(target, piece_bytes)):
+            group.append(piece)
+            held += piece_size
+            if held >= target:
+                tasks.append((tuple(group), batch_rows))
+                group, held = [], 0
     if group:
         tasks.append((tuple(group), batch_rows))
     return tasks
+
+
+def _pieces(path: Path, size: int, most: int) -> Iterator[tuple[Piece, int]]:
+    """The file whole, or (a big .evtx) as chunk ranges of about ``most`` bytes each."""
+    from aptlink.evidence.evtx import CHUNK_BYTES, chunk_count
+
+    if size <= most or not path.name.lower().endswith(".evtx"):
+        yield path, size
+        return
+    chunks, step = chunk_count(size), max(1, most // CHUNK_BYTES)
+    for first in range(0, chunks, step):
+        yield (path, first, min(chunks, first + step)), step * CHUNK_BYTES
 
 
 def _size(path: Path) -> int:
@@ -418,12 +446,13 @@ def hunt(
     workers: int | None = None,
     batch_rows: int = BATCH_ROWS,
     progress: Progress | None = None,
+    piece_bytes: int = PIECE_BYTES,
 ) -> HuntResult:
     """Run the rule set over every event file under ``paths``: each worker parses and matches its
-    own group of files, so both stages use every core."""
+    own group of files (or chunk ranges of a big file), so both stages use every core."""
     files = list(event_files(paths))
     workers = workers or min(2, os.cpu_count() or 1)
-    tasks = file_tasks(files, workers, batch_rows)
+    tasks = file_tasks(files, workers, batch_rows, piece_bytes)
     result = run_tasks(tasks, load_files, ruleset, workers=workers, progress=progress,
                        total=len(files))  # fmt: skip
     result.files = {str(f): result.files.get(str(f), "not read") for f in files}

@@ -1,0 +1,57 @@
+"""A big .evtx file is read as ranges of its chunks by several processes: the same rows and the
+same detections as reading it whole, and a broken file is still reported once, with its place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aptlink.evidence.base import ParseContext
+from aptlink.evidence.evtx import CHUNK_BYTES, HEADER_BYTES, chunk_count, read_evtx
+from aptlink.hunt.rules import PACKAGE_RULES, load_rules
+from aptlink.hunt.runner import file_tasks, hunt
+
+PANACHE = "evtx/attack-samples/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx"
+
+
+def test_chunk_ranges_give_the_rows_of_the_whole_file(shared: Path) -> None:
+    path = shared / PANACHE
+    whole = list(read_evtx(path, ParseContext()))
+    chunks = chunk_count(path.stat().st_size)
+    assert chunks == 17
+    pieces = [
+        row
+        for first in range(0, chunks, 3)
+        for row in read_evtx(path, ParseContext(), (first, min(chunks, first + 3)))
+    ]
+    assert len(whole) == 565
+    assert pieces == whole
+
+
+def test_big_file_is_cut_into_tasks(shared: Path) -> None:
+    path = shared / PANACHE
+    tasks = file_tasks([path], workers=2, batch_rows=1000, piece_bytes=4 * CHUNK_BYTES)
+    pieces = [piece for group, _ in tasks for piece in group]
+    assert len(tasks) >= 2
+    assert pieces[0] == (path, 0, 4) and pieces[-1][2] == 17
+
+
+def test_split_hunt_equals_whole_hunt(shared: Path) -> None:
+    ruleset = load_rules([shared / "sigma" / "rules" / "windows" / "process_creation"])
+    path = shared / PANACHE
+    whole = hunt([path], ruleset, workers=1)
+    split = hunt([path], ruleset, workers=2, piece_bytes=2 * CHUNK_BYTES)
+    assert whole.events == split.events == 565
+    assert [d.to_dict() for d in split.detections] == [d.to_dict() for d in whole.detections]
+    assert len(whole.detections) > 0
+    assert split.files == {str(path): "analysed"}
+
+
+def test_truncated_big_file_warns_once(tmp_path: Path, shared: Path) -> None:
+    data = (shared / PANACHE).read_bytes()
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(data[: HEADER_BYTES + 5 * CHUNK_BYTES + 100])
+    result = hunt([cut], load_rules([PACKAGE_RULES]), workers=2, piece_bytes=2 * CHUNK_BYTES)
+    truncated = [w for w in result.warnings if "truncated" in w.message]
+    assert len(truncated) == 1 and truncated[0].where == str(cut)
+    assert result.events > 0
+    assert result.files[str(cut)] == "analysed"
