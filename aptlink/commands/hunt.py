@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,11 +56,8 @@ def hunt(
         write_timeline(result.detections, timeline)
     report = summary(result, ruleset)
     if as_json:
-        lines = [
-            *json_lines(result.detections),
-            json.dumps({"summary": report}, ensure_ascii=False),
-        ]
-        typer.echo("\n".join(lines))  # one write: an echo per line costs more than the hunt's end
+        _echo_lines(json_lines(result.detections))
+        typer.echo(json.dumps({"summary": report}, ensure_ascii=False))
     else:
         _print(result.detections, report)
 
@@ -72,14 +70,25 @@ def _check(paths: list[Path], rules: list[Path], min_level: str) -> None:
         raise ConfigError(f"--min-level must be one of {', '.join(LEVELS)}", min_level)
 
 
+def _echo_lines(lines: Iterable[str], block: int = 2000) -> None:
+    """Lines written a block at a time: an echo per line costs more than a big hunt's matching,
+    one echo of everything holds the whole output in memory three times."""
+    held: list[str] = []
+    for line in lines:
+        held.append(line)
+        if len(held) >= block:
+            typer.echo("\n".join(held))
+            held = []
+    if held:
+        typer.echo("\n".join(held))
+
+
 def _print(detections: list[Any], report: dict[str, Any]) -> None:
-    lines = [
+    _echo_lines(
         f"{d.time or '-'}  {d.level:<8} {d.title}  [{','.join(d.techniques) or '-'}]  "
         f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
         for d in detections
-    ]
-    if lines:
-        typer.echo("\n".join(lines))
+    )
     typer.echo(
         f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules "
         f"({report['rules_not_loaded']} not loaded): {report['detections']} detections "
