@@ -179,6 +179,8 @@ def _spanning(
 ) -> list[tuple[float, int, int]]:
     """The strongest edges that connect the campaign (a maximum spanning forest, Kruskal): enough
     to explain every membership without listing every pair."""
+    if not strong:
+        return []
     local = {p: n for n, p in enumerate(members)}
     uf = UnionFind(len(members))
     kept = []
