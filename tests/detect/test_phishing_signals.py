@@ -248,6 +248,9 @@ def test_phrase_themes_count_once_and_word_themes_twice() -> None:
     )
     assert not any(c.startswith("lure:") for c in _codes(_mail(body="the factuur is attached")))
     assert "lure:invoice-payment-intl" in _codes(_mail(body="uw factuur: betalingsherinnering"))
+    assert "lure:fake-notification" in _codes(_mail(subject="Rodrigo tem (1) nova cotação"))
+    renewal = "We confirm your automatic renewal. If you did not authorize this, call us at 800"
+    assert "lure:callback-billing" in _codes(_mail(body=renewal))
 
 
 def test_random_tag_ending_the_subject() -> None:
