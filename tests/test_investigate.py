@@ -191,3 +191,27 @@ def test_report_lists_measures_for_the_techniques_seen(run: Run) -> None:
         for t in inc["techniques"]:
             techniques[t].add(inc["id"])
     assert "T1566.001" in techniques or "T1566.002" in techniques
+
+
+def test_vulnerable_devices_are_ways_in_not_campaigns(run: Run) -> None:
+    """Every vulnerable device in the demo belongs to an attacked organisation: each is attached to
+    an incident there (the aerospace maker's and the port's to their intrusions), none is a campaign
+    of its own, and the MirrorFace campaign carries the CVEs MirrorFace exploited."""
+    exposures = run.report["exposures"]
+    assert len(exposures) == 5 and {e["status"] for e in exposures} == {"attached"}
+    assert run.report["summary"]["open_exposures"] == 0
+    by_asset = {e["asset"]: e for e in exposures}
+    assert by_asset["tnk-vpn01"]["note"].startswith("likely initial access")
+    assert by_asset["asagiri-mvpn01"]["note"].startswith("likely initial access")
+    assert all(
+        any(
+            i["source"] != "exposure"
+            for i in run.report["incidents"]
+            if i["id"] in c["incident_ids"]
+        )
+        for c in run.report["campaigns"]
+    )
+    (mirrorface,) = run.mirrorface_campaigns()
+    campaign = next(c for c in run.report["campaigns"] if c["id"] == mirrorface)
+    assert {"CVE-2023-27997", "CVE-2023-28461", "CVE-2023-45727"} <= set(campaign["extra"]["cves"])
+    assert len(campaign["incident_ids"]) == 11
