@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import random
 
 import pytest
@@ -26,6 +27,14 @@ HTML_PIECES = [
     "<IMG SRC=x>",
     "\t",
     "\n",
+    "\r\x0b ",
+    "&amp",
+    "&#32;",
+    "&notin",
+    "&",
+    "<",
+    ">",
+    "  ",
 ]
 
 
@@ -65,3 +74,17 @@ def test_text_and_anchors_as_with_a_full_lower(monkeypatch: pytest.MonkeyPatch) 
     full = [(mail_parser.html_to_text(m), list(mail_parser._anchors(m))) for m in samples]
     assert fast == full
     assert any(anchors for _, anchors in fast)
+
+
+def reference_html_to_text(markup: str) -> str:
+    text = mail_parser.TAG_RE.sub(" ", mail_parser._drop_blocks(markup))
+    if "&" in text:
+        text = html.unescape(text)
+    return mail_parser.SPACE_RE.sub(" ", text).strip()
+
+
+def test_html_to_text_as_with_one_tag_and_one_blank_pattern() -> None:
+    rng = random.Random(13)
+    for _ in range(20_000):
+        markup = "".join(rng.choice(HTML_PIECES) for _ in range(rng.randint(1, 20)))
+        assert mail_parser.html_to_text(markup) == reference_html_to_text(markup), markup
