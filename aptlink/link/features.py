@@ -205,7 +205,8 @@ def _ip(value: str) -> Iterator[Feature]:
     if ip is None or not ip.is_global:
         return
     yield ("ip", value)
-    if ip.version == 4:  # the same text as ip_network(f"{ip}/24", strict=False), without building it
+    # The same text as ip_network(f"{ip}/24", strict=False), without building the network.
+    if ip.version == 4:
         yield ("net24", f"{str(ip).rsplit('.', 1)[0]}.0/24")
     else:
         yield ("net24", str(ipaddress.ip_network((ip, 48), strict=False)))
