@@ -2,7 +2,7 @@
 
 Findings that name the same ``group_key`` (a mail's message id, a host and day, an external incident's
 id) belong together; findings without one fall back to the item they came from. Findings below
-``min_severity`` are context, not attacks, and start no incident of their own.
+``min_severity``, or judged clean, are context, not attacks, and start no incident of their own.
 
 Some findings describe a *condition* of the victim's systems, not an attack: an internet-facing
 appliance running a version with an exploited CVE (the exposure detector). A condition never starts
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from aptlink.model import Finding, Incident, Observation, Severity, stable_id, utc
+from aptlink.model import Finding, Incident, Observation, Severity, Verdict, stable_id, utc
 
 MIN_SEVERITY = Severity.MEDIUM
 # Detectors whose findings are conditions (a vulnerable device), not attacks.
@@ -31,6 +31,12 @@ ROLE_TARGETED = "exposed while the organisation was targeted by mail"
 
 def is_condition(f: Finding) -> bool:
     return f.detector in CONDITION_DETECTORS
+
+
+def starts(f: Finding, min_severity: Severity = MIN_SEVERITY) -> bool:
+    """Whether a finding is an attack in its own right: at least ``min_severity`` and not judged
+    clean (a clean verdict is context whatever its severity)."""
+    return f.severity.rank >= min_severity.rank and f.verdict is not Verdict.CLEAN
 
 
 def incident_key(f: Finding) -> str:
@@ -48,9 +54,7 @@ def group_findings(
         if not is_condition(f):
             groups[incident_key(f)].append(f)
     attacks = {
-        key: fs
-        for key, fs in sorted(groups.items())
-        if max(f.severity.rank for f in fs) >= min_severity.rank
+        key: fs for key, fs in sorted(groups.items()) if any(starts(f, min_severity) for f in fs)
     }
     attached = attach_conditions(attacks, [f for f in findings if is_condition(f)])
     incidents = [_incident(key, fs, attached.get(key, [])) for key, fs in attacks.items()]

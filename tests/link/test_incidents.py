@@ -3,6 +3,7 @@ it joins its organisation's entry incident as the likely way in, or stays an ope
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -172,3 +173,8 @@ def test_exposures_never_make_campaigns_and_attached_ones_are_listed(kb) -> None
     assert campaign.extra["cves"] == ["CVE-2023-27997"]
     (listed,) = campaign.extra["exposures"]
     assert listed["asset"] == "vpn-a" and listed["incident"] in campaign.incident_ids
+
+
+def test_a_clean_verdict_starts_nothing_whatever_its_severity() -> None:
+    clean = dataclasses.replace(hunt("pc1", 3, "Org"), verdict="clean")
+    assert group_findings([clean]) == []
