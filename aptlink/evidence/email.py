@@ -57,6 +57,7 @@ SPACE_RUN_RE = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
 AUTH_RE = re.compile(r"(?i)\b(spf|dkim|dmarc|compauth)\s*=\s*([a-z]+)")
 SURROGATE_RE = re.compile("[\udc80-\udcff]")
 TRAILING_PUNCT = ".,;:!?)]}>'\"»」』）*_"
+SHOWN_URL_CHARS = 200_000  # of an HTML part's visible text searched for written-out addresses
 
 # Declared charsets mapped to the Python codecs that decode what mailers actually send.
 CHARSET_ALIASES = {
@@ -523,8 +524,12 @@ def _message_part_bytes(part: Message) -> bytes:
 # --- links ----------------------------------------------------------------------------------
 
 
-def extract_links(text: str, markup: str, limit: int = 500) -> tuple[list[MailLink], list[str]]:
-    """Links from the HTML (href with its displayed text, image/script sources, form actions) and text."""
+def extract_links(
+    text: str, markup: str, limit: int = 500, visible: str = ""
+) -> tuple[list[MailLink], list[str]]:
+    """Links from the HTML (href with its displayed text, image/script sources, form actions), the
+    plain text, and ``visible``, the HTML's visible text: an address written out as text is a link
+    the reader copies or the client makes clickable, so it is judged like one."""
     links: list[MailLink] = []
     seen: set[tuple[str, str]] = set()
 
@@ -545,6 +550,15 @@ def extract_links(text: str, markup: str, limit: int = 500) -> tuple[list[MailLi
             add(action, "", "form")
     for m in URL_RE.finditer(text):
         add(m.group(0), "", "text")
+    if visible and len(links) < limit:
+        hrefs = {link.url for link in links}
+        anchor_texts = "\n".join(link.text for link in links if link.text)
+        # bounded: the first SHOWN_URL_CHARS of the visible text; an address already found as an
+        # href, or shown as an anchor's text (judged with its real target), is not added again
+        for m in URL_RE.finditer(visible, 0, SHOWN_URL_CHARS):
+            url = m.group(0).rstrip(TRAILING_PUNCT)
+            if url not in hrefs and url not in anchor_texts:
+                add(url, "", "text")
     return links, forms
 
 
@@ -654,9 +668,9 @@ def build_mail(
 ) -> Mail:
     """A Mail from decoded headers, bodies and attachments (shared by the .eml and .msg parsers)."""
     get = _getter(headers)
-    links, forms = extract_links(text, markup)
-    senders = parse_addresses(get("from"))
     html_text = html_to_text(markup) if markup else ""
+    links, forms = extract_links(text, markup, visible=html_text)
+    senders = parse_addresses(get("from"))
     return Mail(
         headers=headers,
         sender=senders[0] if senders else None,

@@ -1,0 +1,66 @@
+"""Addresses written out as visible text in HTML-only mails become links, once each and bounded."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from aptlink.detect.phishing import Directory, Judge, load_rules
+from aptlink.evidence.base import ParseContext
+from aptlink.evidence.email import SHOWN_URL_CHARS, extract_links, parse_message_bytes
+from aptlink.model import Provenance
+
+PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+
+
+def _html_only(markup: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Bookings <desk@hotel.example>"
+    msg["To"] = "guest@example.org"
+    msg["Subject"] = "Finish the process"
+    msg.set_content(markup, subtype="html")
+    return bytes(msg)
+
+
+def _links(markup: str) -> list[tuple[str, str, str]]:
+    mail = parse_message_bytes(_html_only(markup), PROV, ParseContext())
+    return [(link.url, link.text, link.source) for link in mail.links]
+
+
+def test_a_url_written_as_text_in_html_is_a_link() -> None:
+    markup = "<p>Honored guest!</p><p>https://forms.gle/swApmnQaz2iu3y9&nbsp;</p><p>go now.</p>"
+    assert _links(markup) == [("https://forms.gle/swApmnQaz2iu3y9", "", "text")]
+
+
+def test_an_anchor_showing_its_own_target_is_one_link() -> None:
+    markup = '<a href="https://bit.ly/abc">https://bit.ly/abc</a> and www.example.org/x.'
+    assert _links(markup) == [
+        ("https://bit.ly/abc", "https://bit.ly/abc", "html"),
+        ("www.example.org/x", "", "text"),
+    ]
+
+
+def test_written_out_links_get_the_link_signals() -> None:
+    data = _html_only("<p>Open the form: https://forms.gle/swApmnQaz2iu3y9</p>")
+    result = Judge(load_rules(), Directory()).assess(
+        parse_message_bytes(data, PROV, ParseContext()), PROV
+    )
+    assert "link:form-builder" in {r.code for r in result.reasons}
+    data = _html_only("<div>Verify at http://203.0.113.50/login</div>")
+    result = Judge(load_rules(), Directory()).assess(
+        parse_message_bytes(data, PROV, ParseContext()), PROV
+    )
+    assert "link:ip-host" not in {r.code for r in result.reasons}  # a documentation range
+    data = _html_only("<div>Verify at http://45.67.89.10/login</div>")
+    result = Judge(load_rules(), Directory()).assess(
+        parse_message_bytes(data, PROV, ParseContext()), PROV
+    )
+    assert "link:ip-host" in {r.code for r in result.reasons}
+
+
+def test_the_visible_text_search_is_bounded() -> None:
+    far = "x " * SHOWN_URL_CHARS + "https://far.example.net/"
+    links, _ = extract_links("", "", visible="https://near.example.net/ " + far)
+    assert [link.url for link in links] == ["https://near.example.net/"]
+    many = " ".join(f"https://h{i}.example.net/" for i in range(700))
+    links, _ = extract_links("", "", visible=many)
+    assert len(links) == 500
