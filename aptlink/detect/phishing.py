@@ -26,6 +26,7 @@ import yaml
 from aptlink.detect.base import DetectContext, Detector
 from aptlink.evidence.base import Item, Limits
 from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, lowered, url_host
+from aptlink.evidence.forwarded import as_forwarded, forwarded_mail, looks_forwarded
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
 try:  # the attachments workstream's analyser; name/extension signals stand in until it lands
@@ -874,7 +875,11 @@ class Judge:
 
     def assess(self, mail: Mail, provenance: Provenance | None = None) -> Assessment:
         reasons: list[Reason] = []
-        reasons += self.sender_reasons(mail)
+        mail, forwarder = self.forwarded(mail)
+        if forwarder is None:
+            reasons += self.sender_reasons(mail)
+        else:
+            reasons += self.forwarded_sender_reasons(mail, forwarder)
         reasons += self.lure_reasons(mail)
         reasons += self.link_reasons(mail)
         reasons += self.content_reasons(mail)
@@ -924,6 +929,28 @@ class Judge:
             if org:
                 return org
         return None
+
+    # --- forwarded mails -----------------------------------------------------------------
+
+    def forwarded(self, mail: Mail) -> tuple[Mail, Mail | None]:
+        """The mail to judge and, when it forwards another (a report to an abuse or SOC mailbox),
+        the forwarding mail: a forward is judged by the sender who wrote the lure."""
+        if not looks_forwarded(mail):
+            return mail, None
+        inner = forwarded_mail(mail)
+        outer = mail.sender.address if mail.sender else ""
+        if inner is None or inner.sender is None or inner.sender.address == outer:
+            return mail, None
+        return as_forwarded(mail, inner), mail
+
+    def forwarded_sender_reasons(self, mail: Mail, forwarder: Mail) -> Iterator[Reason]:
+        """The inner sender judged as a sender; the user who forwarded counts neither against nor
+        for the mail, save forgery of the forwarding mail itself, which no honest reporter shows."""
+        for r in self.sender_reasons(mail):
+            yield dataclasses.replace(r, detail=f"forwarded mail: {r.detail}")
+        for r in self.sender_reasons(forwarder):
+            if r.code in FORGED_FORWARDER:
+                yield r
 
     # --- sender --------------------------------------------------------------------------
 
@@ -1900,6 +1927,17 @@ def _invisible_in(subject: str, display: str) -> str:
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
+# Sender reasons of a forwarding mail that still count: forgery, not the forwarder's choice of provider
+FORGED_FORWARDER = frozenset(
+    [
+        "sender:known-bad",
+        "sender:lookalike-domain",
+        "sender:punycode-domain",
+        "sender:dmarc-fail",
+        "sender:spoofs-own-domain",
+        "sender:malformed",
+    ]
+)
 
 
 def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:

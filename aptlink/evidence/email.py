@@ -387,12 +387,32 @@ def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
         return
     if part.is_multipart():
         payload = part.get_payload()
+        if depth and isinstance(payload, list) and part.get_content_type() == "message/rfc822":
+            _forwarded_block(payload, state)
         if isinstance(payload, list):
             for sub in payload:
                 if isinstance(sub, Message):
                     _walk(sub, state, depth + 1)
         return
     _leaf(part, state)
+
+
+FORWARDED_FIELDS = ("from", "reply-to", "date", "to", "subject")
+
+
+def _forwarded_block(payload: Sequence[object], state: _Walk) -> None:
+    """An attached message shows in the text as a mail client shows it, a forwarded block with its
+    headers, so that its sender is read like that of a forward written inline (evidence.forwarded)."""
+    inner = payload[0] if payload and isinstance(payload[0], Message) else None
+    if inner is None:
+        return
+    lines = [
+        f"{key.title()}: {decode_header_value(str(inner.get(key))[:1000])}"
+        for key in FORWARDED_FIELDS
+        if inner.get(key)
+    ]
+    if lines:
+        state.texts.append("---------- Forwarded message ---------\n" + "\n".join(lines) + "\n")
 
 
 # The headers the MIME walk reads; a part's other headers only slow the stdlib's lookups down.
