@@ -202,46 +202,47 @@ def _flat_data(body: dict[str, Any], row: Row) -> None:
 
 
 def _flat_system(system: dict[str, Any], row: Row) -> None:
-    """The ``System`` section: scalars as they are, ``#attributes`` under their Sigma names."""
+    """The ``System`` section: scalars as they are, ``#attributes`` under their Sigma names (the
+    attribute loop inlined: this runs for every event, a function call per element costs)."""
+    names, attribute_names = _LEAF_NAMES, _ATTRIBUTE_NAMES
     for key, value in system.items():
         kind = type(value)
         if kind is str:
             if value:
-                row[_LEAF_NAMES.get(key) or _leaf_name(key)] = value
+                row[names.get(key) or _leaf_name(key)] = value
         elif kind is int:
-            row[_LEAF_NAMES.get(key) or _leaf_name(key)] = str(value)
-        elif kind is dict and len(value) == 1 and type(value.get("#attributes")) is dict:
-            _system_attributes(value["#attributes"], key, row)
+            row[names.get(key) or _leaf_name(key)] = str(value)
+        elif kind is dict:
+            attributes = value.get("#attributes")
+            if len(value) != 1 or type(attributes) is not dict:
+                _walk({key: value}, ("System",), row, 1)
+                continue
+            for attr, item in attributes.items():
+                name = attribute_names.get((key, attr))
+                if name is None:
+                    if attr == "xmlns":
+                        continue
+                    name = _leaf_name(SYSTEM_NAMES.get((key, str(attr)), str(attr)))
+                    if len(attribute_names) < 10_000:
+                        attribute_names[(key, attr)] = name
+                kind = type(item)
+                if kind is str:
+                    if not item:
+                        continue
+                elif kind is int:
+                    item = str(item)
+                else:
+                    item = text(item)
+                    if item is None:
+                        continue
+                row[name] = item
+                if name in HASH_LIST_FIELDS:
+                    _hash_parts(item, row)
         elif value is not None:
             _walk({key: value}, ("System",), row, 1)
 
 
 _ATTRIBUTE_NAMES: dict[tuple[str, str], str] = {}
-
-
-def _system_attributes(attributes: dict[str, Any], owner: str, row: Row) -> None:
-    """``_attributes`` for the System section, with each (element, attribute) name looked up once."""
-    for attr, value in attributes.items():
-        kind = type(value)
-        if kind is str:
-            if not value:
-                continue
-        elif kind is int:
-            value = str(value)
-        else:
-            value = text(value)
-            if value is None:
-                continue
-        name = _ATTRIBUTE_NAMES.get((owner, attr))
-        if name is None:
-            if attr == "xmlns":
-                continue
-            name = _leaf_name(SYSTEM_NAMES.get((owner, str(attr)), str(attr)))
-            if len(_ATTRIBUTE_NAMES) < 10_000:
-                _ATTRIBUTE_NAMES[(owner, attr)] = name
-        row[name] = value
-        if name in HASH_LIST_FIELDS:
-            _hash_parts(value, row)
 
 
 def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
