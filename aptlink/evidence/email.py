@@ -570,16 +570,24 @@ def extract_links(
             add(action, "", "form")
     for m in URL_RE.finditer(text):
         add(m.group(0), "", "text")
-    if visible and len(links) < limit:
+    start = _first_address_at(visible)
+    if start >= 0 and len(links) < limit:
         hrefs = {link.url for link in links}
         anchor_texts = "\n".join(link.text for link in links if link.text)
         # bounded: the first SHOWN_URL_CHARS of the visible text; an address already found as an
         # href, or shown as an anchor's text (judged with its real target), is not added again
-        for m in URL_RE.finditer(visible, 0, SHOWN_URL_CHARS):
+        for m in URL_RE.finditer(visible, start, SHOWN_URL_CHARS):
             url = m.group(0).rstrip(TRAILING_PUNCT)
             if url not in hrefs and url not in anchor_texts:
                 add(url, "", "text")
     return links, forms
+
+
+def _first_address_at(text: str) -> int:
+    """Where the first web address in ``text`` may begin, or -1: most HTML shows none, and finding
+    the markers is much cheaper than running URL_RE over all of its text."""
+    found = [i for i in (text.find("://"), text.find("www."), text.find("WWW.")) if i >= 0]
+    return max(0, min(found) - 8) if found else -1
 
 
 def _anchors(markup: str) -> Iterator[tuple[str, str]]:
@@ -689,7 +697,8 @@ def build_mail(
     """A Mail from decoded headers, bodies and attachments (shared by the .eml and .msg parsers)."""
     get = _getter(headers)
     html_text = html_to_text(markup) if markup else ""
-    links, forms = extract_links(text, markup, visible=html_text)
+    # an HTML-only mail's visible text: with a plain part beside it, that part writes the same out
+    links, forms = extract_links(text, markup, visible="" if text.strip() else html_text)
     senders = parse_addresses(get("from"))
     return Mail(
         headers=headers,

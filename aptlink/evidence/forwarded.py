@@ -100,7 +100,7 @@ def looks_forwarded(mail: Mail) -> bool:
     """A forward prefix in the subject, a forwarded block's opening line, or an attached mail."""
     return (
         bool(FORWARD_SUBJECT.match(mail.subject))
-        or FORWARD_START.search(_body(mail), 0, SEARCH_CHARS) is not None
+        or _forward_start(_body(mail)) is not None
         or any(a.content_type == "message/rfc822" and a.data for a in mail.attachments)
     )
 
@@ -113,13 +113,21 @@ def forwarded_mail(mail: Mail, ctx: ParseContext | None = None) -> Mail | None:
     return _attached(mail, ctx)
 
 
+def _forward_start(body: str) -> re.Match[str] | None:
+    # every opening line has a dash run or "forwarded message:": most mails have neither, and
+    # looking for them is cheaper than the multi-line pattern
+    if body.find("--", 0, SEARCH_CHARS) < 0 and body.find("orwarded message:", 0, SEARCH_CHARS) < 0:
+        return None
+    return FORWARD_START.search(body, 0, SEARCH_CHARS)
+
+
 def _body(mail: Mail) -> str:
     return mail.text or mail.body
 
 
 def _inline(mail: Mail) -> Mail | None:
     body = _body(mail)
-    start = FORWARD_START.search(body, 0, SEARCH_CHARS)
+    start = _forward_start(body)
     if start is not None:
         return _block(body, start.end())
     if FORWARD_SUBJECT.match(mail.subject):

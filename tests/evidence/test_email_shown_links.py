@@ -64,3 +64,13 @@ def test_the_visible_text_search_is_bounded() -> None:
     many = " ".join(f"https://h{i}.example.net/" for i in range(700))
     links, _ = extract_links("", "", visible=many)
     assert len(links) == 500
+
+
+def test_a_plain_part_beside_the_html_is_where_written_out_addresses_are_read() -> None:
+    msg = EmailMessage()
+    msg["From"] = "desk@hotel.example"
+    msg["Subject"] = "s"
+    msg.set_content("Open https://forms.gle/abc\n")
+    msg.add_alternative("<p>Open https://forms.gle/abc</p>", subtype="html")
+    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
+    assert [(link.url, link.source) for link in mail.links] == [("https://forms.gle/abc", "text")]
