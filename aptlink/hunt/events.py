@@ -41,6 +41,7 @@ SYSTEM_NAMES = {
 }
 # Fields holding "ALG=hex,ALG=hex" lists that rules also address one hash at a time.
 HASH_LIST_FIELDS = ("Hashes", "Hash", "ConfigurationFileHash")
+_HASH_LISTS = frozenset(HASH_LIST_FIELDS)  # one hash lookup per field, not three compares
 WINLOGBEAT_SYSTEM = {
     "channel": "Channel",
     "event_id": "EventID",
@@ -125,7 +126,7 @@ def _put(row: Row, name: str, value: Any) -> None:
         return
     name = _leaf_name(name)
     row[name] = value_text
-    if name in HASH_LIST_FIELDS:
+    if name in _HASH_LISTS:
         _hash_parts(value_text, row)
 
 
@@ -197,7 +198,7 @@ def _flat_data(body: dict[str, Any], row: Row) -> None:
             continue
         name = names.get(key) or _leaf_name(key)
         row[name] = value
-        if name in HASH_LIST_FIELDS:
+        if name in _HASH_LISTS:
             _hash_parts(value, row)
 
 
@@ -236,7 +237,7 @@ def _flat_system(system: dict[str, Any], row: Row) -> None:
                     if item is None:
                         continue
                 row[name] = item
-                if name in HASH_LIST_FIELDS:
+                if name in _HASH_LISTS:
                     _hash_parts(item, row)
         elif value is not None:
             _walk({key: value}, ("System",), row, 1)
