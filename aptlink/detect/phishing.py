@@ -1132,6 +1132,13 @@ class Judge:
             )
         if "xn--" in domain:
             yield self.reason("sender:punycode-domain", f"sender domain {domain} is punycode")
+        if domain not in self.rules.free_hosting and in_domain_list(
+            domain, self.rules.free_hosting
+        ):
+            yield self.reason(
+                "sender:hosting-subdomain",
+                f"sender domain {domain} is a site on a free hosting platform, not an organisation's",
+            )
         target = self.index().imitated(domain)
         if target:
             yield self.reason(
