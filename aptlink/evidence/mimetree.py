@@ -25,14 +25,15 @@ _HEADERS = Parser(policy=compat32)
 # One header field with its continuation lines, as the feedparser's headerRE and compat32's
 # header_source_parse read it: the name, then the value without the blanks after the colon.
 HEADER_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*(.*\n(?:[ \t].*\n)*)")
+BARE_CR = re.compile(rb"\r(?!\n)")
 HEADER_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:.*\n(?:[ \t].*\n)*)*")
 
 
 def message_tree(data: bytes) -> Message | None:
     """The compat32 tree of the message, or None when the stdlib parser must build it."""
-    text = data.decode("ascii", "surrogateescape")  # what BytesParser does
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
+    if BARE_CR.search(data):  # one pass over the bytes, not two counts over the text
         return None  # bare CR line ends: the feedparser splits lines there, a regex does not
+    text = data.decode("ascii", "surrogateescape")  # what BytesParser does
     parts = [0]
     return _message(text, 0, parts)
 

@@ -60,6 +60,7 @@ CASES = {
     "no start boundary": b"Content-Type: multipart/mixed; boundary=a\n\nx\n--a--\n",
     "no boundary": b"Content-Type: multipart/mixed\n\nx\n",
     "bare CR": b"Subject: x\rFrom: y\r\rbody\r",
+    "one bare CR in a CRLF mail": b"Subject: x\r\nFrom: y\r\n\r\nbo\rdy\r\n",
     "unix from": b"From someone Mon Jan  1 00:00:00 2024\nSubject: x\n\nbody",
     "header runs into body": b"Subject: x\nnot a header\n\nbody\n",
     "continuation first": b" folded\nSubject: x\n\nbody\n",
