@@ -134,22 +134,25 @@ def _inline(mail: Mail) -> Mail | None:
         quote = QUOTE_START.search(body, 0, SEARCH_CHARS)
         if quote is not None:
             return _block(body, quote.end())
-        first = _first_from_label(body)
+        first, opens_line = _first_from_label(body)
         if first >= 0:
-            return _block(body, first)
+            # inside a line (HTML run together), a From label needs two more headers beside it
+            return _block(body, first, 2 if opens_line else 3)
     return None
 
 
-def _first_from_label(body: str) -> int:
+def _first_from_label(body: str) -> tuple[int, bool]:
+    """Where the first From label is (a forward without an opening line), and whether it opens a line."""
     for m in LABEL.finditer(body, 0, SEARCH_CHARS):
         if LABELS[m.group(1).lower()] == "from":
-            return m.start()
-    return -1
+            line_start = body.rfind("\n", 0, m.start()) + 1
+            return m.start(), not body[line_start : m.start()].strip(" \t>*")
+    return -1, False
 
 
-def _block(body: str, pos: int) -> Mail | None:
+def _block(body: str, pos: int, min_headers: int = 2) -> Mail | None:
     """The header lines from ``pos`` on (one a line, or run together by an HTML conversion), and
-    the text below them, as a Mail; None without a From and one other header beside it."""
+    the text below them, as a Mail; None without a From and ``min_headers`` in all."""
     window = body[pos : pos + BLOCK_CHARS]
     headers: dict[str, str] = {}
     end = 0
@@ -167,7 +170,7 @@ def _block(body: str, pos: int) -> Mail | None:
         end = m.end() + len(value.split("\n", 1)[0])
         if blank >= 0:
             break
-    if "from" not in headers or len(headers) < 2:
+    if "from" not in headers or len(headers) < min_headers:
         return None
     headers["from"] = _address_text(headers["from"])
     if "reply-to" in headers:

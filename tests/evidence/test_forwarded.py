@@ -180,3 +180,16 @@ def test_as_forwarded_takes_the_inner_sender_and_drops_the_outer_envelope() -> N
     assert [a.address for a in seen.to] == ["user@ministry.example.jp"]
     assert seen.auth == () and seen.return_path == ""
     assert seen.links == mail.links and seen.body == mail.body
+
+
+def test_under_a_forward_subject_the_block_must_open_a_line() -> None:
+    running = "Preços a partir de: 10 reais. Von: heute Betreff: nichts a@b.example\n"
+    assert forwarded_mail(_mail("I: oferta", running)) is None
+    block = "see below\n\nFrom: Desk <desk@help-desk.example.net>\nSubject: Quota\n\nVerify now.\n"
+    assert _inner(_mail("I: Quota", block)) == ("Desk", "desk@help-desk.example.net", "", "Quota")
+
+
+def test_inside_a_line_a_from_label_needs_two_more_headers() -> None:
+    assert forwarded_mail(_mail("I: x", "see From: Desk <d@help.example> Subject: Quota")) is None
+    run = "see From: Desk <d@help.example> Sent: Monday Subject: Quota"
+    assert _inner(_mail("I: x", run)) == ("Desk", "d@help.example", "", "Quota")
