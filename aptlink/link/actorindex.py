@@ -76,6 +76,13 @@ class ActorIndex:
     # Campaigns with the same techniques and software share their capability scores and reasons.
     capability_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
     memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    # Campaigns showing the same scored facts share their whole ranking (attribute.ranking_key),
+    # and equal reasons share one Reason object.
+    ranking_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    reasons: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    # Small derived values, computed once per index (per actor or feature) by attribution.
+    cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    _specific: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -89,7 +96,10 @@ class ActorIndex:
         """How much a technique tells actors apart, 0..1: its IDF over the largest possible (a
         technique of one actor: 1; one every actor uses: 0). Scales the *support* of a match, so
         a common technique in a small profile ranks but cannot name an actor alone."""
-        return min(1.0, self.idf(tid) / self._idf_of_one())
+        found = self._specific.get(tid)
+        if found is None:
+            found = self._specific[tid] = min(1.0, self.idf(tid) / self._idf_of_one())
+        return found
 
     def soft_specificity(self, key: str) -> float:
         """The same for a piece of software, from the number of actors using it."""

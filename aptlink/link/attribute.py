@@ -19,7 +19,7 @@ import math
 import multiprocessing as mp
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aptlink.link.actorindex import ActorIndex, build_index, load_settings, parent, phrases
@@ -59,6 +59,13 @@ class CampaignProfile:
     known: frozenset[str] = frozenset()  # techniques some actor is known for (set by rank_actors)
     ranked: list[str] = dataclasses.field(default_factory=list)  # known, most specific first
     hits: list[tuple[int, str, Mapping[str, Any]]] = dataclasses.field(default_factory=list)
+    # Set by rank_actors, once per campaign: the actors' lure phrases found in ``texts``, the
+    # indicators listed as some actor's infrastructure (sorted, with those actors), and the keys
+    # the per-actor victim and time reasons are memoised on.
+    lure_hits: frozenset[str] = frozenset()
+    infra: list[tuple[str, list[int]]] = dataclasses.field(default_factory=list)
+    victim_key: tuple[Any, ...] = ()
+    time_key: tuple[Any, ...] = ()
 
 
 def attribute(
@@ -90,7 +97,8 @@ def attribute(
 
 
 Row = tuple[str, str, float]  # a reason as (code, detail, weight), made a Reason at the end
-Candidate = tuple[str, int, float, int, bool, list[Row], list[Row]]
+Ranked = tuple[int, float, int, bool, tuple[Reason, ...], tuple[Reason, ...]]
+Candidate = tuple[str, int, float, int, bool, tuple[Reason, ...], tuple[Reason, ...]]
 PARALLEL_MIN = 4000  # campaigns: below this a second process costs more than it saves
 
 
@@ -235,21 +243,69 @@ class Hypothesis:
 def rank_actors(
     campaign_id: str, prof: CampaignProfile, index: ActorIndex, intel: IntelCache
 ) -> list[Candidate]:
-    """Score every actor, then describe the best few: evidence for, evidence against, confidence."""
-    m = index.settings["model"]
+    """Score every actor, then describe the best few: evidence for, evidence against, confidence.
+    Campaigns that show the same scored facts share one ranking (``ranking_key``)."""
     prof.known = known_techniques(prof, index)
+    prof.hits = intel_hits(prof, index, intel)
+    prof.lure_hits = lure_phrases_in(prof.texts, index)
+    prof.infra = [
+        (v, index.infrastructure[v]) for v in sorted(prof.indicators) if v in index.infrastructure
+    ]
+    prof.victim_key = (frozenset(prof.sectors), frozenset(prof.countries))
+    prof.time_key = (prof.years, frozenset(prof.impact), len(prof.known))
+    key = ranking_key(prof)
+    ranked = index.ranking_memo.get(key) if key is not None else None
+    if ranked is None:
+        ranked = [_ranked_row(index, *row) for row in rank_profile(prof, index)]
+        if key is not None:
+            index.ranking_memo[key] = ranked
+    return [(campaign_id, *row) for row in ranked]
+
+
+def ranking_key(prof: CampaignProfile) -> tuple[Any, ...] | None:
+    """Everything of the profile that scoring reads, as a hashable key (set by rank_actors);
+    None when intel hits the campaign (rare, and its records are not worth keying)."""
+    if prof.hits:
+        return None
+    return (
+        prof.known,
+        tuple(sorted(prof.software.items())),
+        tuple(v for v, _ in prof.infra),
+        frozenset(prof.cves),
+        prof.lure_hits,
+        prof.victim_key,
+        prof.time_key,
+    )
+
+
+def lure_phrases_in(texts: Iterable[str], index: ActorIndex) -> frozenset[str]:
+    """The actors' lure phrases found in the campaign's texts (all that lure scoring reads). The
+    texts are searched joined by NUL, which no phrase holds, so a phrase matches only inside one."""
+    texts = tuple(texts)
+    joined = "\0".join(texts)
+    if not joined:
+        return frozenset()
+    return frozenset(
+        p for p in index.lure_phrases if (p in joined if "\0" not in p else lure_in(p, texts))
+    )
+
+
+def rank_profile(
+    prof: CampaignProfile, index: ActorIndex
+) -> list[tuple[int, float, int, bool, list[Row], list[Row]]]:
+    """The ranked candidates of one profile (``prof.known`` and ``prof.hits`` set)."""
+    m = index.settings["model"]
     key = (prof.known, frozenset(prof.software))
     if key not in index.capability_memo:
         sims = similarities(prof, index)
         index.capability_memo[key] = (*capability_scores(prof, index), sims, nearest(sims, index))
     base, raw, sims, near = index.capability_memo[key]
     raw = dict(raw)
-    prof.hits = intel_hits(prof, index, intel)
     for actor, bonus in intel_scores(prof, index).items():
         raw[actor] = raw.get(actor, 0.0) + bonus
     if not raw:
         return []
-    hyps = [explain(a, prof, index, intel, base) for a in shortlist(raw, near, index)]
+    hyps = [explain(a, prof, index, base) for a in shortlist(raw, near, index)]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
     logits = {h.actor: h.score / m["temperature"] for h in hyps}
     rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
@@ -259,7 +315,7 @@ def rank_actors(
         strength = 1.0 - math.exp(-h.support / m["support_scale"])
         conf = round(min(1.0, math.exp(logits[h.actor] - norm) * strength), 3)
         attributed = conf >= m["threshold"] and rank == 1
-        out.append((campaign_id, h.actor, conf, rank, attributed, h.evidence, h.against))
+        out.append((h.actor, conf, rank, attributed, h.evidence, h.against))
     return out
 
 
@@ -332,6 +388,36 @@ def _logsumexp(values: list[float], extra: float = 0.0) -> float:
     return top + math.log(total)
 
 
+def _ranked_row(
+    index: ActorIndex,
+    a: int,
+    conf: float,
+    rank: int,
+    attributed: bool,
+    evidence: list[Row],
+    against: list[Row],
+) -> Ranked:
+    """A candidate with its reasons made (once per distinct ranking), strongest first."""
+    return (
+        a,
+        conf,
+        rank,
+        attributed,
+        tuple(_reason(index, r) for r in sorted(evidence, key=lambda r: (-r[2], r[0], r[1]))),
+        tuple(_reason(index, r) for r in sorted(against, key=lambda r: (r[2], r[0], r[1]))),
+    )
+
+
+def _reason(index: ActorIndex, row: Row) -> Reason:
+    """One Reason object per distinct (code, detail, weight): reasons are frozen, and most recur
+    across the campaigns (shared objects also keep 100 k incidents' attributions small)."""
+    made = index.reasons.get(row)
+    if made is None:
+        code, detail, weight = row
+        made = index.reasons[row] = Reason(code=code, detail=detail, weight=weight)
+    return made
+
+
 def _attribution(index: ActorIndex, row: Candidate) -> Attribution:
     campaign_id, a, conf, rank, attributed, evidence, against = row
     actor = index.actors[a]
@@ -343,14 +429,8 @@ def _attribution(index: ActorIndex, row: Candidate) -> Attribution:
         confidence=conf,
         rank=rank,
         attributed=attributed,
-        evidence=tuple(
-            Reason(code=c, detail=d, weight=w)
-            for c, d, w in sorted(evidence, key=lambda r: (-r[2], r[0], r[1]))
-        ),
-        against=tuple(
-            Reason(code=c, detail=d, weight=w)
-            for c, d, w in sorted(against, key=lambda r: (r[2], r[0], r[1]))
-        ),
+        evidence=evidence,
+        against=against,
     )
 
 
@@ -413,12 +493,12 @@ def intel_scores(prof: CampaignProfile, index: ActorIndex) -> dict[int, float]:
     out: dict[int, float] = defaultdict(float)
     for a, _, hit in prof.hits:
         out[a] = min(b["ioc_cap"], out[a] + b["ioc"] * _confidence(hit))
-    for value in sorted(prof.indicators):
-        for a in index.infrastructure.get(value, ()):
+    for _, actors in prof.infra:
+        for a in actors:
             out[a] += b["infrastructure"]
-    if prof.texts:
+    if prof.lure_hits:
         for phrase, actors in index.lure_phrases.items():
-            if lure_in(phrase, prof.texts):
+            if phrase in prof.lure_hits:
                 for a in actors:
                     out[a] += b["lure_theme"]
     return out
@@ -432,9 +512,7 @@ def _confidence(hit: Mapping[str, Any]) -> float:
     return max(0.0, min(1.0, c / 100 if c > 1 else c))
 
 
-def explain(
-    a: int, prof: CampaignProfile, index: ActorIndex, intel: IntelCache, base: float
-) -> Hypothesis:
+def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hypothesis:
     """The full score of one actor, each part as a reason: the ACH row of this hypothesis."""
     key = (a, prof.known, frozenset(prof.software))
     part = index.memo.get(key)
@@ -450,32 +528,65 @@ def explain(
         evidence=list(part.evidence),
         against=list(part.against),
     )
-    _intel(h, prof, index, intel)
-    _victims(h, prof, index)
-    _time_and_motive(h, prof, index)
+    _intel(h, prof, index)
+    for args in _memo_rows(index, ("victims", a, prof.victim_key), _victims, a, prof):
+        h.add(*args)
+    for args in _memo_rows(index, ("time", a, prof.time_key), _time_and_motive, a, prof):
+        h.add(*args)
     return h
+
+
+AddArgs = tuple[str, str, float, float | None]  # the arguments of one Hypothesis.add
+
+
+def _memo_rows(
+    index: ActorIndex,
+    key: tuple[Any, ...],
+    rows_of: Callable[[Hypothesis, CampaignProfile, ActorIndex], None],
+    a: int,
+    prof: CampaignProfile,
+) -> list[AddArgs]:
+    """The reasons ``rows_of`` gives actor ``a``, recorded once per key and replayed in the same
+    order (so every score is the same sum of the same numbers)."""
+    rows = index.cache.get(key)
+    if rows is None:
+        recorder = Recorder(actor=a)
+        rows_of(recorder, prof, index)
+        rows = index.cache[key] = recorder.calls
+    return rows  # type: ignore[no-any-return]
+
+
+@dataclasses.dataclass(slots=True)
+class Recorder(Hypothesis):
+    """A hypothesis that only records what is added to it."""
+
+    calls: list[AddArgs] = dataclasses.field(default_factory=list)
+
+    def add(self, code: str, detail: str, weight: float, support: float | None = None) -> None:
+        self.calls.append((code, detail, weight, support))
 
 
 def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
     """Techniques in the actor's profile, in its families or software, and never reported for it."""
     m, a = index.settings["model"], h.actor
     mine = index.techniques[a]
-    generic = load_config().generic_techniques
     seen: dict[str, float] = {}
     near: dict[str, float] = {}
     unseen: list[str] = []
     for t in ranked_techniques(prof, index):  # most specific first
         if t in mine:
             seen[t] = index.tech_delta[t][a]
-        elif a in index.second_tier(t):
-            near[t] = index.second_tier(t)[a]
         else:
-            unseen.append(t)
+            gain = index.second_tier(t).get(a)
+            if gain is not None:
+                near[t] = gain
+            else:
+                unseen.append(t)
     noise = tech_cost(m)
     total = len(prof.known)
     # Impact (encryption, recovery inhibition, DDoS) says what kind of actor, not which one: it
     # ranks but adds no support, so it cannot name an actor on its own (docs/attribution.md).
-    unnamed = generic | load_config().commodity_techniques
+    unnamed = _unnamed_techniques()
     for code, found, label in (
         ("capability:techniques", seen, f"of {total} techniques in its profile, most specific"),
         ("capability:technique-family", near, "techniques of families or software it uses"),
@@ -500,19 +611,16 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
         )
 
 
+@functools.cache
+def _unnamed_techniques() -> frozenset[str]:
+    cfg = load_config()
+    return frozenset(cfg.generic_techniques | cfg.commodity_techniques)
+
+
 def ranked_techniques(prof: CampaignProfile, index: ActorIndex) -> list[str]:
     if not prof.ranked:
         prof.ranked = sorted(prof.known, key=lambda t: (-index.idf(t), t))
     return prof.ranked
-
-
-def index_gain(
-    deltas: Mapping[str, Mapping[int, float]], a: int, keys: Iterable[str]
-) -> Iterable[tuple[str, float]]:
-    for k in keys:
-        gain = deltas.get(k, {}).get(a)
-        if gain is not None:
-            yield k, gain
 
 
 def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
@@ -521,7 +629,7 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
     for key, seen_as in sorted(prof.software.items()):
         users = index.soft_users.get(key, [])
         if key in mine:
-            gain = dict(index_gain(index.soft_delta, h.actor, [key]))[key]
+            gain = index.soft_delta[key][h.actor]
             commodity = is_commodity_software(key, seen_as)
             h.add(
                 "capability:software",
@@ -535,12 +643,23 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
                 support=0.0 if commodity else (gain + soft_cost(m)) * index.soft_specificity(key),
             )
         elif users:
-            others = ", ".join(sorted(index.actors[u].name for u in users)[:3])
+            others = _first_users(index, key)
             cost = soft_cost(m)
             detail = f"{seen_as} is reported for {others}, never for {index.actors[h.actor].name}"
             h.against.append(("capability:software-elsewhere", detail, round(cost, 3)))
             if len(users) <= 2:
                 h.add("capability:exclusive-software-elsewhere", detail, -p["exclusive_software"])
+
+
+def _first_users(index: ActorIndex, key: str) -> str:
+    """The first three actors (by name) reported to use a piece of software, once per key."""
+    found = index.cache.get(("users", key))
+    if found is None:
+        users = index.soft_users.get(key, [])
+        found = index.cache[("users", key)] = ", ".join(
+            sorted(index.actors[u].name for u in users)[:3]
+        )
+    return str(found)
 
 
 def is_commodity_software(key: str, seen_as: str) -> bool:
@@ -551,7 +670,7 @@ def is_commodity_software(key: str, seen_as: str) -> bool:
     return key in families or seen_as.strip().lower() in families
 
 
-def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: IntelCache) -> None:
+def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
     b = index.settings["bonus"]
     actor = index.actors[h.actor]
     total = 0.0
@@ -567,21 +686,21 @@ def _intel(h: Hypothesis, prof: CampaignProfile, index: ActorIndex, intel: Intel
                 f"{value} attributed to {hit.get('actor')} by {hit.get('source', 'intel')}",
                 gain,
             )
-    infra = {v for v in prof.indicators if h.actor in index.infrastructure.get(v, ())}
-    for value in sorted(infra):
-        h.add(
-            "infrastructure:known", f"{value} is listed in its infrastructure", b["infrastructure"]
-        )
-    cves = prof.cves & set(actor.cves)
+    for value, actors in prof.infra:  # sorted
+        if h.actor in actors:
+            h.add(
+                "infrastructure:known",
+                f"{value} is listed in its infrastructure",
+                b["infrastructure"],
+            )
+    cves = prof.cves & set(actor.cves) if prof.cves else set()
     gain = min(b["cve_cap"], b["cve"] * len(cves))
     if cves:
         h.add("capability:cve", f"exploits {', '.join(sorted(cves))}, as it is known to", gain)
+    if not prof.lure_hits:
+        return
     lures = sorted(
-        {
-            theme
-            for theme in actor.lure_themes
-            if any(lure_in(p, prof.texts) for p in phrases(theme))
-        }
+        {theme for theme in actor.lure_themes if any(p in prof.lure_hits for p in phrases(theme))}
     )
     if lures:
         h.add(
