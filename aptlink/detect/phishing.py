@@ -1410,6 +1410,7 @@ class Judge:
     def content_reasons(self, mail: Mail) -> Iterator[Reason]:
         yield from self._disguise(mail)
         yield from self._disguised_brand(mail)
+        yield from self._brand_transaction(mail)
         markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
         words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
         images = markup.count("<img") + sum(
@@ -1435,6 +1436,27 @@ class Judge:
                 yield self.reason(
                     "content:oversize", f"{att.name or att.content_type} is about {att.size} bytes"
                 )
+
+    def _brand_transaction(self, mail: Mail) -> Iterator[Reason]:
+        """A subject announcing a brand's order, payment or renewal ("Amazon Purchase Complete")
+        from a domain the brand does not own: a receipt for a purchase never made, with a number
+        or a link to dispute it, is how refund and callback scams open."""
+        if mail.sender is None or not TRANSACTION_WORD.search(mail.subject):
+            return
+        subject = unicodedata.normalize("NFKC", mail.subject).lower()
+        sender = mail.sender.domain
+        for brand in find_terms(self.rules.brand_names, subject):
+            owned = self.rules.brands.get(brand)
+            if (
+                owned
+                and registered_domain(sender) not in owned
+                and not in_domain_list(sender, owned)
+            ):
+                yield self.reason(
+                    "content:brand-transaction",
+                    f"subject announces a {brand} transaction, but the mail comes from {sender}",
+                )
+                return
 
     def _disguised_brand(self, mail: Mail) -> Iterator[Reason]:
         """A brand's name written with look-alike letters in the subject or sender name (PayPaI,
@@ -1934,6 +1956,10 @@ def _invisible_in(subject: str, display: str) -> str:
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
+TRANSACTION_WORD = re.compile(
+    r"(?i)\b(?:order|purchase|receipt|invoice|payment|renewal|renewed|subscription|charged?|refund|"
+    r"transaction|billing)\b"
+)
 # Sender reasons of a forwarding mail that still count: forgery, not the forwarder's choice of provider
 FORGED_FORWARDER = frozenset(
     [
