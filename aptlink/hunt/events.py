@@ -317,10 +317,18 @@ def to_table(rows: Iterable[Row]) -> pa.Table:
     return cell_table(rows).to_table()
 
 
+class BatchTooBig(ValueError):
+    """The text of a batch is over ``MAX_BATCH_TEXT`` (Arrow strings hold at most 2 GiB)."""
+
+
+MAX_BATCH_TEXT = 1 << 30  # long PowerShell script blocks can make 50,000 events exceed 2 GiB
+
+
 def cell_table(rows: Iterable[Row]) -> CellTable:
     """The rows as a ``CellTable``: every cell of every row goes into three flat lists in C
     (``extend``), then Arrow and numpy sort them by field; no Python loop per cell, and no null
-    per absent cell (a batch has hundreds of fields, each event a few dozen)."""
+    per absent cell (a batch has hundreds of fields, each event a few dozen). Raises
+    ``BatchTooBig`` when the text is over ``MAX_BATCH_TEXT`` (``batched_cells`` then halves it)."""
     names: list[str] = []
     values: list[str] = []
     widths: list[int] = []
@@ -328,7 +336,12 @@ def cell_table(rows: Iterable[Row]) -> CellTable:
         names.extend(row)
         values.extend(row.values())
         widths.append(len(row))
-    return CellTable(names, pa.array(values, pa.string()), widths)
+    text = pa.array(values, pa.string())
+    if isinstance(text, pa.ChunkedArray) or (
+        len(text) and text.offsets[-1].as_py() > MAX_BATCH_TEXT
+    ):
+        raise BatchTooBig(f"{len(widths)} rows hold over {MAX_BATCH_TEXT} bytes of text")
+    return CellTable(names, text, widths)
 
 
 class CellTable:
@@ -421,7 +434,19 @@ def batched_cells(rows: Iterable[Row], size: int) -> Iterator[CellTable]:
     for row in rows:
         chunk.append(row)
         if len(chunk) >= size:
-            yield cell_table(chunk)
+            yield from _cell_tables(chunk)
             chunk = []
     if chunk:
-        yield cell_table(chunk)
+        yield from _cell_tables(chunk)
+
+
+def _cell_tables(rows: list[Row]) -> Iterator[CellTable]:
+    """One table, or (text over the limit) the two halves' tables, recursively."""
+    try:
+        yield cell_table(rows)
+    except BatchTooBig:
+        if len(rows) == 1:
+            raise
+        half = len(rows) // 2
+        yield from _cell_tables(rows[:half])
+        yield from _cell_tables(rows[half:])

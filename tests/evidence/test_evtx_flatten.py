@@ -92,3 +92,14 @@ def test_table_from_buffers_equals_plain_table(rows: list[dict[str, str]]) -> No
 def test_table_of_rows_without_fields() -> None:
     assert events.to_table([{}, {}]).num_rows == 2
     assert events.to_table([]).num_rows == 0
+
+
+def test_batch_over_the_text_limit_is_halved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrow strings hold at most 2 GiB: a batch with more text is cut, no row lost or repeated."""
+    monkeypatch.setattr(events, "MAX_BATCH_TEXT", 100)
+    rows = [{"@record": str(n), "ScriptBlockText": "x" * 30} for n in range(10)]
+    tables = list(events.batched_cells(rows, 10))
+    assert len(tables) > 1
+    assert sum(t.num_rows for t in tables) == 10
+    records = [r for t in tables for r in t.column("@record").to_pylist()]
+    assert records == [str(n) for n in range(10)]
