@@ -33,3 +33,8 @@ def test_the_brand_itself_or_no_transaction() -> None:
         "auto-confirm@amazon.com", "Amazon Purchase Complete"
     )
     assert "content:brand-transaction" not in _codes("news@deals.example", "Amazon deals today")
+
+
+def test_apples_own_receipt_is_not_impersonation() -> None:
+    codes = _codes("Apple <no_reply@email.apple.com>", "Your receipt from Apple: order W123")
+    assert not codes & {"content:brand-transaction", "sender:brand-display-name"}
