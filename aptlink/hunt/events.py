@@ -337,9 +337,7 @@ def cell_table(rows: Iterable[Row]) -> CellTable:
         values.extend(row.values())
         widths.append(len(row))
     text = pa.array(values, pa.string())
-    if isinstance(text, pa.ChunkedArray) or (
-        len(text) and text.offsets[-1].as_py() > MAX_BATCH_TEXT
-    ):
+    if isinstance(text, pa.ChunkedArray) or _text_bytes(text) > MAX_BATCH_TEXT:
         raise BatchTooBig(f"{len(widths)} rows hold over {MAX_BATCH_TEXT} bytes of text")
     return CellTable(names, text, widths)
 
@@ -438,6 +436,14 @@ def batched_cells(rows: Iterable[Row], size: int) -> Iterator[CellTable]:
             chunk = []
     if chunk:
         yield from _cell_tables(chunk)
+
+
+def _text_bytes(text: pa.Array) -> int:
+    """Bytes of text in a string array (from its offsets), without touching the values."""
+    if not len(text):
+        return 0
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1 + text.offset)
+    return int(offsets[-1] - offsets[text.offset])
 
 
 def _cell_tables(rows: list[Row]) -> Iterator[CellTable]:
