@@ -146,24 +146,55 @@ def _slice_rows(bounds: tuple[int, int]) -> list[Candidate]:
 def profile_of(
     campaign: Campaign, members: Sequence[Incident], index: ActorIndex
 ) -> CampaignProfile:
-    obs = [o for i in members for o in i.observations]
+    values = _values_by_kind(members)
     cfg = load_config()
-    techniques = set(campaign.techniques) | {o.value for o in obs if o.kind is Kind.TECHNIQUE}
-    software = {index.canon(o.value): o.value for o in obs if o.kind in (Kind.MALWARE, Kind.TOOL)}
+    techniques = set(campaign.techniques) | set(values.get(Kind.TECHNIQUE, ()))
+    software = {index.canon(v): v for v in values.get(SOFTWARE, ())}
     times = [t for i in members for t in (i.first_seen, i.last_seen) if t]
     years = (min(times).year, max(times).year) if times else None
     return CampaignProfile(
         techniques=techniques,
         software=software,
-        indicators=indicator_values(obs),
-        sectors={o.value.lower() for o in obs if o.kind is Kind.SECTOR},
-        countries={o.value.lower() for o in obs if o.kind is Kind.COUNTRY},
-        cves={o.value.upper() for o in obs if o.kind is Kind.CVE},
-        lures={o.value.lower() for o in obs if o.kind is Kind.LURE_THEME},
-        texts={o.value.lower() for o in obs if o.kind in LURE_TEXT_KINDS},
+        indicators=_indicators_of(values),
+        sectors={v.lower() for v in values.get(Kind.SECTOR, ())},
+        countries={v.lower() for v in values.get(Kind.COUNTRY, ())},
+        cves={v.upper() for v in values.get(Kind.CVE, ())},
+        lures={v.lower() for v in values.get(Kind.LURE_THEME, ())},
+        texts={v.lower() for k in LURE_TEXT_KINDS for v in values.get(k, ())},
         years=years,
         impact=techniques & cfg.commodity_techniques,
     )
+
+
+SOFTWARE = None  # the key of malware and tools together, in observation order (last name wins)
+
+
+def _values_by_kind(members: Sequence[Incident]) -> dict[Kind | None, list[str]]:
+    """The campaign's observed values by kind, in one pass over its observations."""
+    values: dict[Kind | None, list[str]] = {}
+    for i in members:
+        for o in i.observations:
+            kind: Kind | None = SOFTWARE if o.kind in (Kind.MALWARE, Kind.TOOL) else o.kind
+            found = values.get(kind)
+            if found is None:
+                values[kind] = [o.value]
+            else:
+                found.append(o.value)
+    return values
+
+
+def _indicators_of(values: Mapping[Kind | None, list[str]]) -> set[str]:
+    """indicator_values over observations grouped by kind."""
+    found: set[str] = set()
+    for kind, seen in values.items():
+        if kind is None or kind not in INDICATOR_KINDS or kind is Kind.COMMAND_LINE:
+            continue
+        found.update(seen)
+        for value in seen:
+            host = _host_of(kind, value)
+            if host:
+                found.update({host, registered_domain(host)})
+    return found
 
 
 def profile_of_features(techniques: set[str], software: dict[str, str]) -> CampaignProfile:
@@ -300,12 +331,11 @@ def rank_profile(
         sims = similarities(prof, index)
         index.capability_memo[key] = (*capability_scores(prof, index), sims, nearest(sims, index))
     base, raw, sims, near = index.capability_memo[key]
-    raw = dict(raw)
-    for actor, bonus in intel_scores(prof, index).items():
-        raw[actor] = raw.get(actor, 0.0) + bonus
-    if not raw:
+    bonuses = intel_scores(prof, index)
+    if not raw and not bonuses:
         return []
-    hyps = [explain(a, prof, index, base) for a in shortlist(raw, near, index)]
+    listed = _shortlist_of(raw, bonuses, near, key, index)
+    hyps = [explain(a, prof, index, base) for a in listed]
     hyps.sort(key=lambda h: (-h.score, index.actors[h.actor].name))
     logits = {h.actor: h.score / m["temperature"] for h in hyps}
     rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
@@ -330,6 +360,26 @@ def nearest(sims: Mapping[int, float], index: ActorIndex) -> list[int]:
     """The actors with the most similar profiles (ties by name: actors are in name order)."""
     n = index.settings["similarity"]["shortlist"]
     return [a for _, a in heapq.nsmallest(n, [(-v, a) for a, v in sims.items()])]
+
+
+def _shortlist_of(
+    raw: Mapping[int, float],
+    bonuses: Mapping[int, float],
+    near: Sequence[int],
+    key: tuple[Any, ...],
+    index: ActorIndex,
+) -> list[int]:
+    """The shortlist with the intel, infrastructure and lure bonuses; without any, it is the
+    same for every campaign of one technique and software profile (``key``), so it is kept."""
+    if bonuses:
+        scores = dict(raw)
+        for actor, bonus in bonuses.items():
+            scores[actor] = scores.get(actor, 0.0) + bonus
+        return shortlist(scores, near, index)
+    listed: list[int] | None = index.cache.get(("shortlist", key))
+    if listed is None:
+        listed = index.cache[("shortlist", key)] = shortlist(raw, near, index)
+    return listed
 
 
 def shortlist(raw: Mapping[int, float], near: Sequence[int], index: ActorIndex) -> list[int]:
