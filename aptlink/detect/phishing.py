@@ -26,7 +26,12 @@ import yaml
 from aptlink.detect.base import DetectContext, Detector
 from aptlink.evidence.base import Item, Limits
 from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, lowered, url_host
-from aptlink.evidence.forwarded import as_forwarded, forwarded_mail, looks_forwarded
+from aptlink.evidence.forwarded import (
+    as_forwarded,
+    forwarded_mail,
+    forwarded_sender_observations,
+    looks_forwarded,
+)
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
 try:  # the attachments workstream's analyser; name/extension signals stand in until it lands
@@ -794,7 +799,10 @@ class LookalikeIndex:
         if target is None:
             target = self.skeletons.get(skeleton(label))
         if target is None and len(label) >= 7:
-            target = next((self.deletes[v] for v in _deletes(label) if v in self.deletes), None)
+            # sorted: a set's order changes with the hash seed, and so would the domain named
+            target = next(
+                (self.deletes[v] for v in sorted(_deletes(label)) if v in self.deletes), None
+            )
         if target is None:
             target = self._brand_token(label)
         return target if target and registered_domain(target) != reg else None
@@ -884,6 +892,8 @@ class Judge:
         reasons += self.link_reasons(mail)
         reasons += self.content_reasons(mail)
         inside: list[Observation] = []
+        if forwarder is not None and provenance is not None:
+            inside += forwarded_sender_observations(mail, provenance)
         reasons += self.attachment_reasons(mail, provenance, inside)
         reasons = _dedupe(reasons)
         score = self.score(reasons)

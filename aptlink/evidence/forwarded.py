@@ -15,7 +15,7 @@ import re
 
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import Mail, build_mail, parse_message_bytes
-from aptlink.model import Provenance
+from aptlink.model import Kind, Observation, Provenance
 
 SEARCH_CHARS = 50_000  # of the body searched for the start of a forwarded block
 BLOCK_CHARS = 2_000  # of the block read for its header lines
@@ -212,3 +212,29 @@ def as_forwarded(outer: Mail, inner: Mail) -> Mail:
         subject=inner.subject or outer.subject,
         auth=(),
     )
+
+
+def forwarded_sender_observations(mail: Mail, prov: Provenance) -> list[Observation]:
+    """The forwarded mail's sender and reply addresses as indicators (the attacker's, where the
+    outer mail's observations hold the reporter's), for linking reports into campaigns."""
+    found: list[tuple[Kind, str]] = []
+    for who in (mail.sender, *mail.reply_to[:3]):
+        if who is not None and "@" in who.address:
+            found += [(Kind.EMAIL, who.address), (Kind.DOMAIN, who.domain)]
+    if mail.sender is not None and mail.sender.name:
+        found.append((Kind.DISPLAY_NAME, mail.sender.name))
+    out: list[Observation] = []
+    for kind, value in found:
+        try:
+            out.append(
+                Observation(
+                    kind=kind,
+                    value=value,
+                    provenance=prov,
+                    time=mail.date,
+                    context={"forwarded": True},
+                )
+            )
+        except ValueError:  # not a valid indicator of its kind: left out, as for the outer mail
+            continue
+    return out

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from aptlink.detect.phishing import Assessment, Directory, Judge, Person, load_rules
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance, Verdict
+from aptlink.model import Kind, Provenance, Verdict
 
 PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
 ORG = "ministry.example.jp"
@@ -80,3 +80,18 @@ def test_a_reply_quoting_an_original_message_is_judged_as_it_is() -> None:
     )
     result = _assess(f"Hanako <hanako@{ORG}>", "RE: Meeting materials", body)
     assert not [r for r in result.reasons if r.detail.startswith("forwarded mail")]
+
+
+def test_the_inner_sender_is_an_observation_of_the_finding() -> None:
+    result = _assess(
+        f"Taro Yamada <yamada@{ORG}>",
+        "Fwd: Meeting materials",
+        _forward("Taro Yamada <taro.yamada.office@gmail.com>"),
+    )
+    seen = {(o.kind, o.value) for o in result.observations if o.context.get("forwarded")}
+    assert seen == {
+        (Kind.EMAIL, "taro.yamada.office@gmail.com"),
+        (Kind.DOMAIN, "gmail.com"),
+        (Kind.DISPLAY_NAME, "Taro Yamada"),
+    }
+    assert "taro.yamada.office@gmail.com" in result.indicators
