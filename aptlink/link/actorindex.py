@@ -82,7 +82,7 @@ class ActorIndex:
     reasons: dict[Any, Any] = dataclasses.field(default_factory=dict)
     # Small derived values, computed once per index (per actor or feature) by attribution.
     cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    _specific: dict[str, float] = dataclasses.field(default_factory=dict)
+    _specific: dict[Any, float] = dataclasses.field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -103,8 +103,12 @@ class ActorIndex:
 
     def soft_specificity(self, key: str) -> float:
         """The same for a piece of software, from the number of actors using it."""
-        users = len(self.soft_users.get(key, ()))
-        return min(1.0, math.log((self.size + 1) / (users + 1)) / self._idf_of_one())
+        found = self._specific.get(("software", key))
+        if found is None:
+            users = len(self.soft_users.get(key, ()))
+            found = min(1.0, math.log((self.size + 1) / (users + 1)) / self._idf_of_one())
+            self._specific[("software", key)] = found
+        return found
 
     def _idf_of_one(self) -> float:
         return math.log((self.size + 1) / 2) or 1.0

@@ -63,6 +63,7 @@ class CampaignProfile:
     # indicators listed as some actor's infrastructure (sorted, with those actors), and the keys
     # the per-actor victim and time reasons are memoised on.
     lure_hits: frozenset[str] = frozenset()
+    software_sorted: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     infra: list[tuple[str, list[int]]] = dataclasses.field(default_factory=list)
     victim_key: tuple[Any, ...] = ()
     time_key: tuple[Any, ...] = ()
@@ -620,36 +621,43 @@ def _capability(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None
     """Techniques in the actor's profile, in its families or software, and never reported for it."""
     m, a = index.settings["model"], h.actor
     mine = index.techniques[a]
+    noise = tech_cost(m)
     seen: dict[str, float] = {}
     near: dict[str, float] = {}
+    beyond = {"seen": 0.0, "near": 0.0}  # support: summed in the order of the techniques
     unseen: list[str] = []
-    for t in ranked_techniques(prof, index):  # most specific first
-        if t in mine:
-            seen[t] = index.tech_delta[t][a]
-        else:
+    specific: list[str] = []
+    for t, spec, is_specific in technique_terms(prof, index):  # most specific first
+        gain = index.tech_delta[t][a] if t in mine else None
+        part = "seen" if gain is not None else "near"
+        if gain is None:
             gain = index.second_tier(t).get(a)
-            if gain is not None:
-                near[t] = gain
-            else:
-                unseen.append(t)
-    noise = tech_cost(m)
+        if gain is None:
+            unseen.append(t)
+            if is_specific:
+                specific.append(t)
+            continue
+        (seen if part == "seen" else near)[t] = gain
+        if spec is not None:
+            beyond[part] += max(0.0, gain + noise) * spec
     total = len(prof.known)
-    # Impact (encryption, recovery inhibition, DDoS) says what kind of actor, not which one: it
-    # ranks but adds no support, so it cannot name an actor on its own (docs/attribution.md).
-    unnamed = _unnamed_techniques()
-    for code, found, label in (
-        ("capability:techniques", seen, f"of {total} techniques in its profile, most specific"),
-        ("capability:technique-family", near, "techniques of families or software it uses"),
+    for code, found, label, support in (
+        (
+            "capability:techniques",
+            seen,
+            f"of {total} techniques in its profile, most specific",
+            beyond["seen"],
+        ),
+        (
+            "capability:technique-family",
+            near,
+            "techniques of families or software it uses",
+            beyond["near"],
+        ),
     ):
         if found:
-            beyond = sum(
-                max(0.0, g + noise) * index.specificity(t)
-                for t, g in found.items()
-                if t not in unnamed
-            )
             detail = f"{len(found)} {label}: {', '.join(list(found)[:8])}"
-            h.add(code, detail, sum(found.values()), support=beyond)
-    specific = [t for t in unseen if index.idf(t) >= 1.0]
+            h.add(code, detail, sum(found.values()), support=support)
     if specific:
         h.against.append(
             (
@@ -667,6 +675,24 @@ def _unnamed_techniques() -> frozenset[str]:
     return frozenset(cfg.generic_techniques | cfg.commodity_techniques)
 
 
+def technique_terms(
+    prof: CampaignProfile, index: ActorIndex
+) -> list[tuple[str, float | None, bool]]:
+    """The campaign's known techniques, most specific first, each with the specificity its match
+    adds to the support (None for impact and generic techniques: they say what kind of actor,
+    not which one, so they rank but cannot name an actor; docs/attribution.md) and whether it is
+    specific enough to list when the actor never used it. Once per technique profile."""
+    key = ("terms", prof.known)
+    terms: list[tuple[str, float | None, bool]] | None = index.cache.get(key)
+    if terms is None:
+        unnamed = _unnamed_techniques()
+        terms = index.cache[key] = [
+            (t, None if t in unnamed else index.specificity(t), index.idf(t) >= 1.0)
+            for t in ranked_techniques(prof, index)
+        ]
+    return terms
+
+
 def ranked_techniques(prof: CampaignProfile, index: ActorIndex) -> list[str]:
     if not prof.ranked:
         prof.ranked = sorted(prof.known, key=lambda t: (-index.idf(t), t))
@@ -676,7 +702,7 @@ def ranked_techniques(prof: CampaignProfile, index: ActorIndex) -> list[str]:
 def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
     m, p = index.settings["model"], index.settings["penalty"]
     mine = index.software[h.actor]
-    for key, seen_as in sorted(prof.software.items()):
+    for key, seen_as in sorted_software(prof):
         users = index.soft_users.get(key, [])
         if key in mine:
             gain = index.soft_delta[key][h.actor]
@@ -699,6 +725,12 @@ def _software(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> None:
             h.against.append(("capability:software-elsewhere", detail, round(cost, 3)))
             if len(users) <= 2:
                 h.add("capability:exclusive-software-elsewhere", detail, -p["exclusive_software"])
+
+
+def sorted_software(prof: CampaignProfile) -> list[tuple[str, str]]:
+    if len(prof.software_sorted) != len(prof.software):
+        prof.software_sorted = sorted(prof.software.items())
+    return prof.software_sorted
 
 
 def _first_users(index: ActorIndex, key: str) -> str:
