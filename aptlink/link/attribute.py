@@ -342,7 +342,7 @@ def rank_profile(
     rest = (index.size - len(hyps)) * math.exp(base / m["temperature"])
     norm = _logsumexp(list(logits.values()), extra=rest)
     out = []
-    for rank, h in enumerate(fused_order(hyps, sims, index)[: m["top"]], 1):
+    for rank, h in enumerate(fused_order(hyps, sims, index, m["top"]), 1):
         strength = 1.0 - math.exp(-h.support / m["support_scale"])
         conf = round(min(1.0, math.exp(logits[h.actor] - norm) * strength), 3)
         attributed = conf >= m["threshold"] and rank == 1
@@ -391,7 +391,7 @@ def shortlist(raw: Mapping[int, float], near: Sequence[int], index: ActorIndex) 
 
 
 def fused_order(
-    hyps: list[Hypothesis], sims: Mapping[int, float], index: ActorIndex
+    hyps: list[Hypothesis], sims: Mapping[int, float], index: ActorIndex, top: int | None = None
 ) -> list[Hypothesis]:
     """Rank 1 is the best log-odds hypothesis (what the confidence is about); the others follow
     by reciprocal-rank fusion of their log-odds rank and their profile-similarity rank, so an
@@ -408,7 +408,8 @@ def fused_order(
         h.actor: 1 / (k + r + 1) + 1 / (k + sim_rank[h.actor] + 1) for r, h in enumerate(listed)
     }
     rest = sorted(listed[1:], key=lambda h: (-fused[h.actor], index.actors[h.actor].name))
-    for h in listed:
+    ordered = [listed[0], *rest][:top]
+    for h in ordered:  # the similarity reason only for the candidates shown
         s = sims.get(h.actor, 0.0)
         if s > 0:
             h.evidence.append(
@@ -419,7 +420,7 @@ def fused_order(
                     0.0,
                 )
             )
-    return [listed[0], *rest]
+    return ordered
 
 
 def fast_stable_id(kind: str, *parts: str) -> str:
