@@ -63,6 +63,7 @@ class CampaignProfile:
     # indicators listed as some actor's infrastructure (sorted, with those actors), and the keys
     # the per-actor victim and time reasons are memoised on.
     lure_hits: frozenset[str] = frozenset()
+    capability: tuple[frozenset[str], frozenset[str]] | tuple[()] = ()
     software_sorted: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     infra: list[tuple[str, list[int]]] = dataclasses.field(default_factory=list)
     victim_key: tuple[Any, ...] = ()
@@ -294,6 +295,13 @@ def rank_actors(
     return [(campaign_id, *row) for row in ranked]
 
 
+def capability_key(prof: CampaignProfile) -> tuple[frozenset[str], frozenset[str]]:
+    """The techniques and software (canonical keys) a campaign's capability scores depend on."""
+    if not prof.capability:
+        prof.capability = (prof.known, frozenset(prof.software))
+    return prof.capability
+
+
 def ranking_key(prof: CampaignProfile) -> tuple[Any, ...] | None:
     """Everything of the profile that scoring reads, as a hashable key (set by rank_actors);
     None when intel hits the campaign (rare, and its records are not worth keying)."""
@@ -327,7 +335,7 @@ def rank_profile(
 ) -> list[tuple[int, float, int, bool, list[Row], list[Row]]]:
     """The ranked candidates of one profile (``prof.known`` and ``prof.hits`` set)."""
     m = index.settings["model"]
-    key = (prof.known, frozenset(prof.software))
+    key = capability_key(prof)
     if key not in index.capability_memo:
         sims = similarities(prof, index)
         index.capability_memo[key] = (*capability_scores(prof, index), sims, nearest(sims, index))
@@ -566,7 +574,7 @@ def _confidence(hit: Mapping[str, Any]) -> float:
 
 def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hypothesis:
     """The full score of one actor, each part as a reason: the ACH row of this hypothesis."""
-    key = (a, prof.known, frozenset(prof.software))
+    key = (a, *capability_key(prof))
     part = index.memo.get(key)
     if part is None:
         part = Hypothesis(actor=a, score=base)
