@@ -578,8 +578,9 @@ def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hy
     part = index.memo.get(key)
     if part is None:
         part = Hypothesis(actor=a, score=base)
-        _capability(part, prof, index)
-        _software(part, prof, index)
+        _replay(part, _recorded(index, ("techniques", a, prof.known), _capability, a, prof))
+        software = ("software", a, tuple(sorted_software(prof)))
+        _replay(part, _recorded(index, software, _software, a, prof))
         index.memo[key] = part
     h = Hypothesis(
         actor=a,
@@ -589,31 +590,37 @@ def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hy
         against=list(part.against),
     )
     _intel(h, prof, index)
-    for args in _memo_rows(index, ("victims", a, prof.victim_key), _victims, a, prof):
-        h.add(*args)
-    for args in _memo_rows(index, ("time", a, prof.time_key), _time_and_motive, a, prof):
-        h.add(*args)
+    _replay(h, _recorded(index, ("victims", a, prof.victim_key), _victims, a, prof))
+    _replay(h, _recorded(index, ("time", a, prof.time_key), _time_and_motive, a, prof))
     return h
 
 
 AddArgs = tuple[str, str, float, float | None]  # the arguments of one Hypothesis.add
 
 
-def _memo_rows(
+def _recorded(
     index: ActorIndex,
     key: tuple[Any, ...],
     rows_of: Callable[[Hypothesis, CampaignProfile, ActorIndex], None],
     a: int,
     prof: CampaignProfile,
-) -> list[AddArgs]:
-    """The reasons ``rows_of`` gives actor ``a``, recorded once per key and replayed in the same
-    order (so every score is the same sum of the same numbers)."""
-    rows = index.cache.get(key)
-    if rows is None:
-        recorder = Recorder(actor=a)
-        rows_of(recorder, prof, index)
-        rows = index.cache[key] = recorder.calls
-    return rows  # type: ignore[no-any-return]
+) -> Recorder:
+    """The reasons ``rows_of`` gives actor ``a``, recorded once per key (``key`` must hold all
+    of the profile that ``rows_of`` reads)."""
+    found = index.cache.get(key)
+    if found is None:
+        found = index.cache[key] = Recorder(actor=a)
+        rows_of(found, prof, index)
+    return found  # type: ignore[no-any-return]
+
+
+def _replay(h: Hypothesis, recorded: Recorder) -> None:
+    """Add recorded reasons in the order they were made, so every score is the same sum of the
+    same numbers; rows put straight into ``against`` (weight shown, not scored) follow (their
+    order does not matter: reasons are sorted when the attribution is made)."""
+    for args in recorded.calls:
+        h.add(*args)
+    h.against.extend(recorded.against)
 
 
 @dataclasses.dataclass(slots=True)
