@@ -607,11 +607,11 @@ def _recorded(
 ) -> Recorder:
     """The reasons ``rows_of`` gives actor ``a``, recorded once per key (``key`` must hold all
     of the profile that ``rows_of`` reads)."""
-    found = index.cache.get(key)
+    found: Recorder | None = index.cache.get(key)
     if found is None:
         found = index.cache[key] = Recorder(actor=a)
         rows_of(found, prof, index)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _replay(h: Hypothesis, recorded: Recorder) -> None:
