@@ -20,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from aptlink.detect.phishing import Directory, Judge, Person, load_rules
+from aptlink.detect.maildomains import Directory, Person
+from aptlink.detect.phishing import Judge, load_rules
 from aptlink.errors import AptlinkError
 from aptlink.evidence.base import Limits, ParseContext
 from aptlink.evidence.email import (

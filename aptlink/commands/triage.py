@@ -66,7 +66,7 @@ def triage(
 
 
 def _config(directory: Path | None, lexicons: list[Path]) -> TriageConfig:
-    from aptlink.detect.phishing import Person
+    from aptlink.detect.maildomains import Person
     from aptlink.evidence.directory import load_directory
     from aptlink.triage import TriageConfig
 

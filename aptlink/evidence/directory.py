@@ -41,7 +41,7 @@ class DirectoryParser(Parser):
 
 def read_people(data: bytes, where: str, ctx: ParseContext | None = None) -> list[object]:
     """Persons from directory CSV bytes; a bad row is a warning, a file without the columns an error."""
-    from aptlink.detect.phishing import Person
+    from aptlink.detect.maildomains import Person
 
     try:
         text = data.decode("utf-8-sig")

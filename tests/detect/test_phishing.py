@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from aptlink.detect.base import DetectContext
-from aptlink.detect.phishing import Directory, Judge, PhishingDetector, load_rules, random_label
+from aptlink.detect.maildomains import Directory, random_label
+from aptlink.detect.phishing import Judge, PhishingDetector, load_rules
 from aptlink.evidence.base import Item, ParseContext
 from aptlink.evidence.directory import read_people
 from aptlink.evidence.email import mail_item, parse_message_bytes

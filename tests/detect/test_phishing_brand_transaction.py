@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from aptlink.detect.phishing import Directory, Judge, load_rules
+from aptlink.detect.maildomains import Directory
+from aptlink.detect.phishing import Judge, load_rules
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import parse_message_bytes
 from aptlink.model import Provenance

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from aptlink.detect.phishing import Assessment, Directory, Judge, Person, load_rules
+from aptlink.detect.maildomains import Directory, Person
+from aptlink.detect.phishing import Assessment, Judge, load_rules
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import parse_message_bytes
 from aptlink.model import Kind, Provenance, Verdict

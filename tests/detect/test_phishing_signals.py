@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from aptlink.detect.phishing import Directory, Judge, load_rules, padded_name_domain
+from aptlink.detect.maildomains import Directory, padded_name_domain
+from aptlink.detect.phishing import Judge, load_rules
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import parse_message_bytes
 from aptlink.model import Provenance
