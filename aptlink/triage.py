@@ -55,7 +55,8 @@ class TriageResult:
     record: str | None = None
     message_id: str = ""
     subject: str = ""
-    sender: str = ""
+    sender: str = ""  # the sender judged; for a forwarded report, the one who wrote the lure
+    forwarded_by: str | None = None
     verdict: str = "clean"
     score: float = 0.0
     reasons: list[Reason] = dataclasses.field(default_factory=list)
@@ -80,6 +81,10 @@ class TriageResult:
         }
         if self.subject:
             record["subject"] = self.subject
+        if self.sender:
+            record["sender"] = self.sender
+        if self.forwarded_by:
+            record["forwarded_by"] = self.forwarded_by
         if self.victim:
             record["victim"] = self.victim
         if self.error:
@@ -176,7 +181,8 @@ def _result(mail: Mail, prov: Provenance, judge: Judge, ctx: ParseContext) -> Tr
         record=prov.record,
         message_id=mail.message_id,
         subject=mail.subject,
-        sender=mail.sender.address if mail.sender else "",
+        sender=verdict.sender,
+        forwarded_by=verdict.forwarded_by,
         verdict=str(verdict.verdict),
         score=verdict.score,
         reasons=verdict.reasons,

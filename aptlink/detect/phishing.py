@@ -504,6 +504,8 @@ class Assessment:
     indicators: list[str] = dataclasses.field(default_factory=list)
     # what the attachment analysis saw inside (template URLs, LNK commands, member hashes)
     observations: list[Observation] = dataclasses.field(default_factory=list)
+    sender: str = ""  # the sender judged: a forwarded mail's inner sender
+    forwarded_by: str | None = None  # who forwarded it (a user reporting to a SOC mailbox)
 
     @property
     def techniques(self) -> list[str]:
@@ -573,6 +575,8 @@ class Judge:
             victim=self.victim(mail),
             indicators=indicators(mail),
             observations=inside,
+            sender=mail.sender.address if mail.sender else "",
+            forwarded_by=_address(forwarder),
         )
 
     def score(self, reasons: Sequence[Reason]) -> float:
@@ -1664,6 +1668,10 @@ def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:
             and getattr(themes.get(r.code[5:]), "kind", "") == "commodity"
         }
     )
+
+
+def _address(mail: Mail | None) -> str | None:
+    return mail.sender.address if mail is not None and mail.sender else None
 
 
 def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:

@@ -51,6 +51,11 @@ def test_the_inner_sender_is_judged_and_said_to_be_forwarded() -> None:
     assert codes["sender:impersonates-person"].detail.startswith("forwarded mail: ")
     assert "taro.yamada.office@gmail.com" in codes["sender:impersonates-person"].detail
     assert result.verdict is not Verdict.CLEAN
+    # triage shows the sender who wrote the lure, and who reported it
+    assert result.sender == "taro.yamada.office@gmail.com"
+    assert result.forwarded_by == f"yamada@{ORG}"
+    direct = _assess("Taro Yamada <taro.yamada.office@gmail.com>", "Meeting materials", "Hi.\n")
+    assert direct.sender == "taro.yamada.office@gmail.com" and direct.forwarded_by is None
 
 
 def test_the_forwarder_counts_neither_way() -> None:
