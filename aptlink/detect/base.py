@@ -5,7 +5,7 @@ input, for what needs the whole case (first-seen senders, bursts, correlations).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +25,31 @@ class DetectContext:
     case_dir: Path | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     parse: ParseContext = dataclasses.field(default_factory=ParseContext)
+
+
+@dataclasses.dataclass(slots=True)
+class HostOwners:
+    """Which organisation owns a host, for the detectors that see hosts (hunt, intel): the case's
+    ``hosts`` option, then the inventories met in the evidence (full and short host name), then
+    the case's ``victim`` option."""
+
+    options: Mapping[str, Any]
+    learned: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def learn(self, assets: Iterable[Any]) -> None:
+        """Asset -> organisation from an inventory item's assets."""
+        for asset in assets:
+            org, name = getattr(asset, "organisation", None), str(getattr(asset, "name", ""))
+            if org and name:
+                self.learned.setdefault(name.lower(), str(org))
+                self.learned.setdefault(name.lower().split(".")[0], str(org))
+
+    def owner(self, host: str) -> str | None:
+        hosts = self.options.get("hosts") or {}
+        owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
+        short = host.lower().split(".")[0]
+        owner = owner or self.learned.get(host.lower()) or self.learned.get(short)
+        return str(owner) if owner else self.options.get("victim")
 
 
 DETECTORS: Registry[Detector] = Registry("detector")

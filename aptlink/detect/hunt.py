@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from aptlink.detect.base import Detector
+from aptlink.detect.base import Detector, HostOwners
 from aptlink.evidence.base import Item
 from aptlink.hunt.rules import RuleSet, default_rule_dirs, load_rules
 from aptlink.hunt.runner import Detection, HuntResult, run_tables
@@ -86,7 +86,7 @@ class HuntDetector(Detector):
         super().__init__(ctx)
         self._ruleset: RuleSet | None = None
         self._groups: dict[tuple[str, str, str], _Group] = {}
-        self._owners: dict[str, str] = {}
+        self._owners = HostOwners(ctx.options)
 
     @property
     def ruleset(self) -> RuleSet:
@@ -100,7 +100,7 @@ class HuntDetector(Detector):
 
     def detect(self, item: Item) -> Iterable[Finding]:
         if item.kind == "inventory":
-            self._learn_owners(item.data)
+            self._owners.learn(item.data)
             return ()
         result = run_tables([item.data], self.ruleset, workers=1, result=HuntResult())
         for detection in result.detections:
@@ -150,7 +150,7 @@ class HuntDetector(Detector):
             observations=tuple(_observations(group, provenance, host, techniques)),
             time=utc(first.time),
             group_key=f"host:{host.lower()}:{day}",
-            victim=self._victim(host),
+            victim=self._owners.owner(host),
             verdict=Verdict.MALICIOUS if score >= 75 else Verdict.SUSPICIOUS,
             extra={
                 "rule_id": first.rule_id,
@@ -163,24 +163,6 @@ class HuntDetector(Detector):
                 "event_id": first.event_id,
             },
         )
-
-    def _learn_owners(self, assets: Iterable[Any]) -> None:
-        """Asset -> organisation from an inventory (full and short host name)."""
-        for asset in assets:
-            org, name = getattr(asset, "organisation", None), str(getattr(asset, "name", ""))
-            if org and name:
-                self._owners.setdefault(name.lower(), str(org))
-                self._owners.setdefault(name.lower().split(".")[0], str(org))
-
-    def _victim(self, host: str) -> str | None:
-        """The organisation that owns the host, when the case says so (``hosts`` or ``victim``)
-        or an inventory in the evidence lists the host with its organisation."""
-        hosts = self.ctx.options.get("hosts") or {}
-        owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
-        owner = (
-            owner or self._owners.get(host.lower()) or self._owners.get(host.lower().split(".")[0])
-        )
-        return str(owner) if owner else self.ctx.options.get("victim")
 
 
 def _valid_techniques(values: Iterable[str]) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aptlink.detect.base import DetectContext, Detector
+from aptlink.detect.base import DetectContext, Detector, HostOwners
 from aptlink.evidence.base import Item
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict, utc
@@ -310,14 +310,14 @@ class IntelMatchDetector(Detector):
         self._kb_extra: dict[str, list[Indicator]] | None = None
         self._cache: dict[str, dict[str, Matches]] = {kind: {} for kind in COMPARED_KINDS}
         self._hits: dict[tuple[str, str, Kind, str], Hit] = {}
-        self._owners: dict[str, str] = {}
+        self._owners = HostOwners(ctx.options)
         self._listed: dict[str, bool] = {}
 
     def detect(self, item: Item) -> Iterable[Finding]:
         if item.kind == "external-incident":
             self._learn_incident(item)
         elif item.kind == "inventory":
-            self._learn_owners(item.data)
+            self._owners.learn(item.data)
         elif item.kind == "eventlog" and isinstance(item.data, pa.Table):
             self._scan(item.data, item.provenance)
         elif item.kind == "mail":
@@ -348,13 +348,6 @@ class IntelMatchDetector(Detector):
         ext_id = str(data.get("external_id") or item.provenance.record or item.provenance.sha256)
         label = external_label(ext_id, str(data.get("name") or ext_id), str(data.get("source")))
         self.intel.add_incident(ext_id, label, data.get("claimed_actors") or (), item.observations)
-
-    def _learn_owners(self, assets: Iterable[Any]) -> None:
-        for asset in assets:
-            org, name = getattr(asset, "organisation", None), str(getattr(asset, "name", ""))
-            if org and name:
-                self._owners.setdefault(name.lower(), str(org))
-                self._owners.setdefault(name.lower().split(".")[0], str(org))
 
     # -------------------------------------------------------------- scanning
 
@@ -494,18 +487,10 @@ class IntelMatchDetector(Detector):
             observations=tuple(_observations(hit, provenance)),
             time=utc(hit.time) if hit.time else None,
             group_key=f"host:{hit.host.lower()}:{hit.day}",
-            victim=self._victim(hit.host),
+            victim=self._owners.owner(hit.host),
             verdict=Verdict.MALICIOUS,
             extra=_extra(hit),
         )
-
-    def _victim(self, host: str) -> str | None:
-        """The host's owner, as the hunt detector names it (case options, then the inventory)."""
-        hosts = self.ctx.options.get("hosts") or {}
-        owner = hosts.get(host) or hosts.get(host.lower()) if isinstance(hosts, Mapping) else None
-        short = host.lower().split(".")[0]
-        owner = owner or self._owners.get(host.lower()) or self._owners.get(short)
-        return str(owner) if owner else self.ctx.options.get("victim")
 
 
 def mail_finding(
