@@ -13,7 +13,7 @@ import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from aptlink.model import Actor
 
 if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
+
+T = TypeVar("T")
 
 PHRASE_SPLIT = re.compile(r"[()（）/;、,]")
 Deltas = dict[str, dict[int, float]]  # feature -> actor position -> log-odds of a match
@@ -73,16 +75,17 @@ class ActorIndex:
     settings: Mapping[str, Any]
     similarity: SimilarityIndex
     _second: dict[str, dict[int, float]] = dataclasses.field(default_factory=dict)
-    # Campaigns with the same techniques and software share their capability scores and reasons.
-    capability_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    # Campaigns showing the same scored facts share their whole ranking (attribute.ranking_key),
-    # and equal reasons share one Reason object.
-    ranking_memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    reasons: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    # Small derived values, computed once per index (per actor or feature) by attribution.
+    # What attribution computes once per index and shares between campaigns: rankings of equal
+    # profiles, capability scores and reasons, specificities, equal Reason objects. Keys are
+    # tuples tagged with what they hold ("ranking", "capability", "specificity" ...).
     cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
-    _specific: dict[Any, float] = dataclasses.field(default_factory=dict)
+
+    def remember(self, key: Any, make: Callable[[], T]) -> T:
+        """The value cached under ``key``, made (once) by ``make`` when it is not there yet."""
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = make()
+        return cast(T, found)
 
     @property
     def size(self) -> int:
@@ -96,19 +99,18 @@ class ActorIndex:
         """How much a technique tells actors apart, 0..1: its IDF over the largest possible (a
         technique of one actor: 1; one every actor uses: 0). Scales the *support* of a match, so
         a common technique in a small profile ranks but cannot name an actor alone."""
-        found = self._specific.get(tid)
-        if found is None:
-            found = self._specific[tid] = min(1.0, self.idf(tid) / self._idf_of_one())
-        return found
+        return self.remember(
+            ("specificity", tid), lambda: min(1.0, self.idf(tid) / self._idf_of_one())
+        )
 
     def soft_specificity(self, key: str) -> float:
         """The same for a piece of software, from the number of actors using it."""
-        found = self._specific.get(("software", key))
-        if found is None:
+
+        def make() -> float:
             users = len(self.soft_users.get(key, ()))
-            found = min(1.0, math.log((self.size + 1) / (users + 1)) / self._idf_of_one())
-            self._specific[("software", key)] = found
-        return found
+            return min(1.0, math.log((self.size + 1) / (users + 1)) / self._idf_of_one())
+
+        return self.remember(("soft-specificity", key), make)
 
     def _idf_of_one(self) -> float:
         return math.log((self.size + 1) / 2) or 1.0

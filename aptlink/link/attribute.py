@@ -287,11 +287,11 @@ def rank_actors(
     prof.victim_key = (frozenset(prof.sectors), frozenset(prof.countries))
     prof.time_key = (prof.years, frozenset(prof.impact), len(prof.known))
     key = ranking_key(prof)
-    ranked = index.ranking_memo.get(key) if key is not None else None
-    if ranked is None:
-        ranked = [_ranked_row(index, *row) for row in rank_profile(prof, index)]
-        if key is not None:
-            index.ranking_memo[key] = ranked
+
+    def rank() -> list[Any]:
+        return [_ranked_row(index, *row) for row in rank_profile(prof, index)]
+
+    ranked = rank() if key is None else index.remember(("ranking", key), rank)
     return [(campaign_id, *row) for row in ranked]
 
 
@@ -336,10 +336,12 @@ def rank_profile(
     """The ranked candidates of one profile (``prof.known`` and ``prof.hits`` set)."""
     m = index.settings["model"]
     key = capability_key(prof)
-    if key not in index.capability_memo:
+
+    def capability() -> tuple[Any, ...]:
         sims = similarities(prof, index)
-        index.capability_memo[key] = (*capability_scores(prof, index), sims, nearest(sims, index))
-    base, raw, sims, near = index.capability_memo[key]
+        return (*capability_scores(prof, index), sims, nearest(sims, index))
+
+    base, raw, sims, near = index.remember(("capability", key), capability)
     bonuses = intel_scores(prof, index)
     if not raw and not bonuses:
         return []
@@ -385,10 +387,7 @@ def _shortlist_of(
         for actor, bonus in bonuses.items():
             scores[actor] = scores.get(actor, 0.0) + bonus
         return shortlist(scores, near, index)
-    listed: list[int] | None = index.cache.get(("shortlist", key))
-    if listed is None:
-        listed = index.cache[("shortlist", key)] = shortlist(raw, near, index)
-    return listed
+    return index.remember(("shortlist", key), lambda: shortlist(raw, near, index))
 
 
 def shortlist(raw: Mapping[int, float], near: Sequence[int], index: ActorIndex) -> list[int]:
@@ -471,11 +470,8 @@ def _ranked_row(
 def _reason(index: ActorIndex, row: Row) -> Reason:
     """One Reason object per distinct (code, detail, weight): reasons are frozen, and most recur
     across the campaigns (shared objects also keep 100 k incidents' attributions small)."""
-    made = index.reasons.get(row)
-    if made is None:
-        code, detail, weight = row
-        made = index.reasons[row] = Reason(code=code, detail=detail, weight=weight)
-    return made
+    code, detail, weight = row
+    return index.remember(("reason", row), lambda: Reason(code=code, detail=detail, weight=weight))
 
 
 def _attribution(index: ActorIndex, row: Candidate) -> Attribution:
@@ -574,14 +570,15 @@ def _confidence(hit: Mapping[str, Any]) -> float:
 
 def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hypothesis:
     """The full score of one actor, each part as a reason: the ACH row of this hypothesis."""
-    key = (a, *capability_key(prof))
-    part = index.memo.get(key)
-    if part is None:
+
+    def capability_part() -> Hypothesis:
         part = Hypothesis(actor=a, score=base)
         _replay(part, _recorded(index, ("techniques", a, prof.known), _capability, a, prof))
         software = ("software", a, tuple(sorted_software(prof)))
         _replay(part, _recorded(index, software, _software, a, prof))
-        index.memo[key] = part
+        return part
+
+    part = index.remember(("explained", a, *capability_key(prof)), capability_part)
     h = Hypothesis(
         actor=a,
         score=part.score,
@@ -607,11 +604,13 @@ def _recorded(
 ) -> Recorder:
     """The reasons ``rows_of`` gives actor ``a``, recorded once per key (``key`` must hold all
     of the profile that ``rows_of`` reads)."""
-    found: Recorder | None = index.cache.get(key)
-    if found is None:
-        found = index.cache[key] = Recorder(actor=a)
+
+    def record() -> Recorder:
+        found = Recorder(actor=a)
         rows_of(found, prof, index)
-    return found
+        return found
+
+    return index.remember(key, record)
 
 
 def _replay(h: Hypothesis, recorded: Recorder) -> None:
@@ -698,15 +697,15 @@ def technique_terms(
     adds to the support (None for impact and generic techniques: they say what kind of actor,
     not which one, so they rank but cannot name an actor; docs/attribution.md) and whether it is
     specific enough to list when the actor never used it. Once per technique profile."""
-    key = ("terms", prof.known)
-    terms: list[tuple[str, float | None, bool]] | None = index.cache.get(key)
-    if terms is None:
+
+    def terms() -> list[tuple[str, float | None, bool]]:
         unnamed = _unnamed_techniques()
-        terms = index.cache[key] = [
+        return [
             (t, None if t in unnamed else index.specificity(t), index.idf(t) >= 1.0)
             for t in ranked_techniques(prof, index)
         ]
-    return terms
+
+    return index.remember(("terms", prof.known), terms)
 
 
 def ranked_techniques(prof: CampaignProfile, index: ActorIndex) -> list[str]:
@@ -751,13 +750,10 @@ def sorted_software(prof: CampaignProfile) -> list[tuple[str, str]]:
 
 def _first_users(index: ActorIndex, key: str) -> str:
     """The first three actors (by name) reported to use a piece of software, once per key."""
-    found = index.cache.get(("users", key))
-    if found is None:
-        users = index.soft_users.get(key, [])
-        found = index.cache[("users", key)] = ", ".join(
-            sorted(index.actors[u].name for u in users)[:3]
-        )
-    return str(found)
+    users = index.soft_users.get(key, [])
+    return index.remember(
+        ("users", key), lambda: ", ".join(sorted(index.actors[u].name for u in users)[:3])
+    )
 
 
 def is_commodity_software(key: str, seen_as: str) -> bool:
