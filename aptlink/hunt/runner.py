@@ -112,8 +112,8 @@ class Detection:
 
 
 @dataclasses.dataclass(slots=True)
-class HuntResult:
-    """What a hunt found and what it could not read."""
+class Part:
+    """What one task (a group of files, or one table) gave: sent back from the worker whole."""
 
     detections: list[Detection] = dataclasses.field(default_factory=list)
     warnings: list[Warning_] = dataclasses.field(default_factory=list)
@@ -121,6 +121,12 @@ class HuntResult:
     events: int = 0
     parse_seconds: float = 0.0
     match_seconds: float = 0.0
+
+
+@dataclasses.dataclass(slots=True)
+class HuntResult(Part):
+    """What a hunt found and what it could not read: its parts merged, and the wall time."""
+
     wall_seconds: float = 0.0
 
     def per_rule(self) -> list[dict[str, Any]]:
@@ -268,18 +274,6 @@ def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterato
             reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
             part.files[str(path)] = f"failed: {reason}"
             ctx.warn(str(path), reason)
-
-
-@dataclasses.dataclass(slots=True)
-class Part:
-    """What one task (a group of files, or one table) gave: sent back from the worker whole."""
-
-    detections: list[Detection] = dataclasses.field(default_factory=list)
-    warnings: list[Warning_] = dataclasses.field(default_factory=list)
-    files: dict[str, str] = dataclasses.field(default_factory=dict)
-    events: int = 0
-    parse_seconds: float = 0.0
-    match_seconds: float = 0.0
 
 
 Loader = Callable[[Any, "Part", ParseContext], Iterator[pa.Table | CellTable]]
