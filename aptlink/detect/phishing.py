@@ -47,7 +47,6 @@ from aptlink.evidence.forwarded import (
     as_forwarded,
     forwarded_mail,
     forwarded_sender_observations,
-    looks_forwarded,
 )
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict
 
@@ -618,9 +617,7 @@ class Judge:
     def forwarded(self, mail: Mail) -> tuple[Mail, Mail | None]:
         """The mail to judge and, when it forwards another (a report to an abuse or SOC mailbox),
         the forwarding mail: a forward is judged by the sender who wrote the lure."""
-        if not looks_forwarded(mail):
-            return mail, None
-        inner = forwarded_mail(mail)
+        inner = forwarded_mail(mail)  # None for a mail that forwards nothing, at the same cost
         outer = mail.sender.address if mail.sender else ""
         if inner is None or inner.sender is None or inner.sender.address == outer:
             return mail, None
