@@ -118,9 +118,24 @@ class Rules:
     # brand names with look-alike letters undone (automaton), and misspellings of long ones
     brand_skeletons: Any = None
     brand_typos: dict[str, str] = dataclasses.field(default_factory=dict)
+    brand_key_finder: Any = None  # automaton over brand_keys: (order in brand_keys, key)
+
+    def __post_init__(self) -> None:
+        import ahocorasick
+
+        self.brand_key_finder = ahocorasick.Automaton()
+        for order, key in enumerate(self.brand_keys):
+            self.brand_key_finder.add_word(key, (order, key))
+        self.brand_key_finder.add_word("\x00never\x00", (len(self.brand_keys), ""))
+        self.brand_key_finder.make_automaton()
 
     def signal(self, code: str) -> Signal:
         return self.signals[code]
+
+    def brand_keys_in(self, text: str) -> list[str]:
+        """The keys of ``brand_keys`` found anywhere in ``text`` (one pass), in their own order."""
+        hits = sorted({hit for _, hit in self.brand_key_finder.iter(text)})
+        return [key for _, key in hits if key]  # "" is the empty automaton's sentinel
 
 
 def _yaml(path: Path) -> Any:
@@ -725,8 +740,9 @@ class Judge:
         if len(local) < 5:
             return
         reg = registered_domain(sender.domain)
-        for key, (brand, owned) in self.rules.brand_keys.items():
-            if key in local and reg not in owned and not in_domain_list(sender.domain, owned):
+        for key in self.rules.brand_keys_in(local):
+            brand, owned = self.rules.brand_keys[key]
+            if reg not in owned and not in_domain_list(sender.domain, owned):
                 yield self.reason(
                     "sender:brand-mailbox",
                     f"mailbox {sender.address} is named after {brand}, which does not own {reg}",
@@ -1168,7 +1184,7 @@ class Judge:
             return True
         name = urllib.parse.unquote(url.rsplit("/", 1)[-1]).lower()
         squeezed = re.sub(r"[^a-z0-9]", "", name)
-        return "logo" in name or any(key in squeezed for key in self.rules.brand_keys)
+        return "logo" in name or bool(self.rules.brand_keys_in(squeezed))
 
     def _disguise(self, mail: Mail) -> Iterator[Reason]:
         """Text written to slip past filters or to look personal: look-alike letters from another
