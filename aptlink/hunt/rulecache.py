@@ -64,8 +64,11 @@ def cache_key(files: Sequence[Path]) -> str:
 
 
 def cache_file(paths: Sequence[Path], root: Path | None = None) -> Path:
-    """One cache file per list of rule folders (its key inside says which version of them)."""
-    name = hashlib.sha256("\n".join(str(p.resolve()) for p in paths).encode()).hexdigest()[:24]
+    """One cache file per list of rule folders (its key inside says which version of them), by
+    where they are and how they were written: the compiled rules report their paths as given, so
+    ``rules/`` and ``/abs/rules`` are two entries rather than one that each run rebuilds."""
+    spelled = "\n".join(f"{p}\0{p.resolve()}" for p in paths)
+    name = hashlib.sha256(spelled.encode()).hexdigest()[:24]
     return hunt_cache_dir(root) / f"rules-{name}.json"
 
 

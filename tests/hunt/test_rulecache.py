@@ -93,3 +93,22 @@ def test_suite_never_caches_rules_at_home() -> None:
     """The session fixture in tests/conftest.py points every hunt (investigate too) elsewhere."""
     assert os.environ.get("APTLINK_CACHE") or os.environ.get("APTLINK_HUNT_CACHE")
     assert not str(rulecache.hunt_cache_dir()).startswith(str(Path.home() / ".cache"))
+
+
+def test_folder_written_two_ways_is_cached_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rules`` and ``/abs/rules`` each keep their entry (their rules report the path as written),
+    so alternating between the two reads the cache instead of recompiling every time."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "rule.yml").write_text(RULE.format(name="cmd.exe"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    relative, absolute = Path("rules"), folder.resolve()
+    assert rulecache.cache_file([relative]) != rulecache.cache_file([absolute])
+    by_relative, by_absolute = load_rules([relative]), load_rules([absolute])
+    assert by_relative.rules[0].path == str(relative / "rule.yml")
+    assert by_absolute.rules[0].path == str(absolute / "rule.yml")
+    for spelled in (relative, absolute):
+        key = rulecache.cache_key(list(rule_files([spelled])))
+        assert rulecache.read(rulecache.cache_file([spelled]), key) is not None
