@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from aptlink import pipeline
 from aptlink.errors import CorruptEvidence
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
-from aptlink.model import Status
+from aptlink.model import Evidence, Status
 
 
 class _Exploding(Parser):
@@ -82,3 +83,19 @@ def test_a_parse_that_never_ends_is_stopped_and_the_run_goes_on(tmp_path: Path) 
     status = {Path(e.path).name: (e.status, e.reason) for e in evidence}
     assert status["a.x"][0] is Status.FAILED and "time limit" in (status["a.x"][1] or "")
     assert status["b.obs"][0] is Status.ANALYSED
+
+
+def test_the_time_limit_holds_outside_the_main_thread(tmp_path: Path) -> None:
+    """``aptlink serve`` investigates in a worker thread: a stuck parser is stopped there too."""
+    (tmp_path / "a.x").write_text("#stuck")
+    ctx = ParseContext(limits=Limits(parse_seconds=0.3, file_seconds_per_mb=0))
+    found: list[Evidence] = []
+    PARSERS.register(_Stuck)
+    try:
+        worker = threading.Thread(target=lambda: found.extend(pipeline.ingest([tmp_path], ctx)[0]))
+        worker.start()
+        worker.join(60)
+    finally:
+        PARSERS.unregister("test-stuck")
+    assert not worker.is_alive()
+    assert [(e.status, "time limit" in (e.reason or "")) for e in found] == [(Status.FAILED, True)]

@@ -6,6 +6,7 @@ accumulator an analyser fills with reasons, observations, members to recurse int
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import signal
@@ -227,13 +228,18 @@ def wall_clock(budget: Budget) -> Iterator[None]:
 
 @contextlib.contextmanager
 def alarm(seconds: float) -> Iterator[None]:
-    """Raise :class:`TimeUp` in this thread after ``seconds`` (SIGALRM: main thread only, and only
-    when no one else owns the alarm, so an outer bound keeps its own); elsewhere callers check
-    their deadline between steps."""
-    usable = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    """Raise :class:`TimeUp` in this thread after ``seconds``, unless an outer alarm already bounds
+    it (the outer bound keeps its own). In the main thread by SIGALRM; in any other thread (the
+    web server runs investigations in one) by a timer that raises it there asynchronously. Both
+    strike between two Python instructions, so a long call inside a C library ends first."""
+    if threading.current_thread() is not threading.main_thread():
+        with _thread_alarm(seconds):
+            yield
+        return
+    usable = hasattr(signal, "setitimer") and signal.getsignal(signal.SIGALRM) in (
+        signal.SIG_DFL,
+        signal.SIG_IGN,
+        None,
     )
     if not usable:
         yield
@@ -245,6 +251,49 @@ def alarm(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+_THREAD_ALARM = threading.local()  # .until: when the alarm owning this thread strikes
+
+
+@contextlib.contextmanager
+def _thread_alarm(seconds: float) -> Iterator[None]:
+    """:func:`alarm` outside the main thread: a timer thread raises TimeUp in this one through
+    ``PyThreadState_SetAsyncExc``. A strike that comes as the block ends is taken back, so
+    TimeUp never lands in the code after it."""
+    now = time.monotonic()
+    if getattr(_THREAD_ALARM, "until", 0.0) > now:
+        yield
+        return
+    seconds = max(seconds, 0.001)
+    _THREAD_ALARM.until = now + seconds
+    target, lock, armed = threading.get_ident(), threading.Lock(), [True]
+
+    def strike() -> None:
+        with lock:
+            if armed[0]:
+                armed[0] = False
+                _raise_in(target, TimeUp)
+
+    timer = threading.Timer(seconds, strike)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            struck, armed[0] = not armed[0], False
+        timer.cancel()
+        if struck:
+            _raise_in(target, None)  # delivered already, or withdrawn here before it is
+        # (if the strike lands during this clean-up, .until is past and needs no reset)
+        _THREAD_ALARM.until = 0.0
+
+
+def _raise_in(thread: int, exception: type[BaseException] | None) -> None:
+    """Schedule ``exception`` in ``thread`` (None withdraws one not yet raised)."""
+    argument = ctypes.py_object(exception) if exception is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), argument)
 
 
 def _time_up(signum: int, frame: object) -> None:
