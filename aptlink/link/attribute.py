@@ -578,7 +578,8 @@ def explain(a: int, prof: CampaignProfile, index: ActorIndex, base: float) -> Hy
         _replay(part, _recorded(index, software, _software, a, prof))
         return part
 
-    part = index.remember(("explained", a, *capability_key(prof)), capability_part)
+    # keyed on the software as the campaign names it: the reasons quote that name (Sogu, PlugX)
+    part = index.remember(("explained", a, prof.known, *sorted_software(prof)), capability_part)
     h = Hypothesis(
         actor=a,
         score=part.score,
