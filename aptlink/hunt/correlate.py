@@ -3,16 +3,17 @@
 
 A correlation looks at the detections of the rules it names (by rule ``name`` or id), grouped by its
 ``group-by`` fields, in a sliding window of ``timespan``; when the condition holds it becomes a
-detection of its own (one per group and window), whose matched fields list the group and the
-count. ``value_sum``/``value_avg``/percentile/median correlations are reported as not supported.
+detection of its own (one per group and episode: the next window starts after the one that held),
+whose matched fields list the group and the count. "At most" conditions (``lt``, ``lte``, ``neq``)
+are judged on whole windows. ``value_sum``/``value_avg``/percentile/median correlations are reported as not supported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import operator
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from aptlink.hunt.runner import Detection
 
 SUPPORTED = ("event_count", "value_count", "temporal", "temporal_ordered")
+AT_MOST = frozenset({"lt", "lte", "neq"})  # conditions judged on whole windows only
 OPERATORS: dict[str, Callable[[int, int], bool]] = {
     "gt": operator.gt,
     "gte": operator.ge,
@@ -94,38 +96,96 @@ def _one(detections: Sequence[Detection], c: Correlation) -> list[Detection]:
         if d.rule_id in wanted and d.time:
             key = tuple(_value(d, f) for f in c.group_by)
             groups[key].append((_seconds(d.time), d))
-    found = []
+    found: list[Detection] = []
     for key, timed in sorted(groups.items()):
         timed.sort(key=lambda pair: pair[0])
-        hit = _window(timed, c)
-        if hit is not None:
-            found.append(_detection(c, key, hit))
+        found.extend(_detection(c, key, window) for window in _episodes(timed, c))
     return found
 
 
-def _window(timed: list[tuple[float, Detection]], c: Correlation) -> list[Detection] | None:
-    """The first window of ``c.seconds`` whose detections satisfy the condition."""
+def _episodes(timed: list[tuple[float, Detection]], c: Correlation) -> Iterator[list[Detection]]:
+    """Every window of at most ``c.seconds`` whose detections satisfy the condition, each one
+    starting after the last ended: a burst of failed logons on Monday and another on Friday are
+    two detections. One pass; the window's counts are kept up to date as it slides."""
     check = OPERATORS.get(c.op, operator.ge)
-    start = 0
-    for end in range(len(timed)):
-        while timed[end][0] - timed[start][0] > c.seconds:
-            start += 1
-        window = [d for _, d in timed[start : end + 1]]
-        if _holds(window, c, check):
-            return window
-    return None
+    window = _Window(c, [d for _, d in timed])
+    if c.op in AT_MOST:
+        yield from _closed_episodes(timed, window, check)
+        return
+    for end, (at, _) in enumerate(timed):
+        window.add(end)
+        while at - timed[window.start][0] > c.seconds:
+            window.drop()
+        if window.holds(check):
+            yield [d for _, d in timed[window.start : end + 1]]
+            window.restart(end + 1)
 
 
-def _holds(window: list[Detection], c: Correlation, check: Callable[[int, int], bool]) -> bool:
-    if c.kind == "event_count":
-        return check(len(window), c.count)
-    if c.kind == "value_count":
-        values = {_value(d, c.field) for d in window if c.field and _value(d, c.field)}
-        return check(len(values), c.count)
-    seen = [d.rule_id for d in window]
-    if c.kind == "temporal":
-        return set(c.rules) <= set(seen)
-    return _in_order(seen, list(c.rules))
+def _closed_episodes(
+    timed: list[tuple[float, Detection]], window: _Window, check: Callable[[int, int], bool]
+) -> Iterator[list[Detection]]:
+    """For "at most" conditions (``lt``, ``lte``, ``neq``) a window is judged only once it is
+    whole: from a detection to the last one within ``timespan`` of it; the next window starts at
+    the first detection after it. (Judged as it grows, every single detection would count.)"""
+    seconds = window.c.seconds
+    for end, (at, _) in enumerate(timed):
+        if window.size and at - timed[window.start][0] > seconds:
+            if window.holds(check):
+                yield [d for _, d in timed[window.start : end]]
+            window.restart(end)
+        window.add(end)
+    if window.size and window.holds(check):
+        yield [d for _, d in timed[window.start :]]
+
+
+class _Window:
+    """The detections ``start`` to the last one added, with what the condition counts in them:
+    events, distinct values of the field, detections per rule."""
+
+    def __init__(self, c: Correlation, detections: list[Detection]) -> None:
+        self.c, self.detections = c, detections
+        self.values = [_value(d, c.field) for d in detections] if c.kind == "value_count" else []
+        self.start = self.size = 0
+        self.counts: Counter[str] = Counter()
+
+    def _key(self, position: int) -> str | None:
+        if self.c.kind == "value_count":
+            return self.values[position] or None
+        if self.c.kind in ("temporal", "temporal_ordered"):
+            return self.detections[position].rule_id
+        return None
+
+    def add(self, position: int) -> None:
+        self.size += 1
+        key = self._key(position)
+        if key is not None:
+            self.counts[key] += 1
+
+    def drop(self) -> None:
+        key = self._key(self.start)
+        if key is not None:
+            self.counts[key] -= 1
+            if not self.counts[key]:
+                del self.counts[key]
+        self.start += 1
+        self.size -= 1
+
+    def restart(self, position: int) -> None:
+        self.start, self.size = position, 0
+        self.counts.clear()
+
+    def holds(self, check: Callable[[int, int], bool]) -> bool:
+        c = self.c
+        if c.kind == "event_count":
+            return check(self.size, c.count)
+        if c.kind == "value_count":
+            return check(len(self.counts), c.count)
+        if len(self.counts) < len(set(c.rules)):
+            return False
+        if c.kind == "temporal":
+            return True
+        seen = [d.rule_id for d in self.detections[self.start : self.start + self.size]]
+        return _in_order(seen, list(c.rules))
 
 
 def _in_order(seen: list[str], wanted: list[str]) -> bool:
@@ -147,6 +207,15 @@ def _value(d: Detection, field: str | None) -> str:
     return ""
 
 
+def _summary(c: Correlation, window: list[Detection]) -> str:
+    """What the window held, in the terms of the condition."""
+    span = f"{len(window)} events within {c.seconds}s"
+    if c.kind == "value_count" and c.field:
+        distinct = len({v for v in (_value(d, c.field) for d in window) if v})
+        return f"value_count: {distinct} distinct {c.field} in {span}"
+    return f"{c.kind}: {span}"
+
+
 def _seconds(text: str) -> float:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
@@ -157,7 +226,7 @@ def _seconds(text: str) -> float:
 def _detection(c: Correlation, key: tuple[str, ...], window: list[Detection]) -> Detection:
     first, last = window[0], window[-1]
     fields = dict(zip(c.group_by, key, strict=True))
-    fields["correlation"] = f"{c.kind}: {len(window)} events in {c.seconds}s"
+    fields["correlation"] = _summary(c, window)
     from aptlink.hunt.rules import CompiledRule
     from aptlink.hunt.runner import Detection
 

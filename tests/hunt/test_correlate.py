@@ -114,3 +114,78 @@ def test_correlation_on_a_missing_rule_is_reported(tmp_path):
     assert ruleset.correlations == []
     assert len(ruleset.problems) == 1
     assert "failed_logon" in ruleset.problems[0].reason
+
+
+def clock(second: int) -> str:
+    day, rest = divmod(second, 86400)
+    return f"2024-06-{20 + day:02d}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}Z"
+
+
+def failed(second: int, user: str = "admin", ip: str = "10.0.0.5") -> dict[str, str]:
+    row = event(0, 4625, user, ip)
+    row.update({"@record": str(second), "@time": clock(second)})
+    return row
+
+
+def correlations_fired(tmp_path, rules: str, events: list[dict[str, str]], title: str):
+    path = tmp_path / "rules.yml"
+    path.write_text(rules, encoding="utf-8")
+    ruleset = load_rules([path])
+    assert ruleset.problems == []
+    result = run_tables([to_table(events)], ruleset, workers=1, result=HuntResult())
+    return [d for d in result.detections if d.title == title]
+
+
+def test_every_burst_is_its_own_detection(tmp_path):
+    """A brute force on Monday and another on Friday: two detections, not the first only."""
+    monday = [failed(s) for s in range(0, 40, 10)]
+    friday = [failed(4 * 86400 + s) for s in range(0, 40, 10)]
+    quiet = [failed(2 * 86400 + s * 600) for s in range(3)]  # 3 failures 10 min apart: nothing
+    fired = correlations_fired(tmp_path, RULES, monday + quiet + friday,
+                               "Many failed logons from one address")  # fmt: skip
+    assert [d.time for d in fired] == [clock(0), clock(4 * 86400)]
+    assert all(d.fields["correlation"] == "event_count: 4 events within 300s" for d in fired)
+
+
+def test_value_count_says_how_many_distinct_values(tmp_path):
+    users = [failed(s, user=f"user{s}", ip="10.0.0.9") for s in range(5)]
+    fired = correlations_fired(tmp_path, RULES, users, "Password spraying")
+    assert [d.fields["correlation"] for d in fired] == [
+        "value_count: 3 distinct TargetUserName in 3 events within 300s"
+    ]
+
+
+def test_a_long_attack_is_read_in_one_pass(tmp_path):
+    """50,000 failed logons from one address, one every second: one detection per four (each
+    window starts after the last), found in one pass over the group."""
+    events = [failed(s) for s in range(50_000)]
+    fired = correlations_fired(tmp_path, RULES.split("---\n")[0] + "---\n" + RULES.split("---\n")[2],
+                               events, "Many failed logons from one address")  # fmt: skip
+    assert len(fired) == 12_500
+
+
+AT_MOST_RULE = """\
+title: Few failed logons
+id: 0b0b0b0b-0000-4000-8000-000000000006
+correlation:
+    type: event_count
+    rules:
+        - failed_logon
+    group-by:
+        - IpAddress
+    timespan: 1m
+    condition:
+        lt: 3
+level: low
+"""
+
+
+def test_at_most_conditions_are_judged_on_whole_windows(tmp_path):
+    """``lt 3`` in 1 minute: a window of 5 failures does not hold, a window of 2 does; single
+    detections as the window grows never count on their own."""
+    events = [failed(s) for s in (0, 5, 10, 15, 20)] + [failed(s) for s in (600, 610)]
+    fired = correlations_fired(tmp_path, RULES.split("---\n")[0] + "---\n" + AT_MOST_RULE,
+                               events, "Few failed logons")  # fmt: skip
+    assert [(d.time, d.fields["correlation"]) for d in fired] == [
+        (clock(600), "event_count: 2 events within 60s")
+    ]
