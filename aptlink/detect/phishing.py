@@ -1239,22 +1239,28 @@ class Judge:
                 "content:borrowed-logo",
                 f"a logo hot-linked from a public gallery: {borrowed[:120]}",
             )
-        opening = mail.body[:2000]
-        greets = "@" in opening and GREETING.search(opening) is not None  # before any compiling
+        yield from self._recipient_as_name(mail)
+
+    def _recipient_as_name(self, mail: Mail) -> Iterator[Reason]:
+        """The reader's mail address used as their name: in the subject, or after a greeting in
+        any of the mail's languages ("Guten Tag x@y.de", "Beste x@y.nl"), or as the salutation
+        opening the subject ("x@y.com, your score is ready") even when the To header hides the
+        recipient (Bcc): a bulk sender knowing nothing but the address."""
         for rcpt in [a.address for a in (*mail.to, *mail.cc)][:3]:
-            local = rcpt.partition("@")[0]
-            if "@" not in rcpt or len(local) < 3:
-                continue
-            if rcpt in mail.subject.lower() or (
-                greets
-                and re.search(
-                    rf"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+{re.escape(rcpt)}", opening
-                )
-            ):
+            if "@" in rcpt and len(rcpt.partition("@")[0]) >= 3 and rcpt in mail.subject.lower():
                 yield self.reason(
                     "content:recipient-as-name", f"the mail addresses the reader as {rcpt!r}"
                 )
                 return
+        opening = mail.body[:2000]
+        found = ADDRESS_SALUTATION.match(mail.subject[:200])
+        if found is None and "@" in opening:  # the cheap test first: most mails greet no address
+            found = GREETED_ADDRESS.search(opening)
+        if found and len(found.group(1).partition("@")[0]) >= 3:
+            yield self.reason(
+                "content:recipient-as-name",
+                f"the mail addresses the reader as {found.group(1).lower()!r}",
+            )
 
     # --- attachments ---------------------------------------------------------------------
 
@@ -1452,8 +1458,16 @@ THEME_SIGNAL = {
 }
 
 
-# The greetings content:recipient-as-name looks for before the address (a cheap first test).
-GREETING = re.compile(r"(?i)\b(?:dear|hello|hi|olá|hallo|bonjour)[\s,]+")
+# A mail address right after a greeting (content:recipient-as-name), in the languages of the
+# lexicon; the address part is bounded, and the domain may lack a dot (a redacted "user@pot").
+_ADDRESS = r"([\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8})"
+GREETED_ADDRESS = re.compile(
+    r"(?i)\b(?:dear|hello|hi|hey|olá|ola|hola|hallo|bonjour|guten tag|liebe[r]?|"
+    r"sehr geehrte[r]?|beste|prezad[oa]|querid[oa]|estimad[oa]|car[oa]|ciao|gentile|"
+    r"cher|chère|hej)[\s,:]{1,5}" + _ADDRESS
+)
+# A subject opening with an address as its salutation ("x@y.com, your score is updated").
+ADDRESS_SALUTATION = re.compile(r"\s{0,3}" + _ADDRESS + r"\s{0,3}[,:!]")
 # A word of Latin letters with Cyrillic or Greek look-alikes inside it (Rеviеw, Pаypal).
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
