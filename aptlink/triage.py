@@ -2,7 +2,10 @@
 
 ``iter_triage`` reads .eml, Maildir files, mbox and .msg (folders recursively), judges each mail with
 the phishing detector's :class:`~aptlink.detect.phishing.Judge`, and yields one
-:class:`TriageResult` per mail, in input order, using several processes when asked. A file that
+:class:`TriageResult` per mail, in input order, using several processes when asked. A file given by
+name that is not a mail (a .docx, .lnk, .zip, .pdf, script … as an analyst receives it from a
+quarantine or a user) is judged as a lone attachment: the same attachment analysis and weights,
+without the mail's sender, lure and link signals. A file that
 cannot be read becomes a result with an error, never an exception, so one bad mail never stops a
 batch. The ``aptlink triage`` command presents these results.
 """
@@ -27,6 +30,7 @@ from aptlink.evidence.base import Limits, ParseContext
 from aptlink.evidence.email import (
     MBOX_SEP,
     Mail,
+    MailAttachment,
     looks_like_rfc822,
     parse_message_bytes,
     split_mbox,
@@ -35,6 +39,10 @@ from aptlink.model import Provenance, Reason
 
 MAIL_EXTENSIONS = frozenset({".eml", ".msg", ".mbox", ".mbx", ".email", ".mail"})
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MSG_MARK = "__substg1.0_".encode("utf-16-le")  # an Outlook message's property streams
+# File types a mail file itself may be read as: judged as mail, never as a lone attachment.
+NOT_ATTACHMENTS = frozenset({"eml", "msg", "text", "data"})
+MAX_SNIFF = 1 << 20  # the type of a lone file is told from its first megabyte
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,6 +73,7 @@ class TriageResult:
     victim: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
     error: str | None = None
+    kind: str = "mail"  # or "attachment": a file given on its own, judged as an attachment
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-lines record of ``aptlink triage --json``."""
@@ -89,6 +98,8 @@ class TriageResult:
             record["victim"] = self.victim
         if self.error:
             record["error"] = self.error
+        if self.kind != "mail":
+            record["kind"] = self.kind
         return record
 
 
@@ -128,14 +139,29 @@ def is_mail_file(path: Path) -> bool:
 def triage_bytes(data: bytes, path: str, judge: Judge) -> list[TriageResult]:
     """Verdicts for the mail(s) in one file's bytes: .eml, mbox or .msg, told apart by content."""
     sha = hashlib.sha256(data).hexdigest()
-    if data.startswith(OLE_MAGIC):
+    if data.startswith(OLE_MAGIC) and (MSG_MARK in data or path.lower().endswith(".msg")):
         return [_judge_msg(data, path, sha, judge)]
     if data.startswith(b"From ") and MBOX_SEP.match(data.split(b"\n", 1)[0].rstrip(b"\r")):
         return [
             _judge(chunk, path, sha, judge, f"message {n}", "mbox")
             for n, chunk in enumerate(split_mbox(data), 1)
         ]
+    kind = attachment_kind(data, path)
+    if kind is not None:
+        return [_judge_attachment(data, path, sha, judge, kind)]
     return [_judge(data, path, sha, judge, None, "eml")]
+
+
+def attachment_kind(data: bytes, path: str) -> str | None:
+    """The file type when ``data`` is a file that travels as an attachment (document, archive,
+    shortcut, executable, script, HTML), None when it is, or may be, a mail: text that is not
+    HTML or a script is judged as a (perhaps broken) mail, as before."""
+    from aptlink.analysis.filetype import detect
+
+    if looks_like_rfc822(data[:4096]):
+        return None
+    kind = detect(Path(path).name, data[:MAX_SNIFF] if len(data) > MAX_SNIFF else data)
+    return None if kind in NOT_ATTACHMENTS else kind
 
 
 def triage_file(path: Path, judge: Judge) -> list[TriageResult]:
@@ -159,6 +185,30 @@ def _judge(
         return _result(mail, prov, judge, ctx)
     except Exception as exc:  # a parser or detector bug on hostile input must not stop the batch
         return _failed(path, f"{type(exc).__name__}: {exc}", record)
+
+
+def _judge_attachment(data: bytes, path: str, sha: str, judge: Judge, kind: str) -> TriageResult:
+    """A file on its own, judged by the attachment signals alone (no sender, lure or links)."""
+    prov = Provenance(file=path, sha256=sha, chain=("attachment",))
+    name = Path(path).name if path != "-" else f"stdin.{kind}"
+    lone = MailAttachment(name=name, content_type="", data=data, size=len(data))
+    try:
+        found = list(
+            judge.attachment_reasons(Mail(headers=(), sender=None, attachments=(lone,)), prov)
+        )
+    except Exception as exc:  # an analyser bug on hostile input must not stop the batch
+        return _failed(path, f"{type(exc).__name__}: {exc}")
+    reasons = sorted(dict.fromkeys(found), key=lambda r: -r.weight)
+    score = judge.score(reasons)
+    return TriageResult(
+        path=path,
+        verdict=str(judge.verdict(score)),
+        score=score,
+        reasons=reasons,
+        techniques=sorted({r.technique for r in reasons if r.technique}),
+        indicators=[sha],
+        kind="attachment",
+    )
 
 
 def _judge_msg(data: bytes, path: str, sha: str, judge: Judge) -> TriageResult:
@@ -202,15 +252,23 @@ def _failed(path: str, error: str, record: str | None = None) -> TriageResult:
 
 def mail_files(paths: Iterable[Path]) -> list[Path]:
     """The files to judge: given files as they are, folders walked recursively for mail files."""
+    return triage_inputs(paths)[0]
+
+
+def triage_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The files to judge (given files as they are, the mail files of folders walked
+    recursively) and the files of those folders that are not mail, which are left out."""
     from aptlink.pipeline import walk
 
     found: list[Path] = []
+    left_out: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(p for p in walk([path]) if is_mail_file(p))
-        else:
+        if not path.is_dir():
             found.append(path)
-    return found
+            continue
+        for file in walk([path]):
+            (found if is_mail_file(file) else left_out).append(file)
+    return found, left_out
 
 
 _WORKER_JUDGE: Judge | None = None

@@ -143,3 +143,36 @@ def test_mbox_and_msg_bytes(shared: Path) -> None:
     msg = (shared / "attachments" / "msg" / "unicode.msg").read_bytes()
     (result,) = triage_bytes(msg, "unicode.msg", judge)
     assert result.subject == "Test for TIF files" and result.error is None
+
+
+def test_a_file_that_is_not_a_mail_is_judged_as_a_lone_attachment(tmp_path: Path) -> None:
+    """What an analyst gets from a quarantine: the attachment alone. It is judged by the
+    attachment signals (no sender or lure signals), and says it was judged as an attachment."""
+    files = {
+        "invite.docx": builders.make_docx("https://cloud-jaxsync.net/t.dotm", text="Invitation"),
+        "報告書.docx.lnk": builders.make_lnk(
+            r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
+            "-w hidden -enc SQBFAFgA",
+            icon=r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
+        ),
+        "minutes.pdf": builders.make_pdf(text="Minutes of the study group"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    result = runner.invoke(app, ["triage", *(str(tmp_path / n) for n in files), "--json", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    records = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert all(r["kind"] == "attachment" for r in records.values())
+    assert records["invite.docx"]["verdict"] != "clean"
+    assert "T1221" in records["invite.docx"]["techniques"]
+    assert records["報告書.docx.lnk"]["verdict"] == "malicious"
+    assert records["minutes.pdf"]["verdict"] == "clean"
+    codes = {r["code"] for record in records.values() for r in record["reasons"]}
+    assert not {c for c in codes if c.startswith(("sender:", "lure:", "link:"))}
+    assert "0 mails, 3 attachments" in result.stderr
+
+
+def test_files_of_a_folder_that_are_not_mail_are_named_in_the_summary(mailbox: Path) -> None:
+    result = runner.invoke(app, ["triage", str(mailbox), "-j", "1"])
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "1 files in the folders are not mail and were left out (notes.txt)" in summary

@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
 def triage(
     paths: Annotated[
         list[str],
-        typer.Argument(help="mail files or folders (.eml .msg mbox Maildir); - for stdin"),
+        typer.Argument(
+            help="mail files or folders (.eml .msg mbox Maildir); - for stdin; a file that is "
+            "not a mail (document, archive, shortcut, script) is judged as a lone attachment"
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one per mail")] = False,
     directory: Annotated[
@@ -43,7 +46,7 @@ def triage(
 ) -> None:
     """Judge mails: verdict, score and the reasons, with ATT&CK techniques."""
     from aptlink.cli import out, progress_bar  # late: cli imports the commands
-    from aptlink.triage import default_jobs, iter_triage, mail_files
+    from aptlink.triage import default_jobs, iter_triage, triage_inputs
 
     config = dataclasses.replace(_config(directory, lexicon or []), use_kb=not no_kb)
     counts: Counter[str] = Counter()
@@ -54,15 +57,16 @@ def triage(
     missing = [str(p) for p in files if not p.exists()]
     if missing:
         raise ConfigError("no such mail path", ", ".join(missing))
-    found = mail_files(files)
+    found, left_out = triage_inputs(files)
     with progress_bar() as progress:
         for result in [
             *results,
             *iter_triage(found, config, jobs=jobs or default_jobs(), progress=progress),
         ]:
             counts[result.verdict] += 1
+            counts[f"kind:{result.kind}"] += 1
             _emit(result, as_json, out)
-    _summary(counts, as_json, out)
+    _summary(counts, left_out, as_json, out)
 
 
 def _config(directory: Path | None, lexicons: list[Path]) -> TriageConfig:
@@ -101,16 +105,26 @@ def line_for(r: TriageResult) -> str:
     if r.error:
         return f"{'ERROR':<10} {'-':>5}  {where}  {r.error}"
     top = "; ".join(f"{x.code} ({x.technique})" for x in r.reasons[:3])
-    subject = (r.subject or "(no subject)")[:60]
+    subject = (
+        "(a lone attachment)" if r.kind == "attachment" else (r.subject or "(no subject)")[:60]
+    )
     return f"{r.verdict.upper():<10} {r.score:>5.0f}  {where}  {subject!r}  {top}"
 
 
-def _summary(counts: Counter[str], as_json: bool, out: Console) -> None:
-    total = sum(counts.values())
+def _summary(counts: Counter[str], left_out: list[Path], as_json: bool, out: Console) -> None:
+    """``N mails[, M attachments]: verdicts``, and the files of the folders that were not mail
+    (left out, never silently: name one to judge it as an attachment)."""
     parts = ", ".join(
         f"{counts[v]} {v}" for v in ("malicious", "suspicious", "clean", "error") if counts[v]
     )
-    line = f"{total} mails: {parts or 'none'}"
+    mails, lone = counts["kind:mail"], counts["kind:attachment"]
+    line = f"{mails} mails" + (f", {lone} attachments" if lone else "") + f": {parts or 'none'}"
+    if left_out:
+        shown = ", ".join(p.name for p in left_out[:3]) + (", …" if len(left_out) > 3 else "")
+        line += (
+            f"; {len(left_out)} files in the folders are not mail and were left out ({shown}):"
+            " name a file to judge it as an attachment"
+        )
     if as_json:
         from aptlink.cli import console
 
