@@ -684,6 +684,11 @@ class Judge:
                 "sender:tenant-envelope",
                 f"Return-Path {mail.return_path[:80]} is a bare Microsoft 365 tenant, From is {sender.domain}",
             )
+        elif _generated_bounce(mailbox, envelope, sender):
+            yield self.reason(
+                "sender:generated-bounce",
+                f"bounce mailbox {mailbox!r} is a machine-made token, not {sender.address}",
+            )
 
     def _provider(self, sender: Address) -> Iterator[Reason]:
         domain = sender.domain
@@ -1666,6 +1671,29 @@ def _invisible_in(subject: str, display: str) -> str:
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
+# A bounce mailbox that is a token: letters with digits inside ("lmyz85h5ibor", not a trailing
+# serial as in "news2"), with a letter past f so that hex ids do not count ...
+BOUNCE_TOKEN = re.compile(r"(?=[a-z0-9]{8,24}$)(?=[a-z0-9]*[g-z])[a-z0-9]*[0-9][a-z][a-z0-9]*")
+# ... or a run of letters with almost no vowels ("txndbjts"), which no role or person name is.
+BOUNCE_LETTERS = re.compile(r"[a-z]{8,24}")
+
+
+def _generated_bounce(mailbox: str, envelope: str, sender: Address) -> bool:
+    """Whether the bounce mailbox is a machine-made token different from the From mailbox, as
+    when each mail goes out under a fresh throw-away identity (snowshoe sending); mail services'
+    bounce addresses (VERP) carry separators (bounces+123-abc=...) and do not match."""
+    if not envelope or mailbox == sender.address.partition("@")[0]:
+        return False
+    if BOUNCE_TOKEN.fullmatch(mailbox):
+        return True
+    if not BOUNCE_LETTERS.fullmatch(mailbox):
+        return False
+    vowels = sum(1 for c in mailbox if c in "aeiou")
+    return vowels * 4 <= len(mailbox) and registered_domain(envelope) == registered_domain(
+        sender.domain
+    )
+
+
 TRANSACTION_WORD = re.compile(
     r"(?i)\b(?:order|purchase|receipt|invoice|payment|renewal|renewed|subscription|charged?|refund|"
     r"transaction|billing)\b"
