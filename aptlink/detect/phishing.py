@@ -833,6 +833,12 @@ class Judge:
             )
         if "xn--" in domain:
             yield self.reason("sender:punycode-domain", f"sender domain {domain} is punycode")
+        spelt = _letter_by_letter(domain)
+        if spelt:
+            yield self.reason(
+                "sender:spelt-out-domain",
+                f"sender domain {domain[:120]} is spelt letter by letter ({spelt})",
+            )
         if domain not in self.rules.free_hosting and in_domain_list(
             domain, self.rules.free_hosting
         ):
@@ -1668,6 +1674,19 @@ def _invisible_in(subject: str, display: str) -> str:
     if INVISIBLE.search(name) or (name.isascii() is False and FOREIGN_MARK.search(name)):
         return f"sender name {INVISIBLE.sub('', name)[:60]!r} carries invisible or stray marks"
     return ""
+
+
+SPELT_OUT_MIN = 4  # one-character labels a host needs to be called spelt out
+
+
+def _letter_by_letter(host: str) -> str:
+    """The one-character labels of a host spelt out letter by letter (s.u.p.p.o.r.t.shop,
+    ali1.c-h-o-f-o-n-i.shop), joined, or '': a name no one types, made to slip past domain
+    blocklists and word filters while still reading as a word."""
+    if host.count(".") + host.count("-") < SPELT_OUT_MIN:
+        return ""  # the common case, decided without splitting
+    pieces = [p for p in re.split(r"[.-]", host[:253].rpartition(".")[0]) if len(p) == 1]
+    return "".join(pieces) if len(pieces) >= SPELT_OUT_MIN else ""
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
