@@ -695,8 +695,14 @@ class Judge:
         # subdomains count too: freemail.yaml lists onmicrosoft.com for every tenant.onmicrosoft.com
         if domain in self.rules.freemail or in_domain_list(domain, self.rules.freemail):
             yield self.reason("sender:freemail", f"{sender.address} is a {domain} webmail account")
-        elif in_domain_list(domain, self.rules.disposable):
+            return  # webmail users pick names with numbers (john_smith_1985): no serial test
+        if in_domain_list(domain, self.rules.disposable):
             yield self.reason("sender:disposable", f"{domain} is a disposable mail provider")
+        if SERIAL_MAILBOX.fullmatch(sender.address.partition("@")[0]):
+            yield self.reason(
+                "sender:serial-mailbox",
+                f"mailbox {sender.address} is a name with a serial number, on a domain that is not webmail",
+            )
 
     def _impersonation(self, sender: Address, mail: Mail) -> Iterator[Reason]:
         name = sender.name
@@ -1494,6 +1500,9 @@ BUCKET_HOST = re.compile(
 # people's names and role words rarely do it ("y" counts as a vowel).
 RANDOM_MAILBOX = re.compile(r"(?i)^(?=[a-z]{6,})(?=.*[bcdfghjklmnpqrstvwxz]{5})[a-z]+$")
 LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
+# Words joined by separators, then a serial number (lina_thaxter_50267, join_now_20314): a
+# mailbox made from a name list and a counter, one per mail sent.
+SERIAL_MAILBOX = re.compile(r"[a-z]{2,20}(?:[_.-][a-z]{1,20}){1,3}[_.-]\d{3,6}")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
 VALID_DOMAIN = re.compile(
     r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})"

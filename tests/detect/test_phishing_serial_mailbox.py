@@ -1,0 +1,40 @@
+"""A mailbox made of a name and a serial number on a domain that is not webmail is flagged;
+webmail users and ordinary role or personal mailboxes are not."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from aptlink.detect.maildomains import Directory
+from aptlink.detect.phishing import Judge, load_rules
+from aptlink.evidence.base import ParseContext
+from aptlink.evidence.email import parse_message_bytes
+from aptlink.model import Provenance
+
+PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+
+
+def _codes(sender: str) -> set[str]:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "user@example.org"
+    msg["Subject"] = "Sell your house fast"
+    msg.set_content("Get a cash offer.\n")
+    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
+    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+
+
+def test_serial_mailboxes_are_flagged() -> None:
+    assert "sender:serial-mailbox" in _codes("Buyers <hoy_ellen_78490@machaa37.tgv.example>")
+    assert "sender:serial-mailbox" in _codes("Offers <join_now_20314@zssbato.etto.example>")
+
+
+def test_webmail_and_ordinary_mailboxes_are_not() -> None:
+    for sender in (
+        "john_smith_1985@gmail.com",
+        "ann.lee@example.com",
+        "news2024@example.com",
+        "body_216095411795471888@hermes.example.com",
+        "support@example.com",
+    ):
+        assert "sender:serial-mailbox" not in _codes(sender), sender
