@@ -574,6 +574,7 @@ class Judge:
         else:
             reasons += self.forwarded_sender_reasons(mail, forwarder)
         reasons += self.lure_reasons(mail)
+        reasons += self.contact_reasons(mail, reasons)
         reasons += self.link_reasons(mail)
         reasons += self.content_reasons(mail)
         inside: list[Observation] = []
@@ -930,6 +931,23 @@ class Judge:
                 technique=sig.technique,
                 weight=theme.weight,
             )
+
+    def contact_reasons(self, mail: Mail, reasons: Sequence[Reason]) -> Iterator[Reason]:
+        """A scam's lure (a fund, a loan, a prize) asking to write to a webmail address that is
+        not the sender's: the answers go to an account the sender keeps out of the mail's headers.
+        Only with a commodity lure: people give their webmail addresses in ordinary mail too."""
+        if _lure_topics(reasons, self.rules.themes) == 0 or "@" not in mail.body:
+            return
+        own = mail.sender.address if mail.sender else ""
+        for found in EMAIL_IN_TEXT.finditer(mail.body[:20000]):
+            address = found.group(0).lower().rstrip(".")
+            domain = address.rpartition("@")[2]
+            if address != own and domain in self.rules.freemail:
+                yield self.reason(
+                    "sender:webmail-contact",
+                    f"the lure asks for answers at {address}, a webmail address not the sender's",
+                )
+                return
 
     # --- links ---------------------------------------------------------------------------
 
