@@ -6,11 +6,14 @@ that ingesting the same evidence twice yields the same objects.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar
 
 NAMESPACE = uuid.UUID("6d1f3b2c-9a0e-5c4b-8f7a-a971d1ec0de5")
@@ -38,11 +41,35 @@ def utc(value: datetime | str | None) -> datetime | None:
 
 
 def technique_id(value: str) -> str:
-    """Normalise an ATT&CK technique id (``t1566.001``, ``attack.t1566.001``) to ``T1566.001``."""
+    """Normalise an ATT&CK technique id (``t1566.001``, ``attack.t1566.001``) to ``T1566.001``,
+    and a revoked id to the one that replaced it (``T1070.001`` -> ``T1685.005``): one vocabulary
+    for detectors, rules, the knowledge base and partners' bundles (aptlink/kb/crosswalk.py)."""
     tid = value.strip().upper().removeprefix("ATTACK.")
     if not TECHNIQUE_RE.match(tid):
         raise ValueError(f"not an ATT&CK technique id: {value!r}")
+    return current_technique(tid)
+
+
+@functools.cache
+def _revoked() -> dict[str, str]:
+    path = Path(__file__).parent / "kb" / "data" / "attack-crosswalk.json"
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))["revoked"]
+    return data
+
+
+def current_technique(tid: str) -> str:
+    """The id that now stands for ``tid`` (itself unless ATT&CK revoked it), chains followed."""
+    revoked = _revoked()
+    for _ in range(8):  # a revoked id's replacement may itself be revoked later
+        if tid not in revoked:
+            break
+        tid = revoked[tid]
     return tid
+
+
+def former_techniques(tid: str) -> list[str]:
+    """The revoked ids that ``tid`` replaced (what an older release calls it), newest first."""
+    return [old for old in reversed(_revoked()) if current_technique(old) == tid]
 
 
 def techniques(values: Iterable[str]) -> tuple[str, ...]:

@@ -70,7 +70,13 @@ class AttackData:
         if not EXTERNAL_ID_RE.match(eid) or eid.startswith(("TA", "DC", "DET")):
             return None
         eid = self.resolve(eid)
-        return self.table(eid).get(eid)
+        table = self.table(eid)
+        found = table.get(eid)
+        if found is None and eid.startswith("T"):  # a current id, in an older release
+            from aptlink.model import former_techniques
+
+            found = next((table[old] for old in former_techniques(eid) if old in table), None)
+        return found
 
     def resolve(self, external_id: str) -> str:
         seen: set[str] = set()

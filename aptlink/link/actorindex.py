@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import numpy as np
 
 from aptlink.link.features import load_config
-from aptlink.model import Actor
+from aptlink.model import Actor, current_technique
 
 if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
@@ -275,7 +275,7 @@ def software_techniques(kb: KnowledgeBase | None, names: Sequence[str]) -> froze
     for name in names:
         info = kb.software(name) if kb is not None else None
         for tid in (info or {}).get("techniques", ()) or ():
-            found.add(str(tid).upper())
+            found.add(current_technique(str(tid).upper()))  # an older release's id, renamed
     return frozenset(found)
 
 
