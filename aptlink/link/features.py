@@ -73,6 +73,7 @@ class Config:
     commodity_techniques: frozenset[str]
     commodity_software: frozenset[str]
     core_channels: frozenset[str]
+    phishing_techniques: frozenset[str] = frozenset()
 
 
 @functools.cache
@@ -93,6 +94,7 @@ def config_from(raw: Mapping[str, Any]) -> Config:
         commodity_techniques=frozenset(raw["commodity"]["techniques"]),
         commodity_software=frozenset(s.lower() for s in raw["commodity"]["software"]),
         core_channels=frozenset(raw["core"]["channels"]),
+        phishing_techniques=frozenset(raw.get("phishing", {}).get("techniques", ())),
     )
 
 

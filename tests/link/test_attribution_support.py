@@ -75,3 +75,24 @@ def test_specificity_is_one_for_an_exclusive_feature_and_near_zero_for_a_shared_
     assert index.specificity("T1105") < 0.2  # nearly every actor
     assert index.soft_specificity("crewloader") == 1.0
     assert index.soft_specificity("cobalt strike") < index.soft_specificity("anel") < 1.0
+
+
+def test_the_marks_of_any_phishing_mail_rank_but_do_not_name(incident) -> None:
+    """A spam mail from a freemail account under a borrowed display name (what the triage marks
+    T1585.002 and T1684.001) ranks an actor known for both, and names nobody; a real
+    capability of that actor in the same mail still does."""
+    mirrorface = dataclasses.replace(
+        ACTORS[0], techniques=(*ACTORS[0].techniques, "T1585.002", "T1684.001")
+    )
+    kb = FakeKB(actors=[mirrorface, *ACTORS[1:]])
+    spam = incident("spam", when="2025-02-23", techniques=("T1684.001", "T1585.002"))
+    top = attribute(link_incidents([spam], kb), [spam], kb)[0]
+    assert top.actor == "MirrorFace" and not top.attributed and top.confidence < 0.1
+    lure = incident(
+        "lure",
+        when="2024-06-20",
+        techniques=("T1684.001", "T1585.002", "T1036.008", "T1564.006"),
+        malware="LODEINFO",
+    )
+    top = attribute(link_incidents([lure], kb), [lure], kb)[0]
+    assert top.actor == "MirrorFace" and top.attributed
