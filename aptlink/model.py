@@ -67,9 +67,10 @@ def current_technique(tid: str) -> str:
     return tid
 
 
-def former_techniques(tid: str) -> list[str]:
+@functools.cache
+def former_techniques(tid: str) -> tuple[str, ...]:
     """The revoked ids that ``tid`` replaced (what an older release calls it), newest first."""
-    return [old for old in reversed(_revoked()) if current_technique(old) == tid]
+    return tuple(old for old in reversed(_revoked()) if current_technique(old) == tid)
 
 
 def techniques(values: Iterable[str]) -> tuple[str, ...]:
