@@ -939,8 +939,7 @@ class Judge:
         if _lure_topics(reasons, self.rules.themes) == 0 or "@" not in mail.body:
             return
         own = mail.sender.address if mail.sender else ""
-        for found in EMAIL_IN_TEXT.finditer(mail.body[:20000]):
-            address = found.group(0).lower().rstrip(".")
+        for address in _addresses_in(mail.body[:20000]):
             domain = address.rpartition("@")[2]
             if address != own and domain in self.rules.freemail:
                 yield self.reason(
@@ -1287,14 +1286,11 @@ class Judge:
                     "content:recipient-as-name", f"the mail addresses the reader as {rcpt!r}"
                 )
                 return
-        opening = mail.body[:2000]
         found = ADDRESS_SALUTATION.match(mail.subject[:200])
-        if found is None and "@" in opening:  # the cheap test first: most mails greet no address
-            found = GREETED_ADDRESS.search(opening)
-        if found and len(found.group(1).partition("@")[0]) >= 3:
+        greeted = found.group(1).lower() if found else _greeted_address(mail.body[:2000])
+        if greeted and len(greeted.partition("@")[0]) >= 3:
             yield self.reason(
-                "content:recipient-as-name",
-                f"the mail addresses the reader as {found.group(1).lower()!r}",
+                "content:recipient-as-name", f"the mail addresses the reader as {greeted!r}"
             )
 
     # --- attachments ---------------------------------------------------------------------
@@ -1493,16 +1489,28 @@ THEME_SIGNAL = {
 }
 
 
-# A mail address right after a greeting (content:recipient-as-name), in the languages of the
-# lexicon; the address part is bounded, and the domain may lack a dot (a redacted "user@pot").
-_ADDRESS = r"([\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8})"
-GREETED_ADDRESS = re.compile(
+# A greeting, in the languages of the lexicon, ending right where an address begins
+# (content:recipient-as-name): tried on the few characters before each address only.
+GREETING_BEFORE = re.compile(
     r"(?i)\b(?:dear|hello|hi|hey|olá|ola|hola|hallo|bonjour|guten tag|liebe[r]?|"
     r"sehr geehrte[r]?|beste|prezad[oa]|querid[oa]|estimad[oa]|car[oa]|ciao|gentile|"
-    r"cher|chère|hej)[\s,:]{1,5}" + _ADDRESS
+    r"cher|chère|hej)[\s,:]{1,5}$"
 )
-# A subject opening with an address as its salutation ("x@y.com, your score is updated").
-ADDRESS_SALUTATION = re.compile(r"\s{0,3}" + _ADDRESS + r"\s{0,3}[,:!]")
+# A subject opening with an address as its salutation ("x@y.com, your score is updated"); the
+# address part is bounded, and the domain may lack a dot (a redacted "user@pot").
+ADDRESS_SALUTATION = re.compile(
+    r"\s{0,3}([\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8})\s{0,3}[,:!]"
+)
+
+
+def _greeted_address(opening: str) -> str:
+    """The first address of the text that a greeting addresses ("Guten Tag x@y.de"), or ''."""
+    for start, address in _address_spans(opening, 5):
+        if GREETING_BEFORE.search(opening, max(0, start - 24), start):
+            return address
+    return ""
+
+
 # A word of Latin letters with Cyrillic or Greek look-alikes inside it (Rеviеw, Pаypal).
 MIXED_SCRIPT = re.compile(
     r"\b(?=[\w]*[a-zA-Z])(?=[\w]*[\u0400-\u04ff\u0370-\u03ff])[a-zA-Z\u0400-\u04ff\u0370-\u03ff]{3,30}\b"
@@ -1769,6 +1777,29 @@ def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:
             and getattr(themes.get(r.code[5:]), "kind", "") == "commodity"
         }
     )
+
+
+ADDRESS_LOCAL = re.compile(r"[\w.+-]{1,64}$")
+ADDRESS_DOMAIN = re.compile(r"@([\w-]{1,63}(?:\.[\w-]{1,63}){0,8})")
+
+
+def _addresses_in(text: str, limit: int = 20) -> Iterator[str]:
+    """The first mail addresses in a text (lower case)."""
+    return (address for _, address in _address_spans(text, limit))
+
+
+def _address_spans(text: str, limit: int = 20) -> Iterator[tuple[int, str]]:
+    """(start, address in lower case) of the first mail addresses in a text, found from its "@"
+    signs rather than by a pattern tried at every character of a long body; the domain may lack
+    a dot (a redacted "user@pot")."""
+    at = text.find("@")
+    while at > 0 and limit > 0:
+        local = ADDRESS_LOCAL.search(text, max(0, at - 64), at)
+        domain = ADDRESS_DOMAIN.match(text, at)
+        if local and domain:
+            limit -= 1
+            yield local.start(), f"{local.group(0)}@{domain.group(1)}".lower().rstrip(".")
+        at = text.find("@", at + 1)
 
 
 def _address(mail: Mail | None) -> str | None:
