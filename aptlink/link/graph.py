@@ -68,7 +68,7 @@ class CorrelationGraph:
         return dict(out)
 
     def reasons(self, a: int, b: int) -> tuple[Reason, ...]:
-        """One reason per channel, with counts: '3 shared C2 domains', 'same lure theme'."""
+        """One reason per channel, with counts: '3 shared domains', 'same lure theme'."""
         key = _pair(a, b)
         if key not in self._reasons:
             self._reasons[key] = self._explain(*key)

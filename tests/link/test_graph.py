@@ -49,7 +49,7 @@ def test_edge_reasons_count_what_is_shared(incident, kb) -> None:
     graph = build_graph([a, b], kb)
     link = graph.link(0, 1)
     details = [r.detail for r in link.reasons]
-    assert details[0].startswith("3 shared C2 domains: c2-one.net, c2-three.net, c2-two.net")
+    assert details[0].startswith("3 shared domains: c2-one.net, c2-three.net, c2-two.net")
     assert any(d.startswith("same impersonated sender") for d in details)
     assert any(d.startswith("same lure theme") for d in details)
     assert link.weight > 3.0
