@@ -41,6 +41,8 @@ def report(
     stored = load_case(case)  # before the knowledge base: a missing case fails fast
     if fmt == "all":
         folder = out or case
+        if out is not None and not out.exists():
+            out.mkdir(parents=True)  # a folder named for the reports is made, as for a case
         paths = [target(folder, f, None) for f in formats]
     else:
         paths = [target(case, fmt, out)]

@@ -212,8 +212,7 @@ def test_report_command_writes_all_formats_to_a_folder(
 ) -> None:
     monkeypatch.delenv(DB_ENV, raising=False)
     monkeypatch.setattr("aptlink.cli.load_kb", lambda attack: None)  # the KB is not under test
-    folder = tmp_path / "out"
-    folder.mkdir()
+    folder = tmp_path / "out" / "reports"  # made by the command, parents too
     with pytest.raises(SystemExit) as done:
         main(["report", "--case", str(stored(tmp_path)), "-f", "all", "-o", str(folder)])
     assert done.value.code in (0, None)
