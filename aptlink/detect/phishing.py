@@ -1526,9 +1526,9 @@ BUCKET_HOST = re.compile(
 # people's names and role words rarely do it ("y" counts as a vowel).
 RANDOM_MAILBOX = re.compile(r"(?i)^(?=[a-z]{6,})(?=.*[bcdfghjklmnpqrstvwxz]{5})[a-z]+$")
 LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
-# Words joined by separators, then a serial number (lina_thaxter_50267, join_now_20314): a
+# Words joined by separators, then a serial number (lina_thaxter_50267, new_offre_6_68523): a
 # mailbox made from a name list and a counter, one per mail sent.
-SERIAL_MAILBOX = re.compile(r"[a-z]{2,20}(?:[_.-][a-z]{1,20}){1,3}[_.-]\d{3,6}")
+SERIAL_MAILBOX = re.compile(r"[a-z]{2,20}(?:[_.-][a-z0-9]{1,20}){1,3}[_.-]\d{3,6}")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
 VALID_DOMAIN = re.compile(
     r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})"

@@ -27,6 +27,7 @@ def _codes(sender: str) -> set[str]:
 def test_serial_mailboxes_are_flagged() -> None:
     assert "sender:serial-mailbox" in _codes("Buyers <hoy_ellen_78490@machaa37.tgv.example>")
     assert "sender:serial-mailbox" in _codes("Offers <join_now_20314@zssbato.etto.example>")
+    assert "sender:serial-mailbox" in _codes("Offers <new_offre_6_68523@ana76.lba.example>")
 
 
 def test_webmail_and_ordinary_mailboxes_are_not() -> None:
