@@ -1249,6 +1249,9 @@ class Judge:
         hidden = _invisible_in(mail.subject, mail.sender.name if mail.sender else "")
         if hidden:
             yield self.reason("content:invisible-characters", hidden)
+        styled = _styled_letters(mail.subject, mail.sender.name if mail.sender else "")
+        if styled:
+            yield self.reason("content:styled-letters", styled)
         if OBFUSCATED_SUBJECT.search(mail.subject):
             yield self.reason(
                 "content:obfuscated-subject",
@@ -1722,6 +1725,20 @@ def _letter_by_letter(host: str) -> str:
         return ""  # the common case, decided without splitting
     pieces = [p for p in re.split(r"[.-]", host[:253].rpartition(".")[0]) if len(p) == 1]
     return "".join(pieces) if len(pieces) >= SPELT_OUT_MIN else ""
+
+
+# Mathematical alphanumeric symbols (𝐁𝐨𝐥𝐝, 𝘐𝘵𝘢𝘭𝘪𝘤, 𝙼𝚘𝚗𝚘): letters for formulas, which read as words
+# to a person but not to a word filter.
+STYLED_LETTER = re.compile("[\U0001d400-\U0001d7ff]")
+
+
+def _styled_letters(subject: str, display: str) -> str:
+    """Why the subject or sender name is written in mathematical letters, or ''."""
+    for where, text in (("subject", subject[:300]), ("sender name", display[:200])):
+        if not text.isascii() and len(STYLED_LETTER.findall(text)) >= 3:
+            plain = unicodedata.normalize("NFKC", text)[:60]
+            return f"{where} {plain!r} is written in mathematical letters that word filters miss"
+    return ""
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
