@@ -61,10 +61,9 @@ def finish(case: CaseResult, case_dir: Path, kb: KnowledgeBase | None) -> dict[s
 
 
 def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
-    data = jsonreport.as_dict(case)
     top = [a.to_dict() for a in case.attributions if a.rank == 1]
     return {
-        "summary": data["summary"],
+        "summary": jsonreport.summary(case),
         "attributions": top,
         "campaigns": campaign_digest(case),
         "exposures": [e for e in exposures.rows(case) if e["status"] == exposures.OPEN],
