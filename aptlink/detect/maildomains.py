@@ -142,10 +142,14 @@ def random_label(domain: str) -> bool:
 
 
 # Words of a display name that say "a service speaking", not who: "Security Alert", "Prime Customer
-# Support", "Client-Service". An organisation writing as itself names itself as well.
+# Support", "Client-Service", and the same in the lexicon's other languages ("Assistência",
+# "Suporte Nubank", "Kundenservice"). An organisation writing as itself names itself as well.
 SERVICE_NAME = re.compile(
     r"\b(?:security|support|customer service|client[- ]service|service desk|team|alert|department|"
-    r"billing|account|notifications?|notice|help ?desk|administrator|verification|compliance)\b"
+    r"billing|account|notifications?|notice|help ?desk|administrator|verification|compliance|"
+    r"assist[eê]ncia|atendimento|suporte|soporte|servicio al cliente|atenci[oó]n al cliente|"
+    r"kundenservice|kundendienst|sicherheit|seguran[cç]a|seguridad|klantenservice|service client|"
+    r"notifica[cç][aã]o|aviso|equipe|equipo|abteilung)\b"
 )
 GENERIC_NAME_WORDS = frozenset(
     [

@@ -791,11 +791,22 @@ class Judge:
             and "newsletter" not in text
             and reg not in self.directory.domains
         ):
-            yield self.reason(
-                "sender:service-display-name",
-                f"display name {sender.name!r} poses as a service desk ({service.group(0)!r}) "
-                f"without naming {reg}, the organisation it comes from",
+            yield self._service_desk(sender, service.group(0), reg)
+
+    def _service_desk(self, sender: Address, word: str, reg: str) -> Reason:
+        """A display name posing as a service desk; from a webmail account, which no service
+        desk writes from, a stronger reason than from an organisation's own domain."""
+        if in_domain_list(sender.domain, self.rules.freemail):
+            return self.reason(
+                "sender:webmail-service-desk",
+                f"display name {sender.name!r} poses as a service desk ({word!r}) "
+                f"from a {sender.domain} webmail account",
             )
+        return self.reason(
+            "sender:service-display-name",
+            f"display name {sender.name!r} poses as a service desk ({word!r}) "
+            f"without naming {reg}, the organisation it comes from",
+        )
 
     def _webmail_to_webmail(self, sender: Address, reply_to: Address) -> bool:
         """Whether a webmail sender has replies sent to another webmail account: the sending
