@@ -10,8 +10,6 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import extract_msg
-
 from aptlink.analysis.base import Analysis, Member, Scan
 from aptlink.analysis.passwords import extract_passwords
 from aptlink.model import Kind, Provenance
@@ -102,6 +100,8 @@ def _summarise(subject: str, sender: str, links: list[str], out: Analysis) -> No
 
 def analyse_msg(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     """An Outlook .msg: subject, sender and attachments (embedded messages are named, not opened)."""
+    import extract_msg  # here: a quarter of a second to import, and few mails carry a .msg
+
     try:
         msg: Any = extract_msg.openMsg(data)
     except Exception as exc:  # extract-msg raises its own and olefile's errors on damaged files

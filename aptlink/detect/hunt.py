@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aptlink.detect.base import Detector, HostOwners
 from aptlink.evidence.base import Item
 from aptlink.hunt.rules import RuleSet, default_rule_dirs, load_rules
-from aptlink.hunt.runner import Detection, HuntResult, run_tables
 from aptlink.model import (
     Finding,
     Kind,
@@ -27,6 +26,11 @@ from aptlink.model import (
     Verdict,
     utc,
 )
+
+if (
+    TYPE_CHECKING
+):  # the runner (numpy, Arrow) loads when event logs are met, not with every detector
+    from aptlink.hunt.runner import Detection
 
 SEVERITY = {
     "informational": (Severity.INFO, 10.0),
@@ -102,6 +106,8 @@ class HuntDetector(Detector):
         if item.kind == "inventory":
             self._owners.learn(item.data)
             return ()
+        from aptlink.hunt.runner import HuntResult, run_tables
+
         result = run_tables([item.data], self.ruleset, workers=1, result=HuntResult())
         for detection in result.detections:
             self._add(detection, item.provenance.sha256)

@@ -18,15 +18,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from aptlink.detect.base import DetectContext, Detector, HostOwners
 from aptlink.evidence.base import Item
-from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME
+from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME
 from aptlink.model import Finding, Kind, Observation, Provenance, Reason, Severity, Verdict, utc
+
+if TYPE_CHECKING:  # Arrow loads with the first event log, not with every detector
+    import pyarrow as pa
 
 MAX_CACHED_VALUES = 200_000
 MAX_COMMAND_CHARS = 8192
@@ -318,7 +318,7 @@ class IntelMatchDetector(Detector):
             self._learn_incident(item)
         elif item.kind == "inventory":
             self._owners.learn(item.data)
-        elif item.kind == "eventlog" and isinstance(item.data, pa.Table):
+        elif item.kind == "eventlog" and type(item.data).__name__ == "Table":  # a pyarrow Table
             self._scan(item.data, item.provenance)
         elif item.kind == "mail":
             return self._sweep_mail(item)
@@ -360,6 +360,9 @@ class IntelMatchDetector(Detector):
     def _scan_column(
         self, table: pa.Table, name: str, column: Column, provenance: Provenance
     ) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         keys, rows_of = column_keys(table.column(name), column.kind)
         matched: dict[str, Matches] = {}
         for value in pc.unique(keys).to_pylist():
@@ -529,6 +532,8 @@ def mail_finding(
 def column_keys(values: pa.ChunkedArray, kind: str) -> tuple[pa.Array, pa.Array | None]:
     """What is looked up in a column: its values, or for command lines their tokens with the row
     each token came from (split in Arrow, so the Python side sees distinct tokens only)."""
+    import pyarrow.compute as pc
+
     array = values.combine_chunks()
     if kind != "command":
         return array, None
@@ -540,6 +545,9 @@ def column_keys(values: pa.ChunkedArray, kind: str) -> tuple[pa.Array, pa.Array 
 def event_groups(events: pa.Table, field: str) -> list[dict[str, Any]]:
     """The matched events grouped in Arrow by host, day and matched value: the first event's
     details, the last time and the count (a C2 beacon seen a million times is one row here)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n = events.num_rows
 
     def column(name: str) -> pa.Array:

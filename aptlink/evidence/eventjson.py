@@ -14,8 +14,8 @@ import orjson
 
 from aptlink.errors import UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
-from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, Row, batched, flatten
-from aptlink.hunt.events import event_time as row_time
+from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
+from aptlink.hunt.rows import event_time as row_time
 
 BATCH_ROWS = 50_000
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -44,6 +44,8 @@ class EventJsonParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if self.sniff(source.head(), source.path) == 0:
             raise UnsupportedEvidence("not JSON lines of Windows events", str(source.path))
+        from aptlink.hunt.events import batched  # Arrow, only once events are read
+
         for number, table in enumerate(batched(read_event_json(source.path, ctx), BATCH_ROWS)):
             prov = source.provenance(self.name, record=f"batch {number}")
             yield Item(kind="eventlog", provenance=prov, data=table)

@@ -17,8 +17,8 @@ import orjson
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
-from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, Row, batched, flatten
-from aptlink.hunt.events import event_time as row_time
+from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
+from aptlink.hunt.rows import event_time as row_time
 
 MAGIC = b"ElfFile\x00"
 HEADER_BYTES = 4096
@@ -41,6 +41,8 @@ class EvtxParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if not source.head(8).startswith(MAGIC):
             raise UnsupportedEvidence("not an EVTX file (no ElfFile header)", str(source.path))
+        from aptlink.hunt.events import batched  # Arrow, only once events are read
+
         for number, table in enumerate(batched(read_evtx(source.path, ctx), BATCH_ROWS)):
             prov = source.provenance(self.name, record=f"batch {number}")
             yield Item(kind="eventlog", provenance=prov, data=table)

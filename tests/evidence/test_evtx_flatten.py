@@ -11,7 +11,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from aptlink.hunt import events
+from aptlink.hunt import events, rows
 
 
 def _generic(event: dict[str, Any]) -> dict[str, str]:
@@ -19,8 +19,8 @@ def _generic(event: dict[str, Any]) -> dict[str, str]:
     row: dict[str, str] = {}
     for section, value in body.items():
         if section not in ("#attributes", "System"):
-            events._walk(value, (section,), row)
-    events._walk(body.get("System", {}), ("System",), row)
+            rows._walk(value, (section,), row)
+    rows._walk(body.get("System", {}), ("System",), row)
     return row
 
 
