@@ -16,7 +16,7 @@ from aptlink.kb import KnowledgeBase
 from aptlink.pipeline import CaseResult, Progress
 from aptlink.report import exposures, html, jsonreport, markdown
 from aptlink.report.measures import measures_for
-from aptlink.report.view import cves_seen, techniques_seen
+from aptlink.report.view import cves_seen, reported_actors, techniques_seen
 from aptlink.store import CaseStore
 
 
@@ -83,6 +83,7 @@ def top_measures(case: CaseResult, shown: int = 6) -> list[dict[str, Any]]:
 
 def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, Any]]:
     """Each campaign with its size, period, victims and best-ranked actors, largest first."""
+    reported = reported_actors(case)
     ranked: dict[str, list[dict[str, Any]]] = {}
     for a in sorted(case.attributions, key=lambda a: a.rank):
         if a.rank <= actors_shown:
@@ -96,6 +97,7 @@ def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, A
             "last_seen": c.last_seen.date().isoformat() if c.last_seen else None,
             "victims": list(c.victims),
             "actors": ranked.get(c.id, []),
+            "reported_as": reported.get(c.id, []),
         }
         for c in case.campaigns
     ]
@@ -156,6 +158,10 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
     lines = [c["name"], f"  {c['incidents']} incidents, {period}, victims: {victims or '-'}"]
     if not c["actors"]:
         lines.append("  no candidate actor")
+    if c.get("reported_as"):
+        lines.append(
+            f"  reported by its source as: {', '.join(c['reported_as'])} (a claim, not scored)"
+        )
     for a in c["actors"]:
         if a["rank"] > 1 and a["confidence"] < RUNNER_UP_MIN:
             continue  # a runner-up at ~0 says nothing; the report has the full table
@@ -164,4 +170,8 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
         if a["rank"] == 1 and not a["attributed"]:
             actor, verdict = f"unattributed (best: {actor})", ""
         lines.append(f"  {a['rank']}. {actor} confidence {a['confidence']:.2f}{verdict}")
+    if c.get("reported_as"):
+        lines.append(
+            f"  reported by its source as: {', '.join(c['reported_as'])} (a claim, not scored)"
+        )
     return lines

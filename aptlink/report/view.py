@@ -32,8 +32,12 @@ def build(case: CaseResult, kb: KnowledgeBase | None) -> dict[str, Any]:
     names = _technique_names(case, kb)
     by_id = {f.id: f for f in case.findings}
     incidents = {i.id: i for i in case.incidents}
+    reported = reported_actors(case)
     campaigns = sorted(
-        (campaign(c, incidents, _of(case.attributions, c.id), names) for c in case.campaigns),
+        (
+            campaign(c, incidents, _of(case.attributions, c.id), names, reported.get(c.id, ()))
+            for c in case.campaigns
+        ),
         key=_importance,
     )
     return {
@@ -101,6 +105,7 @@ def campaign(
     incidents: dict[str, Incident],
     attributions: Sequence[Attribution],
     names: dict[str, str],
+    reported: Sequence[str] = (),
 ) -> dict[str, Any]:
     members = [incidents[i] for i in c.incident_ids if i in incidents]
     return {
@@ -116,6 +121,28 @@ def campaign(
         "techniques": [_technique(t, names) for t in c.techniques],
         "why": link_reasons(c),
         "attribution": attribution(attributions),
+        "reported_as": list(reported),
+    }
+
+
+def reported_actors(case: CaseResult) -> dict[str, list[str]]:
+    """Per campaign, the actors its reported incidents (STIX, MISP) are attributed to by their
+    source. A claim, shown beside the verdict and never scored for the incident it came with:
+    its indicators count as attributed intel for the other incidents of the case."""
+    by_finding = {
+        f.id: f.extra.get("claimed_actors") or ()
+        for f in case.findings
+        if f.extra.get("claimed_actors")
+    }
+    if not by_finding:
+        return {}
+    incident_claims = {
+        i.id: {a for fid in i.finding_ids for a in by_finding.get(fid, ())} for i in case.incidents
+    }
+    return {
+        c.id: sorted({a for i in c.incident_ids for a in incident_claims.get(i, ())})
+        for c in case.campaigns
+        if any(incident_claims.get(i) for i in c.incident_ids)
     }
 
 
