@@ -101,7 +101,14 @@ def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, A
         }
         for c in case.campaigns
     ]
-    return sorted(digest, key=lambda c: (-c["incidents"], c["first_seen"] or "", c["id"]))
+    return sorted(digest, key=_digest_order)
+
+
+def _digest_order(c: dict[str, Any]) -> tuple[bool, int, str, str]:
+    """Attributed campaigns first (in a mailbox of spam, the one actor named is the news), then
+    the larger ones, then by time, as in the reports."""
+    named = any(a["attributed"] for a in c["actors"])
+    return (not named, -c["incidents"], c["first_seen"] or "", c["id"])
 
 
 def render_summary(summary: dict[str, Any]) -> str:
