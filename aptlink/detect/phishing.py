@@ -1807,6 +1807,7 @@ def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:
     )
 
 
+MAX_AT_SIGNS = 100  # a body of thousands of "@" signs costs no more than a hundred
 ADDRESS_LOCAL = re.compile(r"[\w.+-]{1,64}$")
 ADDRESS_DOMAIN = re.compile(r"@([\w-]{1,63}(?:\.[\w-]{1,63}){0,8})")
 
@@ -1821,7 +1822,9 @@ def _address_spans(text: str, limit: int = 20) -> Iterator[tuple[int, str]]:
     signs rather than by a pattern tried at every character of a long body; the domain may lack
     a dot (a redacted "user@pot")."""
     at = text.find("@")
-    while at > 0 and limit > 0:
+    signs = 0
+    while at >= 0 and limit > 0 and signs < MAX_AT_SIGNS:
+        signs += 1
         local = ADDRESS_LOCAL.search(text, max(0, at - 64), at)
         domain = ADDRESS_DOMAIN.match(text, at)
         if local and domain:

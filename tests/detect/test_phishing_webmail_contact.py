@@ -40,3 +40,11 @@ def test_no_lure_or_the_senders_own_address_is_not() -> None:
     assert "sender:webmail-contact" not in codes
     codes, _ = _assess("Bo <bo.chen@gmail.com>", f"{LURE}\nWrite to bo.chen@gmail.com\n")
     assert "sender:webmail-contact" not in codes
+
+
+def test_addresses_after_a_leading_at_sign_and_in_a_flood_of_them() -> None:
+    from aptlink.detect.phishing import _addresses_in
+
+    assert list(_addresses_in("@everyone write to jan@gmail.com")) == ["jan@gmail.com"]
+    flood = "a@ " * 50_000 + "late@gmail.com"
+    assert list(_addresses_in(flood)) == []  # only the first hundred "@" signs are looked at
