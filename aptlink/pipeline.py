@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +47,15 @@ class CaseResult:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
+def is_regular(path: Path) -> bool:
+    """A regular file (through symbolic links), or a path that is gone (its read fails, with the
+    reason, where it is read); False for named pipes, sockets and devices."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True
+
+
 def walk(paths: Iterable[Path]) -> Iterator[Path]:
     """Every regular file under the given files and folders, in a stable order; no symlink loops."""
     for path in paths:
@@ -58,8 +68,15 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
+
+
 def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
     """Parse one file; a bad file becomes a skipped or failed Evidence, never an exception."""
+    if not is_regular(path):  # reading a named pipe in an evidence folder would block the run
+        return Evidence(
+            path=str(path), sha256="0" * 64, size=0, status=Status.SKIPPED, reason=NOT_REGULAR
+        ), []
     source = Source(path, ctx.limits)
     try:
         size, sha = source.size, source.sha256

@@ -126,6 +126,10 @@ def _knowledge_base() -> Any:
 
 def is_mail_file(path: Path) -> bool:
     """Whether a file met while walking a folder is worth judging as mail (content first)."""
+    from aptlink.pipeline import is_regular
+
+    if not is_regular(path):  # a named pipe in a folder: opening it would block the batch
+        return False
     if path.suffix.lower() in MAIL_EXTENSIONS:
         return True
     try:

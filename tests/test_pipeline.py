@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,3 +100,13 @@ def test_the_time_limit_holds_outside_the_main_thread(tmp_path: Path) -> None:
         PARSERS.unregister("test-stuck")
     assert not worker.is_alive()
     assert [(e.status, "time limit" in (e.reason or "")) for e in found] == [(Status.FAILED, True)]
+
+
+def test_a_named_pipe_in_an_evidence_folder_is_skipped_not_read(tmp_path: Path) -> None:
+    """Opening a FIFO blocks until someone writes to it: it is recorded as skipped, never read."""
+    os.mkfifo(tmp_path / "pipe.eml")
+    (tmp_path / "b.obs").write_text("#aptlink-observations\ndomain-name: example.org\n")
+    evidence, _ = pipeline.ingest([tmp_path], ParseContext())
+    status = {Path(e.path).name: (e.status, e.reason) for e in evidence}
+    assert status["pipe.eml"] == (Status.SKIPPED, pipeline.NOT_REGULAR)
+    assert status["b.obs"][0] is Status.ANALYSED

@@ -4,6 +4,7 @@ with processes or without, and bad input never stops the batch."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -159,7 +160,9 @@ def test_a_file_that_is_not_a_mail_is_judged_as_a_lone_attachment(tmp_path: Path
     }
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    result = runner.invoke(app, ["triage", *(str(tmp_path / n) for n in files), "--json", "-j", "1"])
+    result = runner.invoke(
+        app, ["triage", *(str(tmp_path / n) for n in files), "--json", "-j", "1"]
+    )
     assert result.exit_code == 0, result.output
     records = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
     assert all(r["kind"] == "attachment" for r in records.values())
@@ -176,3 +179,13 @@ def test_files_of_a_folder_that_are_not_mail_are_named_in_the_summary(mailbox: P
     result = runner.invoke(app, ["triage", str(mailbox), "-j", "1"])
     summary = result.stdout.strip().splitlines()[-1]
     assert "1 files in the folders are not mail and were left out (notes.txt)" in summary
+
+
+def test_a_named_pipe_in_a_mail_folder_is_left_out(mailbox: Path) -> None:
+    os.mkfifo(mailbox / "pipe.eml")
+    result = runner.invoke(app, ["triage", str(mailbox), "-j", "1"])
+    assert result.exit_code == 0
+    assert (
+        "2 files in the folders are not mail and were left out (notes.txt, pipe.eml)"
+        in (result.stdout.strip().splitlines()[-1])
+    )

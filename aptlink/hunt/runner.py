@@ -265,8 +265,14 @@ Piece = Path | tuple[Path, int, int]  # a file, or a range of a big EVTX file's 
 
 
 def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterator[Row]:
+    from aptlink.pipeline import NOT_REGULAR, is_regular
+
     for piece in pieces:
         path, chunks = (piece, None) if isinstance(piece, Path) else (piece[0], piece[1:])
+        if not is_regular(path):  # a named pipe would block the worker; a device never ends
+            part.files[str(path)] = f"failed: {NOT_REGULAR}"
+            ctx.warn(str(path), NOT_REGULAR)
+            continue
         try:
             yield from read_events(path, ctx, chunks)
             part.files.setdefault(str(path), "analysed")

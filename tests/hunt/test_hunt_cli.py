@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import hunt_factory as hf
@@ -77,3 +78,15 @@ def test_detector_turns_detections_into_findings():
     tunnel = next(f for f in findings if f.title.startswith("Network Connection to a Visual"))
     values = {o.value for o in tunnel.observations}
     assert {"abcd1234-8000.asse.devtunnels.ms", "20.194.10.5"} <= values
+
+
+def test_a_named_pipe_among_event_files_fails_without_blocking(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "events.jsonl").write_bytes(DATA.read_bytes())
+    os.mkfifo(folder / "stuck.evtx")
+    result = run(str(folder), "--rules", str(PACKAGE_RULES), "--json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.splitlines()[-1])["summary"]
+    assert summary["detections"] == sum(len(t) for t in hf.EXPECTED.values())
+    assert "not a regular file" in summary["files_failed"][str(folder / "stuck.evtx")]
