@@ -64,11 +64,13 @@ def read_evtx(
         records = evtx.PyEvtxParser(source, number_of_threads=1).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         raise CorruptEvidence(f"unreadable EVTX: {exc}", where) from None
-    errors = 0
+    errors = rows = 0
     while errors < MAX_ERRORS_PER_FILE:
         try:
             record = next(records)
         except StopIteration:
+            if not rows and not errors and (chunks is None or chunks[0] == 0):
+                _warn_if_empty(path, ctx)
             return
         except (OSError, RuntimeError, ValueError) as exc:
             errors += 1
@@ -76,8 +78,17 @@ def read_evtx(
             continue
         row = _row(record, where, ctx) if type(record) is dict else None
         if row is not None:
+            rows += 1
             yield row
     ctx.warn(where, f"stopped after {errors} broken chunks or records")
+
+
+def _warn_if_empty(path: Path, ctx: ParseContext) -> None:
+    """No record at all from a file with room for chunks: none of them is a valid chunk (zeros,
+    a wiped or overwritten log), which an analyst must hear about rather than read as "no events"."""
+    size = path.stat().st_size
+    if size > HEADER_BYTES:
+        ctx.warn(str(path), f"no event record could be read from {chunk_count(size)} chunk slots")
 
 
 def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None:

@@ -92,6 +92,17 @@ def test_corrupt_chunk_is_skipped_and_the_rest_read(shared, tmp_path):
     assert "chunk" in ctx.warnings[0].message
 
 
+def test_a_log_whose_chunks_are_all_wiped_says_so(shared, tmp_path):
+    """Zeros where the chunks were (a wiped or overwritten log): no events, and a warning saying
+    none could be read, not a silent "0 events"."""
+    header = next((shared / "evtx" / "attack-samples").rglob("*.evtx")).read_bytes()[:HEADER_BYTES]
+    path = tmp_path / "wiped.evtx"
+    path.write_bytes(header + bytes(CHUNK_BYTES))
+    ctx = ParseContext()
+    assert list(read_evtx(path, ctx)) == []
+    assert any("no event record could be read" in w.message for w in ctx.warnings)
+
+
 def test_json_lines_bad_line_is_a_warning_with_its_line(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text(
