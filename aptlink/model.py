@@ -193,20 +193,47 @@ class Record:
     NESTED: ClassVar[Mapping[str, type[Record]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {name: _plain(getattr(self, name)) for name in _names(type(self))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        names = {f.name: f for f in dataclasses.fields(cls)}
+        names = _fields(cls)
+        nested = cls.NESTED
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            if key not in names:
+            field = names.get(key)
+            if field is None:
                 continue
-            kwargs[key] = _revive(cls.NESTED.get(key), names[key], value)
+            kwargs[key] = _revive(nested.get(key), field, value)
         return cls(**kwargs)
 
 
+# A case holds hundreds of thousands of records: their field lists are looked up once per class
+# (dataclasses.fields builds a new tuple on every call), and plain values leave _plain first.
+_FIELDS: dict[type, dict[str, dataclasses.Field[Any]]] = {}
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type[Record]) -> dict[str, dataclasses.Field[Any]]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = {f.name: f for f in dataclasses.fields(cls)}
+    return found
+
+
+def _names(cls: type[Record]) -> tuple[str, ...]:
+    found = _NAMES.get(cls)
+    if found is None:
+        found = _NAMES[cls] = tuple(_fields(cls))
+    return found
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _PLAIN:  # exact types: a StrEnum is a str but written by its value
+        return value
     if isinstance(value, Record):
         return value.to_dict()
     if isinstance(value, datetime):
@@ -227,9 +254,15 @@ def _revive(nested: type[Record] | None, field: dataclasses.Field[Any], value: A
         return None if value is None else nested.from_dict(value)
     if isinstance(value, list):
         return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    if isinstance(value, str) and "datetime" in str(field.type):
+    if isinstance(value, str) and _is_time(field):
         return utc(value)
     return value
+
+
+@functools.cache
+def _is_time(field: dataclasses.Field[Any]) -> bool:
+    """Whether a field holds a datetime (its annotation is text under postponed evaluation)."""
+    return "datetime" in str(field.type)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
