@@ -32,14 +32,15 @@ FORWARD_SUBJECT = re.compile(
 FORWARD_START = re.compile(
     r"(?im)^[ \t>*]*(?:-{2,}[ \t]*(?:forwarded message|mensagem encaminhada|weitergeleitete nachricht|"
     r"message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|転送メッセージ)"
-    r"[ \t]*-*|begin forwarded message:)[ \t]*$"
+    r"[ \t]*-*|begin forwarded message:)[ \t]*\r?$"
 )
 # The lines that open a quoted message in Outlook and others: a reply quotes with them as well, so
-# they open a forwarded block only under a forward's subject.
+# they open a forwarded block only under a forward's subject. (Both patterns allow the CR of a CRLF
+# line end, which the text of many mails keeps.)
 QUOTE_START = re.compile(
     r"(?im)^[ \t>*]*(?:-{2,}[ \t]*(?:original message|mensagem original|ursprüngliche nachricht|"
     r"original-nachricht|message d'origine|mensaje original|messaggio originale|"
-    r"oorspronkelijk bericht|元のメッセージ)[ \t]*-*|_{10,})[ \t]*$"
+    r"oorspronkelijk bericht|元のメッセージ)[ \t]*-*|_{10,})[ \t]*\r?$"
 )
 # Header labels of a forwarded block, mapped to the header they stand for.
 LABELS = {

@@ -11,6 +11,8 @@ from aptlink.evidence.base import ParseContext
 from aptlink.evidence.email import Mail, parse_message_bytes
 from aptlink.evidence.forwarded import (
     BLOCK_CHARS,
+    QUOTE_START,
+    _forward_start,
     as_forwarded,
     forwarded_mail,
     looks_forwarded,
@@ -119,6 +121,18 @@ def test_forwarded_block_in_each_language(case: str) -> None:
     )
     inner = forwarded_mail(mail)
     assert inner is not None and inner.text.startswith("Your mailbox is full")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_crlf_line_ends_open_the_block_too(case: str) -> None:
+    """Outlook and many gateways keep CRLF in the text: the opening line still opens the block
+    (at the line, not at a From label found further on), and the inner text is the lure."""
+    subject, body = CASES[case]
+    crlf = body.replace("\n", "\r\n")
+    assert _forward_start(crlf) is not None or QUOTE_START.search(crlf) is not None
+    inner = forwarded_mail(_mail(subject, crlf))
+    assert inner is not None and inner.sender is not None
+    assert inner.sender.address == "helpdesk@mail-verify.example.net"
 
 
 def test_outlook_block_run_together_in_html_with_mailto_and_reply_to() -> None:
