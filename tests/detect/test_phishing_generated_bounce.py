@@ -3,26 +3,13 @@ VERP bounce addresses of ordinary mail services are not."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+from sender_judge import reason_codes
 
 
 def _codes(sender: str, return_path: str) -> set[str]:
-    msg = EmailMessage()
-    msg["Return-Path"] = f"<{return_path}>"
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Save an extra 10% today"
-    msg.set_content("Upgrade your sleep for less.\n")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    return reason_codes(
+        sender, "Save an extra 10% today", "Upgrade your sleep for less.\n", return_path
+    )
 
 
 def test_a_token_bounce_mailbox_is_flagged() -> None:

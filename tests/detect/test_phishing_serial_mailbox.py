@@ -3,25 +3,11 @@ webmail users and ordinary role or personal mailboxes are not."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+from sender_judge import reason_codes
 
 
 def _codes(sender: str) -> set[str]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Sell your house fast"
-    msg.set_content("Get a cash offer.\n")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    return reason_codes(sender, "Sell your house fast", "Get a cash offer.\n")
 
 
 def test_serial_mailboxes_are_flagged() -> None:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from sender_judge import reason_codes
 
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, _letter_by_letter, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+from aptlink.detect.phishing import _letter_by_letter
 
 
 def _codes(sender: str) -> set[str]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Your reward"
-    msg.set_content("Claim it today.\n")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    return reason_codes(sender, "Your reward", "Claim it today.\n")
 
 
 def test_spelt_out_sender_domains() -> None:
