@@ -61,7 +61,8 @@ def finish(case: CaseResult, case_dir: Path, kb: KnowledgeBase | None) -> dict[s
 
 
 def summarise(case: CaseResult, reports: list[str]) -> dict[str, Any]:
-    top = [a.to_dict() for a in case.attributions if a.rank == 1]
+    ranked = sorted((a for a in case.attributions if a.rank == 1), key=lambda a: -a.confidence)
+    top = [a.to_dict() for a in ranked]  # the names first, the weakest candidates last
     return {
         "summary": jsonreport.summary(case),
         "attributions": top,

@@ -6,7 +6,7 @@ import dataclasses
 
 import case_factory
 
-from aptlink.casework import campaign_digest
+from aptlink.casework import campaign_digest, summarise
 
 
 def test_attributed_campaigns_lead_the_summary() -> None:
@@ -17,3 +17,10 @@ def test_attributed_campaigns_lead_the_summary() -> None:
     digest = campaign_digest(case)
     assert [d["incidents"] for d in digest] == [2, 40]
     assert any(a["attributed"] for a in digest[0]["actors"])
+
+
+def test_the_summary_lists_rank_one_candidates_strongest_first() -> None:
+    case = case_factory.case()
+    case.attributions = list(reversed(case.attributions))
+    confidences = [a["confidence"] for a in summarise(case, reports=[])["attributions"]]
+    assert confidences == sorted(confidences, reverse=True) and confidences
