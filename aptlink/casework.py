@@ -176,7 +176,8 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
         actor = f"{a['actor']} {a['attack_id'] or ''}".strip()
         verdict = "" if a["attributed"] else "  (below the attribution threshold)"
         if a["rank"] == 1 and not a["attributed"]:
-            actor, verdict = f"unattributed (best: {actor})", ""
+            best = "closest profile" if a["confidence"] < 0.005 else "best"
+            actor, verdict = f"unattributed ({best}: {actor})", ""
         lines.append(f"  {a['rank']}. {actor} confidence {a['confidence']:.2f}{verdict}")
     if c.get("reported_as"):
         lines.append(

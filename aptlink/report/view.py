@@ -188,7 +188,11 @@ def attribution(ranked: Sequence[Attribution]) -> dict[str, Any]:
     elif best.attributed:
         verdict = f"{best.actor} {best.attack_id or ''} (confidence {best.confidence:.2f})".strip()
     else:
-        verdict = f"unattributed (best candidate {best.actor} at {best.confidence:.2f} is too weak)"
+        verdict = (
+            f"unattributed (best candidate {best.actor} at {best.confidence:.2f} is too weak)"
+            if best.confidence >= 0.005
+            else f"unattributed (nothing specific points to an actor; closest profile {best.actor})"
+        )
     return {
         "verdict": verdict,
         "attributed": bool(best and best.attributed),

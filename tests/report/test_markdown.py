@@ -129,3 +129,14 @@ def test_ach_cells_keep_each_candidates_own_wording(case: CaseResult) -> None:
         "| `capability:techniques` 5 of 7 techniques in its profile | + | + (2 of 90 techniques in its profile) |"
         in text
     )
+
+
+def test_a_candidate_at_zero_is_a_closest_profile_not_a_suspect(case: CaseResult) -> None:
+    """Spam's best candidate has no specific evidence at all: the verdict says so rather than
+    naming it "best candidate X at 0.00"."""
+    case.attributions = [
+        dataclasses.replace(a, confidence=0.0) if a.actor == "LockBit" else a
+        for a in case.attributions
+    ]
+    text = markdown.render(case, None)
+    assert "**unattributed (nothing specific points to an actor; closest profile LockBit)**" in text
