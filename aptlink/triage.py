@@ -169,13 +169,17 @@ def attachment_kind(data: bytes, path: str) -> str | None:
 
 
 def triage_file(path: Path, judge: Judge) -> list[TriageResult]:
+    limit = judge.limits.max_file_bytes
     try:
         size = path.stat().st_size
-        if size > judge.limits.max_file_bytes:
-            return [_failed(str(path), f"file of {size} bytes is over the size limit")]
-        data = path.read_bytes()
+        if size > limit:
+            return [failed(str(path), f"file of {size} bytes is over the size limit")]
+        with path.open("rb") as fh:  # bounded: a pipe (<(...)) or a device reports no size
+            data = fh.read(limit + 1)
     except OSError as exc:
-        return [_failed(str(path), f"cannot read: {exc.strerror or exc}")]
+        return [failed(str(path), f"cannot read: {exc.strerror or exc}")]
+    if len(data) > limit:
+        return [failed(str(path), f"more than {limit} bytes: over the size limit")]
     return triage_bytes(data, str(path), judge)
 
 
@@ -188,7 +192,7 @@ def _judge(
         mail = parse_message_bytes(data, prov, ctx)
         return _result(mail, prov, judge, ctx)
     except Exception as exc:  # a parser or detector bug on hostile input must not stop the batch
-        return _failed(path, f"{type(exc).__name__}: {exc}", record)
+        return failed(path, f"{type(exc).__name__}: {exc}", record)
 
 
 def _judge_attachment(data: bytes, path: str, sha: str, judge: Judge, kind: str) -> TriageResult:
@@ -201,7 +205,7 @@ def _judge_attachment(data: bytes, path: str, sha: str, judge: Judge, kind: str)
             judge.attachment_reasons(Mail(headers=(), sender=None, attachments=(lone,)), prov)
         )
     except Exception as exc:  # an analyser bug on hostile input must not stop the batch
-        return _failed(path, f"{type(exc).__name__}: {exc}")
+        return failed(path, f"{type(exc).__name__}: {exc}")
     reasons = sorted(dict.fromkeys(found), key=lambda r: -r.weight)
     score = judge.score(reasons)
     return TriageResult(
@@ -223,9 +227,9 @@ def _judge_msg(data: bytes, path: str, sha: str, judge: Judge) -> TriageResult:
     try:
         return _result(parse_msg_bytes(data, prov, ctx), prov, judge, ctx)
     except AptlinkError as exc:
-        return _failed(path, exc.message)
+        return failed(path, exc.message)
     except Exception as exc:
-        return _failed(path, f"{type(exc).__name__}: {exc}")
+        return failed(path, f"{type(exc).__name__}: {exc}")
 
 
 def _result(mail: Mail, prov: Provenance, judge: Judge, ctx: ParseContext) -> TriageResult:
@@ -247,7 +251,8 @@ def _result(mail: Mail, prov: Provenance, judge: Judge, ctx: ParseContext) -> Tr
     )
 
 
-def _failed(path: str, error: str, record: str | None = None) -> TriageResult:
+def failed(path: str, error: str, record: str | None = None) -> TriageResult:
+    """The result for an input that could not be judged, with the reason."""
     return TriageResult(path=path, record=record, verdict="error", error=error)
 
 

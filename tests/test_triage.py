@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from aptlink.analysis import builders
 from aptlink.cli import _register_subcommands, app
+from aptlink.evidence.base import Limits
 from aptlink.triage import TriageConfig, iter_triage, mail_files, make_judge, triage_bytes
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "mail"))
@@ -189,3 +190,10 @@ def test_a_named_pipe_in_a_mail_folder_is_left_out(mailbox: Path) -> None:
         "2 files in the folders are not mail and were left out (notes.txt, pipe.eml)"
         in (result.stdout.strip().splitlines()[-1])
     )
+
+
+def test_a_device_or_pipe_is_read_only_up_to_the_size_limit() -> None:
+    """/dev/zero reports no size and never ends: read up to the limit, then an error."""
+    config = TriageConfig(limits=Limits(max_file_bytes=4096), use_kb=False)
+    (result,) = iter_triage([Path("/dev/zero")], config, jobs=1)
+    assert result.verdict == "error" and "over the size limit" in (result.error or "")
