@@ -758,13 +758,24 @@ def _auth_results(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str]
 
 
 def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
-    """The indicators a mail carries, each with the mail's provenance and time."""
+    """The indicators a mail carries, each with the mail's provenance and time. The reader's own
+    address is the victim's, not the attacker's: a mail "from yourself" (a sender, reply-to,
+    bounce address or display name that is a recipient's address, as sextortion and quota scams
+    write them) does not offer it as the sender's, so it links no two attacks on one mailbox."""
     found: list[tuple[Kind, str]] = []
-    if mail.sender:
+    readers = {a.address.lower() for a in (*mail.to, *mail.cc) if "@" in a.address}
+
+    def sent_by(value: str) -> bool:
+        return value.strip().lower() not in readers
+
+    if mail.sender and sent_by(mail.sender.address):
         found += [(Kind.EMAIL, mail.sender.address), (Kind.DOMAIN, mail.sender.domain)]
+    if mail.sender and not any(r in mail.sender.name.lower() for r in readers):
         found.append((Kind.DISPLAY_NAME, mail.sender.name))
-    found += [(Kind.EMAIL, a.address) for a in mail.reply_to]
-    found += [(Kind.EMAIL, mail.return_path), (Kind.SUBJECT, mail.subject)]
+    found += [(Kind.EMAIL, a.address) for a in mail.reply_to if sent_by(a.address)]
+    if sent_by(mail.return_path):
+        found.append((Kind.EMAIL, mail.return_path))
+    found.append((Kind.SUBJECT, mail.subject))
     found.append((Kind.MESSAGE_ID, mail.message_id))
     for link in mail.links[:100]:
         found += [(Kind.URL, link.url[:2000]), (Kind.DOMAIN, link.host)]

@@ -180,10 +180,23 @@ def _features_of(kind: Kind, value: str) -> tuple[Feature, ...]:
     return tuple(handler(value)) if handler is not None else ()
 
 
+# The documentation domains of RFC 2606: redaction placeholders in shared mail corpora and the
+# defaults of misconfigured mailers (no-reply@example.com), never anybody's infrastructure.
+PLACEHOLDER_DOMAINS = frozenset({"example.com", "example.net", "example.org"})
+
+
+def _placeholder(host: str) -> bool:
+    """Whether a host is, or is under, one of the documentation domains."""
+    return ".".join(host.strip(".").lower().rsplit(".", 2)[-2:]) in PLACEHOLDER_DOMAINS
+
+
 def _email(value: str) -> Iterator[Feature]:
+    domain = value.rsplit("@", 1)[1] if "@" in value else ""
+    if domain and _placeholder(domain):
+        return
     yield ("email", value)
-    if "@" in value:
-        yield from _host(value.rsplit("@", 1)[1])
+    if domain:
+        yield from _host(domain)
 
 
 def _host(value: str) -> Iterator[Feature]:
@@ -191,12 +204,14 @@ def _host(value: str) -> Iterator[Feature]:
     ip = _address(host)
     if ip is not None and ip.is_global:
         yield from _ip(host)
-    elif "." in host:
+    elif "." in host and not _placeholder(host):
         yield ("domain", registered_domain(host))
 
 
 def _url(value: str) -> Iterator[Feature]:
     canon, host = canonical_url(value)
+    if host and _placeholder(host):
+        return
     yield ("url", canon)
     if host:
         yield from _host(host)

@@ -15,6 +15,7 @@ from aptlink.evidence.email import (
     MboxParser,
     decode_bytes,
     decode_header_value,
+    mail_observations,
     parse_message_bytes,
 )
 from aptlink.model import Kind, Provenance
@@ -76,6 +77,22 @@ def test_observations_of_a_mail() -> None:
         "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
     ) in kinds
     assert item.kind == "mail" and item.time is not None
+
+
+def test_a_mail_from_yourself_offers_no_sender_to_link_on() -> None:
+    """A quota or sextortion scam sent "from" the reader's own address: that address (and a
+    display name holding it) is the victim's, not the attacker's; a real sender stays."""
+    spoofed = EmailMessage()
+    spoofed["From"] = "user@ministry.example.jp <user@ministry.example.jp>"
+    spoofed["To"] = "user@ministry.example.jp"
+    spoofed["Reply-To"] = "helpdesk@mailbox-verify.com"
+    spoofed["Subject"] = "Your mailbox is full"
+    spoofed.set_content("Verify now.\n")
+    mail, _ = _parse(bytes(spoofed))
+    values = {(o.kind, o.value) for o in mail_observations(mail, PROV)}  # type: ignore[arg-type]
+    assert (Kind.EMAIL, "helpdesk@mailbox-verify.com") in values
+    assert not {v for k, v in values if "user@ministry" in v}
+    assert (Kind.DOMAIN, "ministry.example.jp") not in values
 
 
 @pytest.mark.parametrize("charset", ["iso-2022-jp", "shift_jis", "euc-jp", "utf-8"])

@@ -109,3 +109,18 @@ def test_similar_fuzzy_hashes_link(incident, kb) -> None:
         "41 fuzzy-hash 7-grams in common"
     )
     assert graph.link(0, 1).weight >= 1.0
+
+
+def test_documentation_domains_link_nothing() -> None:
+    """no-reply@example.com is a redaction placeholder or a mailer's default, nobody's server."""
+    prov = Provenance(file="m.eml", sha256="0" * 64)
+    for kind, value in (
+        (Kind.EMAIL, "no-reply@example.com"),
+        (Kind.URL, "https://www.example.org/login"),
+        (Kind.DOMAIN, "mail.example.net"),
+    ):
+        assert observation_features(Observation(kind=kind, value=value, provenance=prov)) == ()
+    kept = observation_features(
+        Observation(kind=Kind.EMAIL, value="a@example.co.jp", provenance=prov)
+    )
+    assert ("domain", "example.co.jp") in kept
