@@ -763,7 +763,7 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
     bounce address or display name that is a recipient's address, as sextortion and quota scams
     write them) does not offer it as the sender's, so it links no two attacks on one mailbox."""
     found: list[tuple[Kind, str]] = []
-    readers = {a.address.lower() for a in (*mail.to, *mail.cc) if "@" in a.address}
+    readers = _reader_addresses(mail)
 
     def sent_by(value: str) -> bool:
         return value.strip().lower() not in readers
@@ -773,7 +773,7 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
     if mail.sender and not any(r in mail.sender.name.lower() for r in readers):
         found.append((Kind.DISPLAY_NAME, mail.sender.name))
     found += [(Kind.EMAIL, a.address) for a in mail.reply_to if sent_by(a.address)]
-    if sent_by(mail.return_path):
+    if sent_by(mail.return_path) and not FORWARDING_ENVELOPE.search(mail.return_path):
         found.append((Kind.EMAIL, mail.return_path))
     found.append((Kind.SUBJECT, mail.subject))
     found.append((Kind.MESSAGE_ID, mail.message_id))
@@ -785,6 +785,23 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
             found.append((Kind.SHA256, hashlib.sha256(att.data).hexdigest()))
             found.append((Kind.MD5, hashlib.md5(att.data).hexdigest()))
     return _observations(found, prov, mail.date)
+
+
+# The headers naming the mailbox a mail was delivered to (the reader's, as well as To and Cc).
+READER_HEADERS = ("delivered-to", "x-original-to", "x-forwarded-to", "envelope-to")
+ADDR_SPEC = re.compile(r"[^\s<>,;\"'()]{1,64}@[^\s<>,;\"'()]{1,255}")
+# A bounce address rewritten by the reader's own forwarding (Gmail's "+caf_=", SRS): the
+# forwarder's envelope, not the sender's.
+FORWARDING_ENVELOPE = re.compile(r"(?i)\+caf_=|^<?srs[01][=+-]")
+
+
+def _reader_addresses(mail: Mail) -> set[str]:
+    """The reader's addresses: To, Cc and the delivery headers (a Bcc'd or forwarded mailbox)."""
+    found = {a.address.lower() for a in (*mail.to, *mail.cc) if "@" in a.address}
+    for name, value in mail.headers[:200]:
+        if name.lower() in READER_HEADERS:
+            found.update(m.lower() for m in ADDR_SPEC.findall(value[:1000]))
+    return found
 
 
 def _observations(

@@ -95,6 +95,27 @@ def test_a_mail_from_yourself_offers_no_sender_to_link_on() -> None:
     assert (Kind.DOMAIN, "ministry.example.jp") not in values
 
 
+def test_the_delivered_mailbox_and_forwarding_envelopes_are_the_readers() -> None:
+    """Bcc'd or forwarded to the reader (Delivered-To, X-Forwarded-To): a sender equal to that
+    mailbox is the reader's own; a bounce address rewritten by the reader's forwarding (Gmail's
+    +caf_=, SRS) is the forwarder's, not the attacker's."""
+    for return_path in (
+        "fwd.box+caf_=me@corp.example.jp@gmail.com",
+        "SRS0=abcd=XY=evil.com=x@fwd.jp",
+    ):
+        msg = EmailMessage()
+        msg["Return-Path"] = f"<{return_path}>"
+        msg["Delivered-To"] = "fwd.box@gmail.com"
+        msg["X-Forwarded-To"] = "me@corp.example.jp"
+        msg["From"] = "me@corp.example.jp"
+        msg["To"] = "undisclosed-recipients:;"
+        msg["Subject"] = "Password expires today"
+        msg.set_content("Keep your password.\n")
+        mail, _ = _parse(bytes(msg))
+        values = {o.value.lower() for o in mail_observations(mail, PROV)}  # type: ignore[arg-type]
+        assert "me@corp.example.jp" not in values and return_path.lower() not in values
+
+
 @pytest.mark.parametrize("charset", ["iso-2022-jp", "shift_jis", "euc-jp", "utf-8"])
 def test_japanese_body_in_every_charset(charset: str) -> None:
     data = mf.make_mail(
