@@ -79,19 +79,27 @@ def test_observations_of_a_mail() -> None:
     assert item.kind == "mail" and item.time is not None
 
 
+def _observed(**headers: str) -> set[tuple[Kind, str]]:
+    """The observations of a short mail with these headers (``Reply_To`` for Reply-To)."""
+    msg = EmailMessage()
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content("Verify now.\n")
+    mail, _ = _parse(bytes(msg))
+    return {(o.kind, o.value.lower()) for o in mail_observations(mail, PROV)}  # type: ignore[arg-type]
+
+
 def test_a_mail_from_yourself_offers_no_sender_to_link_on() -> None:
     """A quota or sextortion scam sent "from" the reader's own address: that address (and a
     display name holding it) is the victim's, not the attacker's; a real sender stays."""
-    spoofed = EmailMessage()
-    spoofed["From"] = "user@ministry.example.jp <user@ministry.example.jp>"
-    spoofed["To"] = "user@ministry.example.jp"
-    spoofed["Reply-To"] = "helpdesk@mailbox-verify.com"
-    spoofed["Subject"] = "Your mailbox is full"
-    spoofed.set_content("Verify now.\n")
-    mail, _ = _parse(bytes(spoofed))
-    values = {(o.kind, o.value) for o in mail_observations(mail, PROV)}  # type: ignore[arg-type]
+    values = _observed(
+        From="user@ministry.example.jp <user@ministry.example.jp>",
+        To="user@ministry.example.jp",
+        Reply_To="helpdesk@mailbox-verify.com",
+        Subject="Your mailbox is full",
+    )
     assert (Kind.EMAIL, "helpdesk@mailbox-verify.com") in values
-    assert not {v for k, v in values if "user@ministry" in v}
+    assert not {v for _, v in values if "user@ministry" in v}
     assert (Kind.DOMAIN, "ministry.example.jp") not in values
 
 
@@ -103,16 +111,14 @@ def test_the_delivered_mailbox_and_forwarding_envelopes_are_the_readers() -> Non
         "fwd.box+caf_=me@corp.example.jp@gmail.com",
         "SRS0=abcd=XY=evil.com=x@fwd.jp",
     ):
-        msg = EmailMessage()
-        msg["Return-Path"] = f"<{return_path}>"
-        msg["Delivered-To"] = "fwd.box@gmail.com"
-        msg["X-Forwarded-To"] = "me@corp.example.jp"
-        msg["From"] = "me@corp.example.jp"
-        msg["To"] = "undisclosed-recipients:;"
-        msg["Subject"] = "Password expires today"
-        msg.set_content("Keep your password.\n")
-        mail, _ = _parse(bytes(msg))
-        values = {o.value.lower() for o in mail_observations(mail, PROV)}  # type: ignore[arg-type]
+        values = {v for _, v in _observed(
+            Return_Path=f"<{return_path}>",
+            Delivered_To="fwd.box@gmail.com",
+            X_Forwarded_To="me@corp.example.jp",
+            From="me@corp.example.jp",
+            To="undisclosed-recipients:;",
+            Subject="Password expires today",
+        )}  # fmt: skip
         assert "me@corp.example.jp" not in values and return_path.lower() not in values
 
 
