@@ -354,7 +354,10 @@ def rank_profile(
     out = []
     for rank, h in enumerate(fused_order(hyps, sims, index, m["top"]), 1):
         strength = 1.0 - math.exp(-h.support / m["support_scale"])
-        strength *= min(1.0, exclusive_facts(h, prof, index) / m["min_facts"])
+        breadth = min(1.0, exclusive_facts(h, prof, index) / m["min_facts"])
+        if breadth < 1.0 and h.support > 0:
+            h.against.append(_narrow(breadth))
+        strength *= breadth
         conf = round(min(1.0, math.exp(logits[h.actor] - norm) * strength), 3)
         attributed = conf >= m["threshold"] and rank == 1
         out.append((h.actor, conf, rank, attributed, h.evidence, h.against))
@@ -384,6 +387,16 @@ def exclusive_facts(h: Hypothesis, prof: CampaignProfile, index: ActorIndex) -> 
         facts += 1 / len(_cve_users(index, cve))
     facts += sum(1 for code, _, _ in h.evidence if code.endswith(FACT_CODES))
     return facts
+
+
+def _narrow(breadth: float) -> Row:
+    """The ACH row saying why the confidence is lower than the log-odds alone would make it."""
+    return (
+        "adversary:narrow-evidence",
+        f"what points at this actor alone is worth {breadth:.2f} of one fact only it is known "
+        f"for: the confidence is scaled to {breadth:.0%}",
+        0.0,
+    )
 
 
 def _cve_users(index: ActorIndex, cve: str) -> list[int]:

@@ -96,3 +96,15 @@ def test_the_marks_of_any_phishing_mail_rank_but_do_not_name(incident) -> None:
     )
     top = attribute(link_incidents([lure], kb), [lure], kb)[0]
     assert top.actor == "MirrorFace" and top.attributed
+
+
+def test_narrow_evidence_says_why_the_confidence_is_low(incident) -> None:
+    """One technique two actors share is worth half a fact for each: the ACH row says so and how
+    far the confidence was scaled."""
+    kb = FakeKB()
+    inc = incident("shared", techniques=("T1574.001", "T1082"))
+    ranked = attribute(link_incidents([inc], kb), [inc], kb)
+    top = ranked[0]
+    assert top.actor in ("MirrorFace", "menuPass") and not top.attributed
+    narrow = [r for r in top.against if r.code == "adversary:narrow-evidence"]
+    assert narrow and "worth 0.50 of one fact" in narrow[0].detail and narrow[0].weight == 0
