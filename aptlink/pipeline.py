@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -18,7 +17,15 @@ from aptlink import evidence as _parsers  # noqa: F401  (registers the parsers)
 from aptlink.analysis.base import TimeUp, alarm
 from aptlink.detect.base import DETECTORS, DetectContext, Detector
 from aptlink.errors import AptlinkError, EvidenceError, UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Source, Warning_, choose_parser
+from aptlink.evidence.base import (
+    NOT_REGULAR,
+    Item,
+    ParseContext,
+    Source,
+    Warning_,
+    choose_parser,
+    is_regular,
+)
 from aptlink.kb import KnowledgeBase
 from aptlink.link.attribute import attribute
 from aptlink.link.campaigns import link_incidents
@@ -47,15 +54,6 @@ class CaseResult:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-def is_regular(path: Path) -> bool:
-    """A regular file (through symbolic links), or a path that is gone (its read fails, with the
-    reason, where it is read); False for named pipes, sockets and devices."""
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return True
-
-
 def walk(paths: Iterable[Path]) -> Iterator[Path]:
     """Every regular file under the given files and folders, in a stable order; no symlink loops."""
     for path in paths:
@@ -66,9 +64,6 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
                     yield Path(root) / name
         else:
             yield path
-
-
-NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
 
 
 def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:

@@ -21,12 +21,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from aptlink.analysis.filetype import MSG_MARK, OLE_MAGIC
 from aptlink.detect.maildomains import Directory, Person
 from aptlink.detect.phishing import Judge, load_rules
 from aptlink.errors import AptlinkError
-from aptlink.evidence.base import Limits, ParseContext
+from aptlink.evidence.base import Limits, ParseContext, is_regular
 from aptlink.evidence.email import (
     MBOX_SEP,
     Mail,
@@ -38,8 +39,6 @@ from aptlink.evidence.email import (
 from aptlink.model import Provenance, Reason
 
 MAIL_EXTENSIONS = frozenset({".eml", ".msg", ".mbox", ".mbx", ".email", ".mail"})
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-MSG_MARK = "__substg1.0_".encode("utf-16-le")  # an Outlook message's property streams
 # File types a mail file itself may be read as: judged as mail, never as a lone attachment.
 NOT_ATTACHMENTS = frozenset({"eml", "msg", "text", "data"})
 MAX_SNIFF = 1 << 20  # the type of a lone file is told from its first megabyte
@@ -126,8 +125,6 @@ def _knowledge_base() -> Any:
 
 def is_mail_file(path: Path) -> bool:
     """Whether a file met while walking a folder is worth judging as mail (content first)."""
-    from aptlink.pipeline import is_regular
-
     if not is_regular(path):  # a named pipe in a folder: opening it would block the batch
         return False
     if path.suffix.lower() in MAIL_EXTENSIONS:
@@ -174,13 +171,20 @@ def triage_file(path: Path, judge: Judge) -> list[TriageResult]:
         size = path.stat().st_size
         if size > limit:
             return [failed(str(path), f"file of {size} bytes is over the size limit")]
-        with path.open("rb") as fh:  # bounded: a pipe (<(...)) or a device reports no size
-            data = fh.read(limit + 1)
+        with path.open("rb") as fh:  # a pipe (<(...)) or a device reports no size
+            return triage_stream(fh, str(path), judge)
     except OSError as exc:
         return [failed(str(path), f"cannot read: {exc.strerror or exc}")]
+
+
+def triage_stream(stream: BinaryIO, name: str, judge: Judge) -> list[TriageResult]:
+    """Verdicts for what a stream holds, read up to the size limit (a device or a pipe fed by
+    ``cat /dev/zero`` never ends): more than that is an error, not a memory exhausted."""
+    limit = judge.limits.max_file_bytes
+    data = stream.read(limit + 1)
     if len(data) > limit:
-        return [failed(str(path), f"more than {limit} bytes: over the size limit")]
-    return triage_bytes(data, str(path), judge)
+        return [failed(name, f"more than {limit} bytes: over the size limit")]
+    return triage_bytes(data, name, judge)
 
 
 def _judge(

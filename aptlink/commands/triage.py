@@ -86,13 +86,9 @@ def _config(directory: Path | None, lexicons: list[Path]) -> TriageConfig:
 
 
 def _stdin(config: TriageConfig) -> list[TriageResult]:
-    from aptlink.triage import failed, make_judge, triage_bytes
+    from aptlink.triage import make_judge, triage_stream
 
-    limit = config.limits.max_file_bytes
-    data = sys.stdin.buffer.read(limit + 1)  # bounded: `cat /dev/zero |` must not fill memory
-    if len(data) > limit:
-        return [failed("-", f"more than {limit} bytes on standard input: over the size limit")]
-    return triage_bytes(data, "-", make_judge(config))
+    return triage_stream(sys.stdin.buffer, "-", make_judge(config))
 
 
 def _emit(result: TriageResult, as_json: bool, out: Console) -> None:

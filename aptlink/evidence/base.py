@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import stat
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,19 @@ class Item:
     data: Any
     observations: tuple[Observation, ...] = ()
     time: datetime | None = None
+
+
+NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file (through symbolic links), or a path that is gone (its read fails, with the
+    reason, where it is read); False for named pipes, sockets and devices, whose reading would
+    block or never end: every walk over evidence asks this first."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True
 
 
 @dataclasses.dataclass(slots=True)

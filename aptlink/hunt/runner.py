@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from aptlink.errors import EvidenceError
-from aptlink.evidence.base import ParseContext, Warning_
+from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regular
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
 from aptlink.hunt.rules import CompiledRule, RuleSet
@@ -265,8 +265,6 @@ Piece = Path | tuple[Path, int, int]  # a file, or a range of a big EVTX file's 
 
 
 def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterator[Row]:
-    from aptlink.pipeline import NOT_REGULAR, is_regular
-
     for piece in pieces:
         path, chunks = (piece, None) if isinstance(piece, Path) else (piece[0], piece[1:])
         if not is_regular(path):  # a named pipe would block the worker; a device never ends
