@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,16 @@ from aptlink import pipeline
 from aptlink.errors import CorruptEvidence
 from aptlink.evidence.base import PARSERS, Item, Limits, ParseContext, Parser, Source
 from aptlink.model import Evidence, Status
+
+
+@contextlib.contextmanager
+def registered(parser: type[Parser]) -> Iterator[None]:
+    """A test parser registered for the duration of the block."""
+    PARSERS.register(parser)
+    try:
+        yield
+    finally:
+        PARSERS.unregister(parser.name)
 
 
 class _Exploding(Parser):
@@ -43,11 +54,8 @@ def test_every_input_gets_a_status(tmp_path: Path) -> None:
     (tmp_path / "sheet.obs").write_text("#aptlink-observations\ndomain-name: Example.ORG\n")
     (tmp_path / "copy.obs").write_text("#aptlink-observations\ndomain-name: Example.ORG\n")
     (tmp_path / "bad.x").write_text("#explode")
-    PARSERS.register(_Exploding)
-    try:
+    with registered(_Exploding):
         result = pipeline.investigate([tmp_path], None)
-    finally:
-        PARSERS.unregister("test-exploding")
     status = {Path(e.path).name: (e.status, e.reason) for e in result.evidence}
     assert status["empty.eml"] == (Status.SKIPPED, "empty file")
     assert status["noise.bin"] == (Status.SKIPPED, "no parser recognises this format")
@@ -76,11 +84,8 @@ def test_a_parse_that_never_ends_is_stopped_and_the_run_goes_on(tmp_path: Path) 
     (tmp_path / "a.x").write_text("#stuck")
     (tmp_path / "b.obs").write_text("#aptlink-observations\ndomain-name: example.org\n")
     ctx = ParseContext(limits=Limits(parse_seconds=0.3, file_seconds_per_mb=0))
-    PARSERS.register(_Stuck)
-    try:
+    with registered(_Stuck):
         evidence, _ = pipeline.ingest([tmp_path], ctx)
-    finally:
-        PARSERS.unregister("test-stuck")
     status = {Path(e.path).name: (e.status, e.reason) for e in evidence}
     assert status["a.x"][0] is Status.FAILED and "time limit" in (status["a.x"][1] or "")
     assert status["b.obs"][0] is Status.ANALYSED
@@ -91,13 +96,10 @@ def test_the_time_limit_holds_outside_the_main_thread(tmp_path: Path) -> None:
     (tmp_path / "a.x").write_text("#stuck")
     ctx = ParseContext(limits=Limits(parse_seconds=0.3, file_seconds_per_mb=0))
     found: list[Evidence] = []
-    PARSERS.register(_Stuck)
-    try:
+    with registered(_Stuck):
         worker = threading.Thread(target=lambda: found.extend(pipeline.ingest([tmp_path], ctx)[0]))
         worker.start()
         worker.join(60)
-    finally:
-        PARSERS.unregister("test-stuck")
     assert not worker.is_alive()
     assert [(e.status, "time limit" in (e.reason or "")) for e in found] == [(Status.FAILED, True)]
 
