@@ -14,7 +14,7 @@ from typing import Any
 from aptlink import pipeline
 from aptlink.kb import KnowledgeBase
 from aptlink.pipeline import CaseResult, Progress
-from aptlink.report import exposures, html, jsonreport, markdown
+from aptlink.report import exposures, html, jsonreport, markdown, view
 from aptlink.report.measures import measures_for
 from aptlink.report.view import cves_seen, reported_actors, techniques_seen
 from aptlink.store import CaseStore
@@ -55,8 +55,9 @@ def rerun(case_dir: Path, kb: KnowledgeBase | None, stage: str) -> dict[str, Any
 
 def finish(case: CaseResult, case_dir: Path, kb: KnowledgeBase | None) -> dict[str, Any]:
     json_path = jsonreport.write(case, case_dir / "report.json")
-    md_path = markdown.write(case, case_dir / "report.md", kb)
-    html_path = html.write(case, case_dir / "report.html", kb)
+    built = view.build(case, kb)  # once for both: it resolves every actor and technique
+    md_path = markdown.write(case, case_dir / "report.md", kb, built)
+    html_path = html.write(case, case_dir / "report.html", kb, built)
     return summarise(case, reports=[str(md_path), str(html_path), str(json_path)])
 
 

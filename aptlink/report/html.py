@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -25,10 +26,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(case: CaseResult, kb: KnowledgeBase | None) -> str:
-    return environment().get_template("report.html.j2").render(**view.build(case, kb))
+def render(case: CaseResult, kb: KnowledgeBase | None, built: dict[str, Any] | None = None) -> str:
+    """The page; ``built`` is ``view.build(case, kb)`` when the caller has it already."""
+    context = built if built is not None else view.build(case, kb)
+    return environment().get_template("report.html.j2").render(**context)
 
 
-def write(case: CaseResult, path: Path, kb: KnowledgeBase | None) -> Path:
-    path.write_text(render(case, kb), encoding="utf-8")
+def write(
+    case: CaseResult, path: Path, kb: KnowledgeBase | None, built: dict[str, Any] | None = None
+) -> Path:
+    path.write_text(render(case, kb, built), encoding="utf-8")
     return path
