@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import stat
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aptlink.errors import LimitExceeded
+from aptlink.errors import CorruptEvidence, LimitExceeded
 from aptlink.model import Observation, Provenance
 from aptlink.registry import Registry
 
@@ -105,6 +106,21 @@ class Source:
 
     def provenance(self, parser: str, record: str | None = None) -> Provenance:
         return Provenance(file=str(self.path), sha256=self.sha256, record=record, chain=(parser,))
+
+
+def read_json(source: Source, what: str = "JSON") -> Any:
+    """The JSON document of a whole file; CorruptEvidence naming the file when it is not JSON, not
+    UTF-8, or nested deeper than the reader can follow (a hostile file of ``[[[[...`` exhausts
+    Python's recursion, which must read as a broken file, not as a crash)."""
+    try:
+        return json.loads(source.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptEvidence(f"not valid {what}: {exc}", str(source.path)) from None
+    except RecursionError:
+        raise CorruptEvidence(
+            f"not readable as {what}: nested deeper than the reader allows (about 1,000 levels)",
+            str(source.path),
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

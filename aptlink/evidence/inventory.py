@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from aptlink.errors import CorruptEvidence, UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.errors import UnsupportedEvidence
+from aptlink.evidence.base import Item, ParseContext, Parser, Source, read_json
 from aptlink.exposure.assess import Asset, exposure_of
 from aptlink.model import Kind, Observation, Provenance
 
@@ -240,10 +239,7 @@ class CycloneDxInventoryParser(Parser):
         return 85 if CYCLONEDX.search(head) else 0
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
-        try:
-            doc = json.loads(source.read())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CorruptEvidence(f"not JSON: {exc}", str(source.path)) from None
+        doc = read_json(source, "CycloneDX JSON")
         if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
             raise UnsupportedEvidence("not a CycloneDX BOM", str(source.path))
         meta = doc.get("metadata") or {}

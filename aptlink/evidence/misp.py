@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aptlink.errors import CorruptEvidence, UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.errors import UnsupportedEvidence
+from aptlink.evidence.base import Item, ParseContext, Parser, Source, read_json
 from aptlink.evidence.external import IncidentReader
 from aptlink.model import TECHNIQUE_RE, Kind, Provenance, utc
 
@@ -112,10 +112,7 @@ class MispEventParser(Parser):
 
 
 def _load(source: Source) -> Any:
-    try:
-        return json.loads(source.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptEvidence(f"not valid JSON: {exc}", str(source.path)) from None
+    return read_json(source)
 
 
 def _events(data: Any, where: str) -> Iterator[Obj]:

@@ -9,7 +9,6 @@ sector and organisation, locations give the country, sightings give the times.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.evidence.base import Item, ParseContext, Parser, Source, read_json
 from aptlink.evidence.external import IncidentReader
 from aptlink.model import TECHNIQUE_RE, Kind, Observation, Provenance, utc
 
@@ -116,10 +115,7 @@ class StixBundleParser(Parser):
 
 
 def _load(source: Source) -> Obj:
-    try:
-        data = json.loads(source.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptEvidence(f"not valid JSON: {exc}", str(source.path)) from None
+    data = read_json(source)
     if not isinstance(data, dict) or data.get("type") != "bundle":
         raise UnsupportedEvidence("not a STIX bundle", str(source.path))
     if not isinstance(data.get("objects", []), list):

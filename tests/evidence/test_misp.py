@@ -130,3 +130,11 @@ def test_not_misp_and_broken(tmp_path: Path) -> None:
     broken.write_text(json.dumps(event())[:-30])
     with pytest.raises(CorruptEvidence):
         parse(broken)
+
+
+def test_nesting_beyond_the_reader_is_a_broken_file(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"Event": {"info": "x", "Attribute": ' + "[" * 50_000 + "]" * 50_000 + "}}")
+    with pytest.raises(CorruptEvidence, match="nested deeper") as err:
+        parse(deep)
+    assert err.value.where == str(deep)
