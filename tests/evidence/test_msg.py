@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from aptlink.errors import CorruptEvidence
+from aptlink.evidence import msg as msg_module
 from aptlink.evidence.base import ParseContext, Source, choose_parser
 from aptlink.evidence.msg import MsgParser, parse_msg_bytes
 from aptlink.model import Provenance
@@ -46,3 +47,36 @@ def test_corrupt_msg_is_a_clear_error() -> None:
     prov = Provenance(file="bad.msg", sha256="0" * 64)
     with pytest.raises(CorruptEvidence):
         parse_msg_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, prov, ParseContext())
+
+
+class _RtfOnlyMessage:
+    """What extract-msg gives for a message whose HTML lives only inside its RTF body."""
+
+    def __init__(self, rtf: bytes) -> None:
+        self.rtfBody = rtf
+        self.deencapsulated = False
+
+    def getStream(self, name: str) -> bytes | None:
+        return None
+
+    @property
+    def htmlBody(self) -> bytes:
+        self.deencapsulated = True
+        return b"<p>read</p>"
+
+
+def test_rtf_html_is_deencapsulated_only_below_the_limit() -> None:
+    small = _RtfOnlyMessage(b"{\\rtf1\\fromhtml1 x}")
+    problems: list[str] = []
+    assert msg_module._html(small, problems) == "<p>read</p>"
+    assert small.deencapsulated and not problems
+    big = _RtfOnlyMessage(b"{\\rtf1\\fromhtml1 " + b"x" * (msg_module.MAX_RTF_DEENCAPSULATE + 1))
+    assert msg_module._html(big, problems) == ""
+    assert not big.deencapsulated
+    assert problems and "over the" in problems[0] and "plain-text body was" in problems[0]
+
+
+def test_rtf_fixture_keeps_its_html(shared: Path) -> None:
+    path = shared / "attachments/msg/strangeDate.msg"
+    mail = parse_msg_bytes(path.read_bytes(), Provenance(file=str(path), sha256=""), ParseContext())
+    assert len(mail.html_text) > 1000  # 47 KB of RTF, under the limit: de-encapsulated as before
