@@ -6,9 +6,8 @@ drive the same code. Nothing here touches a database or the terminal.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from aptlink.evidence.base import (
     Warning_,
     choose_parser,
     is_regular,
+    walk,
 )
 from aptlink.kb import KnowledgeBase
 from aptlink.link.attribute import attribute
@@ -52,18 +52,6 @@ class CaseResult:
     attributions: list[Attribution] = dataclasses.field(default_factory=list)
     mitigations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
-
-
-def walk(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every regular file under the given files and folders, in a stable order; no symlink loops."""
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    yield Path(root) / name
-        else:
-            yield path
 
 
 def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:

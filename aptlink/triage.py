@@ -271,7 +271,7 @@ def mail_files(paths: Iterable[Path]) -> list[Path]:
 def triage_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     """The files to judge (given files as they are, the mail files of folders walked
     recursively) and the files of those folders that are not mail, which are left out."""
-    from aptlink.pipeline import walk
+    from aptlink.evidence.base import walk
 
     found: list[Path] = []
     left_out: list[Path] = []

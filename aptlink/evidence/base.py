@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +54,18 @@ class Item:
 
 
 NOT_REGULAR = "not a regular file (a named pipe, socket or device): not read"
+
+
+def walk(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every regular file under the given files and folders, in a stable order; no symlink loops."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
 
 
 def is_regular(path: Path) -> bool:
