@@ -23,12 +23,13 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aptlink.errors import KnowledgeError
 from aptlink.kb import galaxy
 from aptlink.kb.actors import ActorIndex, find_cve_actors, load_actors, misp_actor
 from aptlink.kb.attack import AttackData, default_cache_dir, load_attack
-from aptlink.kb.indicators import IndicatorStore
+from aptlink.kb.indicators import URL_RE, IndicatorStore, refang
 from aptlink.model import Actor
 
 ATTACK_ENV = "APTLINK_ATTACK"
@@ -257,10 +258,7 @@ class KnowledgeBase:
 
 def url_host(value: str) -> str | None:
     """The host of a (possibly defanged) URL, or None when the value is not a URL."""
-    from urllib.parse import urlsplit
-
-    from aptlink.kb.indicators import URL_RE, refang
-
+    # imported at the top, not here: triage asks for the host of every link it meets
     value = refang(value)
     if not URL_RE.match(value):
         return None
