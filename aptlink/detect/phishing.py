@@ -119,6 +119,7 @@ class Rules:
     brand_skeletons: Any = None
     brand_typos: dict[str, str] = dataclasses.field(default_factory=dict)
     brand_key_finder: Any = None  # automaton over brand_keys: (order in brand_keys, key)
+    lure_domain_finder: Any = None  # automaton over lure terms run together (lure_domain_terms)
 
     def __post_init__(self) -> None:
         import ahocorasick
@@ -128,6 +129,7 @@ class Rules:
             self.brand_key_finder.add_word(key, (order, key))
         self.brand_key_finder.add_word("\x00never\x00", (len(self.brand_keys), ""))
         self.brand_key_finder.make_automaton()
+        self.lure_domain_finder = lure_domain_terms(self)
 
     def signal(self, code: str) -> Signal:
         return self.signals[code]
@@ -670,6 +672,7 @@ class Judge:
         yield from self._impersonation(sender, mail)
         yield from self._reply_paths(mail, sender)
         yield from self._sender_domain(domain)
+        yield from self._lure_domain(sender)
         yield from self._authentication(mail, sender)
         yield from self._known_sender(sender)
 
@@ -869,6 +872,29 @@ class Judge:
             yield self.reason(
                 "sender:lookalike-domain", f"sender domain {domain} imitates {target}"
             )
+
+    def _lure_domain(self, sender: Address) -> Iterator[Reason]:
+        """A sending domain made of a lure's words and more (simuladordeplanodesaude.com,
+        notificacaoreceitafederal.com, support-trustwallet.com): registered for the campaign and
+        named to make its offer look official. A name that is the lure word alone (bitcoin.de)
+        is a business named after its trade; webmail, brands' and the directory's domains are
+        not judged."""
+        domain = sender.domain
+        name = squeezed(domain[:253])
+        # the automaton first: it rarely finds anything, and the other tests cost more
+        for _, (key, term) in self.rules.lure_domain_finder.iter(name):
+            reg = registered_domain(domain)
+            own = len(name) - len(squeezed(reg.partition(".")[2]))  # letters before the suffix
+            if (
+                own >= len(key) + 3
+                and reg not in self.index().real
+                and not in_domain_list(domain, self.rules.freemail)
+            ):
+                yield self.reason(
+                    "sender:lure-domain",
+                    f"sender domain {domain[:120]} is made of the lure words {term!r} and more",
+                )
+                return
 
     def _authentication(self, mail: Mail, sender: Address) -> Iterator[Reason]:
         results = {m: set(mail.auth_results(m)) for m in ("spf", "dkim", "dmarc")}
@@ -1750,6 +1776,40 @@ def _styled_letters(subject: str, display: str) -> str:
             plain = unicodedata.normalize("NFKC", text)[:60]
             return f"{where} {plain!r} is written in mathematical letters that word filters miss"
     return ""
+
+
+LURE_DOMAIN_MIN = 7  # letters a lure term needs to be looked for inside a domain name
+# Lure words that name a kind of service whose real providers are named after it
+# (webmail.example.org, voicemail.example.com): no sign of a made-up domain.
+SERVICE_WORDS = frozenset({"webmail", "voicemail"})
+
+
+@functools.lru_cache(maxsize=4096)
+def squeezed(text: str) -> str:
+    """The letters and digits of a text, lower case, without accents or spaces ("Plano de
+    Saúde" -> "planodesaude"): how words are run together in a domain name."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if c.isascii() and c.isalnum())
+
+
+def lure_domain_terms(rules: Rules) -> Any:
+    """An automaton over the commodity lure terms run together ("planodesaude",
+    "receitafederal"), seven letters or more, each giving (key, term); brand names are left to
+    the brand signals."""
+    import ahocorasick
+
+    brands = {squeezed(b) for b in rules.brands}
+    automaton = ahocorasick.Automaton()
+    for term, theme in sorted(rules.term_theme.items()):
+        key = squeezed(term)
+        if len(key) < LURE_DOMAIN_MIN or key in brands or key in SERVICE_WORDS:
+            continue
+        if rules.themes[theme].kind == "commodity" and key not in automaton:
+            automaton.add_word(key, (key, term))
+    if len(automaton) == 0:
+        automaton.add_word("\x00never\x00", ("\x00never\x00", ""))
+    automaton.make_automaton()
+    return automaton
 
 
 TENANT_DOMAINS = (".onmicrosoft.com",)
