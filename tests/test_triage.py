@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 from aptlink.analysis import builders
 from aptlink.cli import _register_subcommands, app
 from aptlink.evidence.base import Limits
-from aptlink.triage import TriageConfig, iter_triage, mail_files, make_judge, triage_bytes
+from aptlink.triage import (
+    TriageConfig,
+    iter_triage,
+    mail_files,
+    make_judge,
+    read_at_most,
+    triage_bytes,
+)
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "mail"))
 import mailfactory as mf
@@ -197,3 +204,19 @@ def test_a_device_or_pipe_is_read_only_up_to_the_size_limit() -> None:
     config = TriageConfig(limits=Limits(max_file_bytes=4096), use_kb=False)
     (result,) = iter_triage([Path("/dev/zero")], config, jobs=1)
     assert result.verdict == "error" and "over the size limit" in (result.error or "")
+
+
+def test_a_file_is_read_whole_up_to_the_bound_even_when_it_grew_since_its_size_was_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_at_most reads a regular file by its size, and goes on when it holds more than that."""
+    path = tmp_path / "m.eml"
+    path.write_bytes(b"a" * 10 + b"b" * 20)
+    with path.open("rb") as fh:
+        assert read_at_most(fh, 25) == b"a" * 10 + b"b" * 15
+    with path.open("rb") as fh:
+        assert read_at_most(fh, 100) == b"a" * 10 + b"b" * 20
+    stale = os.stat_result((0, 0, 0, 0, 0, 0, 10, 0, 0, 0))  # the size before the file grew
+    monkeypatch.setattr("aptlink.triage.os.fstat", lambda fd: stale)
+    with path.open("rb") as fh:
+        assert read_at_most(fh, 25) == b"a" * 10 + b"b" * 15
