@@ -673,6 +673,7 @@ class Judge:
         yield from self._reply_paths(mail, sender)
         yield from self._sender_domain(domain)
         yield from self._lure_domain(sender)
+        yield from self._lure_display_name(sender)
         yield from self._authentication(mail, sender)
         yield from self._known_sender(sender)
 
@@ -895,6 +896,27 @@ class Judge:
                     f"sender domain {domain[:120]} is made of the lure words {term!r} and more",
                 )
                 return
+
+    def _lure_display_name(self, sender: Address) -> Iterator[Reason]:
+        """A sender name that is an advert or an alert ("8 kg weniger in 1 Woche!", "Conta
+        bloqueada", "Sex Dating"): a commodity lure's words where an organisation or a person
+        gives their name. Brand names are left to the brand signals, and brands' and the
+        directory's own domains are not judged."""
+        name = sender.name[:200]
+        if not name:
+            return
+        text = (name if name.isascii() else unicodedata.normalize("NFKC", name)).lower()
+        for term in find_terms(self.rules.lexicon, text):
+            theme = self.rules.themes.get(self.rules.term_theme.get(term, ""))
+            if theme is None or theme.kind != "commodity" or term in self.rules.brands:
+                continue
+            if registered_domain(sender.domain) in self.index().real:
+                return
+            yield self.reason(
+                "sender:lure-display-name",
+                f"sender name {name[:60]!r} is a lure ({theme.name}: {term!r}), not a name",
+            )
+            return
 
     def _authentication(self, mail: Mail, sender: Address) -> Iterator[Reason]:
         results = {m: set(mail.auth_results(m)) for m in ("spf", "dkim", "dmarc")}
