@@ -457,6 +457,8 @@ def _leaf(part: Message, state: _Walk) -> None:
 
 
 def _part_name(part: Message) -> str:
+    if not _may_name(part):
+        return ""
     raw = part.get_param("filename", None, "content-disposition") or part.get_param("name")
     if raw is None:
         return ""
@@ -465,6 +467,20 @@ def _part_name(part: Message) -> str:
     except Exception:
         name = str(raw)
     return decode_header_value(name)[:500]
+
+
+def _may_name(part: Message) -> bool:
+    """Whether the part's Content-Type or Content-Disposition holds "name" at all: a filename or
+    name parameter (RFC 2231 pieces too) needs it, and most text parts have neither, which the
+    stdlib learns only by parsing every parameter of both headers."""
+    return any(
+        "name" in str(value).lower()
+        for key, value in part.__dict__["_headers"]
+        if key.lower() in NAMING_FIELDS
+    )
+
+
+NAMING_FIELDS = frozenset(["content-type", "content-disposition"])
 
 
 def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int, bool]:
@@ -580,7 +596,7 @@ def extract_links(
     for action in forms:
         if action:
             add(action, "", "form")
-    for m in URL_RE.finditer(text):
+    for m in url_matches(URL_RE, text):
         add(m.group(0), "", "text")
     start = _first_address_at(visible)
     if start >= 0 and len(links) < limit:
@@ -588,11 +604,35 @@ def extract_links(
         anchor_texts = "\n".join(link.text for link in links if link.text)
         # bounded: the first SHOWN_URL_CHARS of the visible text; an address already found as an
         # href, or shown as an anchor's text (judged with its real target), is not added again
-        for m in URL_RE.finditer(visible, start, SHOWN_URL_CHARS):
+        for m in url_matches(URL_RE, visible, start, SHOWN_URL_CHARS):
             url = m.group(0).rstrip(TRAILING_PUNCT)
             if url not in hrefs and url not in anchor_texts:
                 add(url, "", "text")
     return links, forms
+
+
+WWW_RE = re.compile(r"(?i)www\.")
+
+
+def url_matches(
+    pattern: re.Pattern[str], text: str, start: int = 0, end: int | None = None
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, start, end)`` for a web-address pattern whose matches begin with
+    "www." (any case) or at most five characters before "://" ("hxxps://"): the pattern is tried
+    only there, as a pattern opening with \\b is otherwise tried at every position of the text."""
+    end = len(text) if end is None else min(end, len(text))
+    starts = {m.start() for m in WWW_RE.finditer(text, start, end)}
+    found = text.find("://", start, end)
+    while found >= 0:
+        starts.update(range(max(start, found - 5), found - 3))
+        found = text.find("://", found + 1, end)
+    pos = start
+    for at in sorted(starts):
+        if at >= pos:
+            m = pattern.match(text, at, end)
+            if m is not None:
+                pos = m.end()
+                yield m
 
 
 def _first_address_at(text: str) -> int:
