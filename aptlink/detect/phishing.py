@@ -42,7 +42,15 @@ from aptlink.detect.maildomains import (
     same_organisation,
 )
 from aptlink.evidence.base import Item, Limits
-from aptlink.evidence.email import Address, Mail, MailAttachment, MailLink, lowered, url_host
+from aptlink.evidence.email import (
+    Address,
+    Mail,
+    MailAttachment,
+    MailLink,
+    lowered,
+    url_host,
+    url_matches,
+)
 from aptlink.evidence.forwarded import (
     as_forwarded,
     forwarded_mail,
@@ -607,6 +615,7 @@ class Judge:
         reasons += self.lure_reasons(mail)
         reasons += self.contact_reasons(mail, reasons)
         reasons += self.link_reasons(mail)
+        reasons += self.foreign_call_reasons(mail)
         reasons += self.content_reasons(mail)
         inside: list[Observation] = []
         if forwarder is not None and provenance is not None:
@@ -1223,6 +1232,27 @@ class Judge:
                 yield self.reason("link:recipient-in-url", f"the link embeds the recipient {rcpt}")
                 return
 
+    def foreign_call_reasons(self, mail: Mail) -> Iterator[Reason]:
+        """A short mail whose worded links (the buttons: "Claim Your Rewards", "Verify My Wallet")
+        all lead to a site that is neither the sender's nor one its name or mailbox names, and
+        that links nothing of the sender's own: a hijacked or throw-away domain sending readers
+        on to the campaign's site. Webmail, brands' and the directory's domains are not judged,
+        nor links to a brand's own site (a developer's list mail pointing at github.com)."""
+        sender = mail.sender
+        if sender is None or not mail.html or "@" not in sender.address:
+            return
+        reg = registered_domain(sender.domain)
+        name = reg.partition(".")[0]
+        real = self.index().real
+        if len(name) < 3 or reg in real or in_domain_list(sender.domain, self.rules.freemail):
+            return
+        target = _foreign_call(mail.links[:MAX_LINKS], reg, sender, real)
+        if target and _words_at_most(mail.body[:5000], FOREIGN_CALL_MAX_WORDS):
+            yield self.reason(
+                "link:foreign-call-to-action",
+                f"the mail's links ({target[1][:40]!r}) lead to {target[0]}, not to {reg}",
+            )
+
     # --- content -------------------------------------------------------------------------
 
     def content_reasons(self, mail: Mail) -> Iterator[Reason]:
@@ -1710,8 +1740,13 @@ def _too_tall(found: re.Match[str]) -> bool:
 def _readable_part(body: str) -> str:
     """The text without signed or armoured blocks (PGP, S/MIME), whose base64 looks random."""
     cut = body.find("-----BEGIN PGP")
-    text = body[: cut if cut >= 0 else 20000][:20000]
-    return URL_IN_TEXT.sub(" ", text[:8000])
+    text = body[: cut if cut >= 0 else 20000][:20000][:8000]
+    pieces: list[str] = []
+    pos = 0
+    for m in url_matches(URL_IN_TEXT, text):  # URL_IN_TEXT.sub(" ", text), tried only where it may
+        pieces += (text[pos : m.start()], " ")
+        pos = m.end()
+    return "".join(pieces) + text[pos:] if pieces else text
 
 
 def _looks_random(token: str) -> bool:
@@ -1902,6 +1937,50 @@ FORGED_FORWARDER = frozenset(
         "sender:malformed",
     ]
 )
+
+
+FOREIGN_CALL_MAX_WORDS = 300  # words of a short mail: an advert or an alert, not a letter
+# Link text that shows an address ("https://...", "www.x.org", "zhang at 163.com": a list member
+# pasting a URL or an archive hiding an address), not a call to act.
+URL_LIKE_TEXT = re.compile(r"(?i)[\w-]\.[a-z]{2,24}\b")  # tried only on text with a dot
+NOT_PAGES = ("mailto:", "tel:", "#", "cid:", "sms:")
+
+
+def _words_at_most(text: str, most: int) -> bool:
+    """Whether the text has at most ``most`` words: split no further than that."""
+    return len(text.split(None, most)) <= most
+
+
+def _foreign_call(
+    links: Sequence[MailLink], reg: str, sender: Address, real: frozenset[str]
+) -> tuple[str, str] | None:
+    """(domain, text) of the first worded link of a mail whose links all lead away from the
+    sender's registered domain ``reg``, or None when any link is the sender's own (its site, its
+    images), or leads to a domain the sender's name or mailbox names (a shop mailing through a
+    service), or no worded link leads to a site that is not a brand's own."""
+    name = reg.partition(".")[0]
+    who = ""
+    found: tuple[str, str] | None = None
+    for link in links:
+        host = link.host
+        if name in host:  # the sender's own site or one named like it (its ESP's sub-domain)
+            return None
+        if link.source != "html" or "." not in host or link.url[:7].lower().startswith(NOT_PAGES):
+            continue
+        domain = registered_domain(host)
+        label = domain.partition(".")[0]
+        who = who or squeezed(f"{sender.name[:200]} {sender.address.partition('@')[0]}")
+        if len(label) >= 4 and label in who:
+            return None
+        text = link.text[:200].strip()
+        if found is None and domain not in real and _worded(text):
+            found = (domain, text)
+    return found
+
+
+def _worded(text: str) -> bool:
+    """Whether link text is words (a call to act), not an address or a URL."""
+    return bool(text) and "@" not in text and ("." not in text or not URL_LIKE_TEXT.search(text))
 
 
 def _lure_topics(reasons: Sequence[Reason], themes: Mapping[str, Theme]) -> int:
