@@ -41,9 +41,13 @@ HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):")
 MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.{0,200}$", re.M)
 URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
 A_OPEN_RE = re.compile(r"(?i)<a\s[^>]{0,4000}>")
+A_OPEN_LOWER = re.compile(r"<a\s[^>]{0,4000}>")  # A_OPEN_RE over lower-case text
 HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 SRC_RE = re.compile(
     r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
+)
+SRC_LOWER = re.compile(  # SRC_RE over lower-case text
+    r"""(?s)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
 )
 FORM_RE = re.compile(r"""(?is)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})""")
 TAG_RE = re.compile(r"(?s)<[^>]{0,4000}>")
@@ -589,9 +593,9 @@ def extract_links(
 
     for url, shown in _anchors(markup):
         add(url, shown, "html")
-    for m in SRC_RE.finditer(markup):
-        if not m.group(1).lower().startswith(("cid:", "data:")):
-            add(m.group(1), "", "src")
+    for src in _sources(markup):
+        if not src.lower().startswith(("cid:", "data:")):
+            add(src, "", "src")
     forms = [html.unescape(m.group(1)) for m in FORM_RE.finditer(markup)]
     for action in forms:
         if action:
@@ -642,18 +646,36 @@ def _first_address_at(text: str) -> int:
     return max(0, min(found) - 8) if found else -1
 
 
+def _sources(markup: str) -> Iterator[str]:
+    """The src of each img, iframe, script, embed and frame tag (SRC_RE), looked for in the
+    lowered copy, twice as fast as ignoring case, when it keeps the markup's places (_anchors)
+    and holds no dotless i or long s, which SRC_RE's case folding reads as i and s."""
+    lower = lowered(markup) if markup else ""
+    if len(lower) != len(markup) or "\u0131" in markup or "\u017f" in markup:
+        yield from (m.group(1) for m in SRC_RE.finditer(markup))
+        return
+    for m in SRC_LOWER.finditer(lower):
+        yield markup[m.start(1) : m.end(1)]
+
+
 def _anchors(markup: str) -> Iterator[tuple[str, str]]:
     """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
     if "<a" not in markup and "<A" not in markup:
         return
     lower = lowered(markup)
-    for m in A_OPEN_RE.finditer(markup):
-        href = HREF_RE.search(m.group(0))
+    # the tags are looked for in the lowered copy with a case-sensitive "<a" prefix, which the
+    # regex engine skips to, when the copy has the markup's length: then every character stands
+    # where it stood, so the spans are the markup's (A_OPEN_RE ignores case over the markup)
+    opens = (
+        A_OPEN_LOWER.finditer(lower) if len(lower) == len(markup) else A_OPEN_RE.finditer(markup)
+    )
+    for m in opens:
+        href = HREF_RE.search(markup, m.start(), m.end())
         if href is None:
             continue
         close = lower.find("</a", m.end(), m.end() + 4000)
         inner = markup[m.end() : close] if close >= 0 else ""
-        shown = SPACE_RE.sub(" ", html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
+        shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
         yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
 
 
