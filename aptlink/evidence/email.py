@@ -273,7 +273,7 @@ def decode_header_value(value: object) -> str:
     if "=?" not in raw:
         text = _unescape_surrogates(raw)
         if "\n" in text or "  " in text or "\t" in text:
-            text = SPACE_RE.sub(" ", text.replace("\r", " ").replace("\n", " "))
+            text = _collapse_blanks(text.replace("\n", " "))  # folded: SPACE_RE's result
         return text.strip()
     try:
         parts = email.header.decode_header(raw)
@@ -286,7 +286,7 @@ def decode_header_value(value: object) -> str:
         else:
             out.append(_unescape_surrogates(chunk))
     text = "".join(out) if len(parts) > 1 else out[0] if out else ""
-    return SPACE_RE.sub(" ", text.replace("\r", " ").replace("\n", " ")).strip()
+    return _collapse_blanks(text.replace("\n", " ")).strip()
 
 
 def _iso2022_header(raw: str) -> str:
@@ -441,7 +441,11 @@ def _mime_view(part: Message) -> Message:
     fields = part.__dict__["_headers"]
     if len(fields) <= 8:
         return part
-    view = copy.copy(part)
+    if type(part) is Message:  # copy.copy(part) without its pickling detour: it is its __dict__
+        view = Message.__new__(Message)
+        view.__dict__.update(part.__dict__)
+    else:
+        view = copy.copy(part)
     view.__dict__["_headers"] = [(k, v) for k, v in fields if k.lower() in MIME_FIELDS]
     return view
 
