@@ -1059,6 +1059,7 @@ class Judge:
         context = LinkContext([] if tracked else recipients, archive_hint, own)
         for link in links:
             yield from self._link(link, context)
+        yield from self._disguised_host(links)
         # a newsletter's search box posts to its own site; a form posting elsewhere collects data
         foreign = [f for f in mail.forms[:20] if not same_organisation(url_host(f), own)]
         if foreign:
@@ -1068,6 +1069,24 @@ class Judge:
             )
         if "password" in mail.html and PASSWORD_FIELD.search(mail.html[:MAX_SCAN_CHARS]):
             yield self.reason("link:password-field", "an <input type=password> inside the mail")
+
+    def _disguised_host(self, links: Sequence[MailLink]) -> Iterator[Reason]:
+        """A link whose host is written to hide where it leads: a host name before an '@'
+        (https://www.microsoft.com-premium@evil.run.app, where the browser goes to what follows
+        the '@'), the host's letters percent-encoded (www.%74%65r%52%61.es), or an IP address
+        written as one hexadecimal number (http://0x40785edd/). No site is reached so by mistake."""
+        for link in links:
+            url = link.url  # the scheme and host (to the first '/' past "https://"), not parsed
+            end = url.find("/", 8)
+            head = url[:end] if end > 0 else url[:2100]
+            if "@" not in head and "%" not in head and "0x" not in head[:10]:
+                continue  # the common case: none of the three marks before the path
+            if url[:4].lower() != "http" or link.source == "src":
+                continue  # mailto: addresses, pictures
+            disguise = host_disguise(link)
+            if disguise:
+                yield self.reason("link:disguised-host", f"{disguise}: {link.url[:160]}")
+                return
 
     def _link(self, link: MailLink, lc: LinkContext) -> Iterator[Reason]:
         url = link.url
@@ -1163,9 +1182,12 @@ class Judge:
         self, link: MailLink, host: str, archive_hint: bool, own_site: bool
     ) -> Iterator[Reason]:
         url = link.url
-        path = urllib.parse.urlsplit(url).path if "://" in url else url
-        risky = RISKY_LINK_EXT.search(path)
-        form = self._form_builder(host, path)
+        # the path (urlsplit's) only where it can matter: a risky extension in the URL, or a URL
+        # urlsplit may change (tabs, line ends) or refuse (brackets, non-ASCII host) as before
+        eager = not url.isascii() or any(c in url for c in "\t\r\n[]") or RISKY_LINK_EXT.search(url)
+        path = _link_path(url) if eager else None
+        risky = RISKY_LINK_EXT.search(path) if path is not None else None
+        form = self._form_builder(host, url, path)
         cloud = not form and in_domain_list(host, CLOUD_STORAGE)
         if form and link.source != "src":
             yield self.reason("link:form-builder", f"link to a {form} form: {url[:160]}")
@@ -1189,11 +1211,11 @@ class Judge:
         if REDIRECT_PARAM.search(url) and link.source != "src" and not rewriter:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
 
-    def _form_builder(self, host: str, path: str) -> str:
+    def _form_builder(self, host: str, url: str, path: str | None) -> str:
         """The form service a link leads to ("docs.google.com/forms"), or ''."""
         if not in_domain_list(host, self.rules.form_builder_hosts):
             return ""
-        where = f"{host}{path}".lower()
+        where = f"{host}{_link_path(url) if path is None else path}".lower()
         for entry in self.rules.form_builders:
             base, _, prefix = entry.partition("/")
             if (host == base or host.endswith("." + base)) and (
@@ -1260,13 +1282,16 @@ class Judge:
         yield from self._disguised_brand(mail)
         yield from self._brand_transaction(mail)
         markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
-        words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
         images = markup.count("<img") + sum(
             1 for a in mail.attachments if a.content_type.startswith("image/")
         )
         only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
-        if 0 < images <= 3 and words < 15 and only_images:
-            yield self.reason("content:image-only", f"{images} image(s) and {words} words of text")
+        if 0 < images <= 3 and only_images:  # the words counted only then
+            words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
+            if words < 15:
+                yield self.reason(
+                    "content:image-only", f"{images} image(s) and {words} words of text"
+                )
         if "font-size" in markup and HIDDEN_STYLE.search(markup):
             yield self.reason("content:hidden-text", "HTML hides text from the reader")
         pushed = _pushed_out_of_view(markup)
@@ -1560,6 +1585,11 @@ URLDEFENSE_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.{1,4000}?)__;", re
 SUBSCRIPTION_LINK = re.compile(
     r"(unsubscribe|opt-?out|subscription|preferences|mailman/options|/remove|manage)"
 )
+
+
+def _link_path(url: str) -> str:
+    """The path of a link (all of it when it has no scheme), as urlsplit reads it."""
+    return urllib.parse.urlsplit(url).path if "://" in url else url
 
 
 def _embeds_any(url: str, recipients: list[str]) -> bool:
@@ -2021,6 +2051,35 @@ def _address_spans(text: str, limit: int = 20) -> Iterator[tuple[int, str]]:
             limit -= 1
             yield local.start(), f"{local.group(0)}@{domain.group(1)}".lower().rstrip(".")
         at = text.find("@", at + 1)
+
+
+# A link's authority (what comes between "//" and the path), bounded; and in the part before
+# its last "@" (the user information), a host name: a label, a dot and more.
+AUTHORITY = re.compile(r"(?i)https?://([^/?#\\\s]{1,2000})")
+HOST_LIKE = re.compile(r"[A-Za-z0-9-]{1,63}\.[A-Za-z0-9%-]{2}")
+# A letter, digit or dot of a host written as %xx ("%77%77%77%2e"): no name needs escaping so.
+ENCODED_HOST_CHAR = re.compile(r"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|2[eE])")
+HEX_HOST = re.compile(r"0x[0-9a-f]{1,8}")
+
+
+def host_disguise(link: MailLink) -> str:
+    """How a link's host is disguised, or '': a host name as the user information before an
+    '@', percent-encoded letters in the host, or an IP address as a hexadecimal number. Pictures
+    are not judged (the reader clicks on nothing)."""
+    if link.source == "src":
+        return ""
+    if "@" in link.url:
+        authority = AUTHORITY.match(link.url)
+        if authority and "@" in authority.group(1):
+            shown = authority.group(1).rpartition("@")[0]
+            if HOST_LIKE.search(shown):
+                return f"the link shows {shown[:60]!r} before '@' but goes to {link.host[:60]}"
+    host = link.host
+    if "%" in host and ENCODED_HOST_CHAR.search(host):
+        return f"the link's host {host[:60]!r} is percent-encoded"
+    if host.startswith("0x") and HEX_HOST.fullmatch(host):
+        return f"the link's host {host!r} is an IP address written as one hexadecimal number"
+    return ""
 
 
 def _address(mail: Mail | None) -> str | None:
