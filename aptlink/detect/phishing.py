@@ -616,6 +616,7 @@ class Judge:
         reasons += self.contact_reasons(mail, reasons)
         reasons += self.link_reasons(mail)
         reasons += self.foreign_call_reasons(mail)
+        reasons += self.recipient_list_reasons(mail)
         reasons += self.content_reasons(mail)
         inside: list[Observation] = []
         if forwarder is not None and provenance is not None:
@@ -1273,6 +1274,24 @@ class Judge:
             yield self.reason(
                 "link:foreign-call-to-action",
                 f"the mail's links ({target[1][:40]!r}) lead to {target[0]}, not to {reg}",
+            )
+
+    def recipient_list_reasons(self, mail: Mail) -> Iterator[Reason]:
+        """A mail openly addressed to a list of strangers, one on each domain and none on the
+        sender's (yyyy@neteze.com, yyyy@netmagic.net, yyyy@netmore.net ...): addresses harvested
+        or bought and mailed in batches. Colleagues and list threads copy several people of the
+        same organisations."""
+        if len(mail.to) + len(mail.cc) < SCATTERED_RECIPIENTS:
+            return  # the common case
+        own = registered_domain(mail.sender.domain) if mail.sender else ""
+        domains = [
+            registered_domain(a.domain) for a in (*mail.to, *mail.cc)[:100] if "@" in a.address
+        ]
+        strangers = own not in domains and len(set(domains)) == len(domains)
+        if len(domains) >= SCATTERED_RECIPIENTS and strangers:
+            yield self.reason(
+                "content:scattered-recipients",
+                f"the mail is addressed to {len(domains)} strangers, each on another domain",
             )
 
     # --- content -------------------------------------------------------------------------
@@ -1969,6 +1988,7 @@ FORGED_FORWARDER = frozenset(
 )
 
 
+SCATTERED_RECIPIENTS = 8  # visible recipients, each on its own domain, of a harvested batch
 FOREIGN_CALL_MAX_WORDS = 300  # words of a short mail: an advert or an alert, not a letter
 # Link text that shows an address ("https://...", "www.x.org", "zhang at 163.com": a list member
 # pasting a URL or an archive hiding an address), not a call to act.
