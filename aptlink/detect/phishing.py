@@ -707,6 +707,7 @@ class Judge:
                 "sender:malformed", f"From {sender.address!r} is not a deliverable address"
             )
         yield from self._provider(sender)
+        yield from self._token_mailbox(sender)
         yield from self._envelope(mail, sender)
         yield from self._impersonation(sender, mail)
         yield from self._reply_paths(mail, sender)
@@ -715,6 +716,20 @@ class Judge:
         yield from self._lure_display_name(sender)
         yield from self._authentication(mail, sender)
         yield from self._known_sender(sender)
+
+    def _token_mailbox(self, sender: Address) -> Iterator[Reason]:
+        """A mailbox that is a token, letters and digits in turns (tzp4qgk9b, mcbride17377u48,
+        w7b02) or a run of eight digits or more (social201711094), on a domain that is not
+        webmail: a name made per mail or per batch. Webmail users choose such names for
+        themselves (cjh416593819@gmail.com), so webmail is left out."""
+        mailbox = sender.address.partition("@")[0]
+        if len(mailbox) > 64 or not TOKEN_MAILBOX.fullmatch(mailbox):
+            return  # the common case
+        if not in_domain_list(sender.domain, self.rules.freemail):
+            yield self.reason(
+                "sender:random-mailbox",
+                f"mailbox name of {sender.address} is a token of letters and digits",
+            )
 
     def _envelope(self, mail: Mail, sender: Address) -> Iterator[Reason]:
         """A bounce address on a Microsoft 365 tenant's default domain (name.onmicrosoft.com) for a
@@ -1698,6 +1713,11 @@ RANDOM_MAILBOX = re.compile(r"(?i)^(?=[a-z]{6,})(?=.*[bcdfghjklmnpqrstvwxz]{5})[
 LOOKALIKE_SCRIPT = re.compile("[\u0370-\u04ff]")
 # Words joined by separators, then a serial number (lina_thaxter_50267, new_offre_6_68523): a
 # mailbox made from a name list and a counter, one per mail sent.
+# Letters and digits in turns, twice at least (tzp4qgk9b, vixinte1563o74, 3b3fke), or a run of
+# eight digits (social201711094): a mailbox made by a program (sender:random-mailbox).
+TOKEN_MAILBOX = re.compile(
+    r"[a-z]+[0-9]+[a-z]+[0-9]+[a-z0-9]*|[0-9]+[a-z]+[0-9]+[a-z]+[a-z0-9]*|[a-z]*[0-9]{8,}[a-z0-9]*"
+)
 SERIAL_MAILBOX = re.compile(r"[a-z]{2,20}(?:[_.-][a-z0-9]{1,20}){1,3}[_.-]\d{3,6}")
 RANDOM_TOKEN = re.compile(r"(?<![\w/.@+=-])[A-Za-z0-9]{9,40}(?![\w/.@+=-])")
 VALID_DOMAIN = re.compile(
