@@ -1407,7 +1407,7 @@ class Judge:
                 "content:mixed-script", f"{mixed.group(0)!r} mixes Latin with look-alike letters"
             )
         token = next((t for t in RANDOM_TOKEN.findall(mail.subject) if _looks_random(t)), None)
-        token = token or _scrambled_suffix(mail.subject)
+        token = token or _scrambled_suffix(mail.subject) or _glued_tag(mail.subject)
         if token:
             yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
         else:
@@ -1851,6 +1851,21 @@ def _random_attachment_name(attachments: Sequence[MailAttachment]) -> str:
 
 
 ATTACHMENT_TAG = re.compile(r"[A-Za-z0-9]{9,40}")
+
+
+# Capitals glued to the last word of a subject ("Refinance or MortgageFKZQELJHYNO", "Doe nu mee
+# en ontdek je prijs.GQME"): a tag salted per mail after a small letter or a full stop.
+GLUED_TAG = re.compile(r"[a-z.!?]([A-Z]{4,12})[^\w\s]{0,3}$")
+
+
+def _glued_tag(subject: str) -> str:
+    """The run of capitals glued to a subject's last word, or '': no word, name or acronym is
+    written against the end of another (ASP.NET's three letters do not count)."""
+    tail = subject[-7:]
+    if tail == tail.lower():
+        return ""  # the common case: no capital near the end
+    found = GLUED_TAG.search(subject[-30:])
+    return found.group(1) if found else ""
 
 
 def _scrambled_suffix(subject: str) -> str:
