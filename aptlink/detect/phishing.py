@@ -1472,6 +1472,12 @@ class Judge:
             yield self.reason(
                 "content:recipient-as-name", f"the mail addresses the reader as {greeted!r}"
             )
+            return
+        shown = _address_on_button(mail)
+        if shown:
+            yield self.reason(
+                "content:recipient-as-name", f"a link's text addresses the reader as {shown!r}"
+            )
 
     # --- attachments ---------------------------------------------------------------------
 
@@ -1686,6 +1692,25 @@ GREETING_BEFORE = re.compile(
 ADDRESS_SALUTATION = re.compile(
     r"\s{0,3}([\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8})\s{0,3}[,:!]"
 )
+
+
+def _address_on_button(mail: Mail) -> str:
+    """The recipient's address written in the text of a link to a page ("Hey x@y.nl, ben je nog
+    steeds op zoek", "E-Mail : x@y.com"), or '': the button speaks to the address, as a bulk
+    sender knowing nothing else does. Mail links and link text that is a URL are not counted."""
+    rcpts = [a.address for a in (*mail.to, *mail.cc)[:5] if len(a.address.partition("@")[0]) >= 3]
+    if not rcpts:
+        return ""
+    for link in mail.links[:MAX_LINKS]:
+        if "@" not in link.text or link.source != "html":
+            continue  # the common case
+        text = link.text[:300].lower()
+        if "http" in text or link.url[:7].lower() == "mailto:":
+            continue
+        shown = next((r for r in rcpts if "@" in r and r in text), "")
+        if shown:
+            return shown
+    return ""
 
 
 def _greeted_address(opening: str) -> str:
