@@ -629,7 +629,7 @@ def url_matches(
     "www." (any case) or at most five characters before "://" ("hxxps://"): the pattern is tried
     only there, as a pattern opening with \\b is otherwise tried at every position of the text."""
     end = len(text) if end is None else min(end, len(text))
-    starts = {m.start() for m in WWW_RE.finditer(text, start, end)}
+    starts = _www_at(text, start, end)
     found = text.find("://", start, end)
     while found >= 0:
         starts.update(range(max(start, found - 5), found - 3))
@@ -641,6 +641,20 @@ def url_matches(
             if m is not None:
                 pos = m.end()
                 yield m
+
+
+def _www_at(text: str, start: int, end: int) -> set[int]:
+    """Where "www." (any case) stands in text[start:end]: found with str.find in the lower-case
+    text, far faster than the case-blind pattern, when lowering keeps every character's place."""
+    lower = text[:end].lower()
+    if len(lower) != end:
+        return {m.start() for m in WWW_RE.finditer(text, start, end)}
+    found = set()
+    at = lower.find("www.", start, end)
+    while at >= 0:
+        found.add(at)
+        at = lower.find("www.", at + 4, end)
+    return found
 
 
 def _first_address_at(text: str) -> int:
