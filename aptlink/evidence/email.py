@@ -19,6 +19,7 @@ import email.utils
 import functools
 import hashlib
 import html
+import itertools
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -757,18 +758,20 @@ def _header_text(name: str, value: object) -> str:
 
 
 def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
-    raw_headers = (
-        getattr(msg, "_headers", None) or msg.items()
-    )  # raw list: no per-header policy work
+    raw_headers = (getattr(msg, "_headers", None) or msg.items())[
+        :500
+    ]  # raw list: no per-header policy work
+    names = [k.lower() for k, _ in raw_headers]  # once, for the decoding, getter and auth
     # most headers are kept as they came: only those the detectors read go through decoding
     headers = tuple(
         (k, v)
-        if type(v) is str and len(v) < 20000 and k.lower() not in DECODED_HEADERS
+        if type(v) is str and len(v) < 20000 and name not in DECODED_HEADERS
         else (k, _header_text(k, v))
-        for k, v in raw_headers[:500]
+        for name, (k, v) in zip(names, raw_headers, strict=True)
     )
     return build_mail(
         headers,
+        names=names,
         text="\n".join(state.texts),
         markup="\n".join(state.htmls),
         attachments=state.attachments,
@@ -785,9 +788,12 @@ def build_mail(
     attachments: Sequence[MailAttachment] = (),
     problems: Sequence[str] = (),
     size: int = 0,
+    names: Sequence[str] | None = None,
 ) -> Mail:
-    """A Mail from decoded headers, bodies and attachments (shared by the .eml and .msg parsers)."""
-    get = _getter(headers)
+    """A Mail from decoded headers, bodies and attachments (shared by the .eml and .msg parsers);
+    ``names`` are the header names in lower case, when the caller has them already."""
+    names = [k.lower() for k, _ in headers] if names is None else names
+    get = _getter(headers, names)
     html_text = html_to_text(markup) if markup else ""
     # an HTML-only mail's visible text: with a plain part beside it, that part writes the same out
     links, forms = extract_links(text, markup, visible="" if text.strip() else html_text)
@@ -810,7 +816,7 @@ def build_mail(
         links=tuple(links),
         forms=tuple(forms),
         attachments=tuple(attachments),
-        auth=_auth_results(headers),
+        auth=_auth_results(headers, names),
         problems=tuple(problems),
         size=size,
     )
@@ -822,10 +828,9 @@ def _readable(text: str, html_text: str) -> str:
     return text if len(html_text) <= len(text) else f"{text}\n{html_text}"
 
 
-def _getter(headers: tuple[tuple[str, str], ...]):  # type: ignore[no-untyped-def]
-    first: dict[str, str] = {}
-    for k, v in headers:
-        first.setdefault(k.lower(), v)
+def _getter(headers: tuple[tuple[str, str], ...], names: Sequence[str]):  # type: ignore[no-untyped-def]
+    # the first value of each name wins: built from the end, a later one is overwritten by it
+    first = dict(zip(reversed(names), reversed([v for _, v in headers]), strict=True))
     return lambda name: first.get(name, "")
 
 
@@ -834,11 +839,12 @@ def _bare_address(value: str) -> str:
     return found[0].address if found else ""
 
 
-def _auth_results(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+def _auth_results(
+    headers: tuple[tuple[str, str], ...], names: Sequence[str]
+) -> tuple[tuple[str, str], ...]:
     """SPF/DKIM/DMARC results from Authentication-Results and Received-SPF headers."""
     results: list[tuple[str, str]] = []
-    for key, value in headers:
-        name = key.lower()
+    for name, (_, value) in zip(names, headers, strict=True):
         if name in ("authentication-results", "arc-authentication-results"):
             results.extend((m.lower(), r.lower()) for m, r in AUTH_RE.findall(value[:4000]))
         elif name == "received-spf" and value:
@@ -926,7 +932,7 @@ def mail_item(mail: Mail, prov: Provenance) -> Item:
 def looks_like_rfc822(head: bytes) -> bool:
     """Two or more known header names among the first header lines."""
     known = 0
-    for line in head.lstrip(b"\xef\xbb\xbf\r\n").splitlines()[:40]:
+    for line in itertools.islice(_lines(head.lstrip(b"\xef\xbb\xbf\r\n")), 40):
         if not line.strip():
             break
         if line[:1] in (b" ", b"\t"):
@@ -938,6 +944,20 @@ def looks_like_rfc822(head: bytes) -> bool:
         if known >= 2:
             return True
     return False
+
+
+LINE_RE = re.compile(rb"([^\r\n]*)(?:\r\n|\r|\n)?")
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """``data.splitlines()`` one line at a time: the sniffing above mostly decides within three
+    lines, and splitting the whole head into lines first cost more than the rest of it."""
+    pos, size = 0, len(data)
+    while pos < size:
+        m = LINE_RE.match(data, pos)
+        assert m is not None  # the pattern matches everywhere (maybe empty)
+        yield m.group(1)
+        pos = m.end()
 
 
 class EmlParser(Parser):
