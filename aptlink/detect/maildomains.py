@@ -18,6 +18,15 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+# Patterns of the helpers below, compiled once: they run for every sender and link host.
+NAME_SEPARATORS = re.compile(r"[\s,.・·\-_'\"()（）]+")
+NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]+|\d{8,10})")
+DIGIT_RUN = re.compile(r"\d+")
+ALNUM_RUN = re.compile(r"[a-z0-9]+")
+NOT_ALNUM = re.compile(r"[^a-z0-9]")
+VOWEL = re.compile("[aeiou]")
+TOKEN_SEPARATOR = re.compile(r"[-_]")
+
 # --- the organisation's directory -----------------------------------------------------------
 
 
@@ -38,7 +47,7 @@ def name_keys(name: str) -> set[str]:
     written order and with its words sorted, so "Tanaka Kenji", "Kenji Tanaka", "山田 太郎" and
     "山田太郎" meet."""
     text = unicodedata.normalize("NFKC", name).casefold()
-    words = [w for w in re.split(r"[\s,.・·\-_'\"()（）]+", text) if w]
+    words = [w for w in NAME_SEPARATORS.split(text) if w]
     return {k for k in ("".join(words), "".join(sorted(words))) if len(k) >= 2}
 
 
@@ -104,7 +113,7 @@ def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return bool(re.fullmatch(r"(?:0x[0-9a-f]+|\d{8,10})", host))
+        return bool(NUMERIC_HOST.fullmatch(host))
     return True
 
 
@@ -137,7 +146,7 @@ def random_label(domain: str) -> bool:
     digits = sum(c.isdigit() for c in label)
     letters = [c for c in label if c.isalpha()]
     vowels = sum(c in "aeiou" for c in letters)
-    runs = len(re.findall(r"\d+", label))
+    runs = len(DIGIT_RUN.findall(label))
     return (digits >= 2 and runs >= 2) or (len(letters) >= 8 and vowels / len(letters) < 0.2)
 
 
@@ -208,7 +217,7 @@ def names_own_domain(display: str, reg: str) -> bool:
     label = reg.split(".")[0]
     if len(label) < 4 or label in GENERIC_NAME_WORDS:
         return False
-    words = re.findall(r"[a-z0-9]+", display)
+    words = ALNUM_RUN.findall(display)
     return label in words or (len(label) >= 6 and label == "".join(words))
 
 
@@ -251,12 +260,12 @@ def padded_name_domain(display: str, domain: str) -> str:
     """The vowel-less filler around a display name inside its sending domain's label
     ("Starbucks" from rwhsystarbucks.com -> "rwhsy"), or '': a name registered with random letters
     around it, because the real name was taken by its owner."""
-    name = re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKC", display).lower())
+    name = NOT_ALNUM.sub("", unicodedata.normalize("NFKC", display).lower())
     label = registered_domain(domain).split(".")[0]
     if len(name) < 5 or name == label or name not in label:
         return ""
     rest = label.replace(name, "", 1).strip("-")
-    if len(rest) >= 3 and rest.isalpha() and not re.search("[aeiou]", rest):
+    if len(rest) >= 3 and rest.isalpha() and not VOWEL.search(rest):
         return rest
     return ""
 
@@ -363,7 +372,7 @@ class LookalikeIndex:
     def _brand_token(self, label: str) -> str | None:
         """A brand's name as a word of the label, or glued to another word (paypal-secure,
         binancepartners, ledgerhardwarewallet)."""
-        for token in re.split(r"[-_]", label):
+        for token in TOKEN_SEPARATOR.split(label):
             if token in self.owners and token != label:
                 return self.owners[token]
             for name in self._labels_in(token):
