@@ -20,6 +20,7 @@ Beyond the contract: ``group``, ``campaign``, ``cve_actors``, ``alias_conflicts`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -256,12 +257,21 @@ class KnowledgeBase:
         return status(self)
 
 
+# A URL whose host part (up to the first / ? or #) is plain ASCII without user, IP-literal
+# brackets or percent signs: there urlsplit(value).hostname is that part before any port, lower
+# case, and taking it so is five times cheaper than urlsplit. Anything else goes through urlsplit.
+PLAIN_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~!$&'()*+,;=:-]*)(?:[/?#]|$)")
+
+
 def url_host(value: str) -> str | None:
     """The host of a (possibly defanged) URL, or None when the value is not a URL."""
     # imported at the top, not here: triage asks for the host of every link it meets
     value = refang(value)
     if not URL_RE.match(value):
         return None
+    plain = PLAIN_NETLOC.match(value)
+    if plain is not None:
+        return plain.group(1).partition(":")[0].lower() or None
     try:
         return urlsplit(value).hostname
     except ValueError:
