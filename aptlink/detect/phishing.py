@@ -1821,9 +1821,21 @@ FLEX_GROW = re.compile(r"flex-grow\s*:\s*\d{3,}")
 
 def _pushed_out_of_view(markup: str) -> str:
     """The CSS that pushes part of a (lower-case) HTML body out of sight, or ''."""
-    tall = next((found for found in TALL_BOX.finditer(markup) if _too_tall(found)), None)
-    hits = [found for found in (tall, FLEX_GROW.search(markup)) if found is not None]
+    tall = next((found for found in _tall_boxes(markup) if _too_tall(found)), None)
+    flex = FLEX_GROW.search(markup) if "flex-grow" in markup else None
+    hits = [found for found in (tall, flex) if found is not None]
     return min(hits, key=lambda found: found.start()).group(0) if hits else ""
+
+
+def _tall_boxes(markup: str) -> Iterator[re.Match[str]]:
+    """TALL_BOX.finditer(markup): a match begins at "height" (and holds no other), which str.find
+    reaches several times faster than the pattern's own scan of the whole HTML."""
+    at = markup.find("height")
+    while at >= 0:
+        found = TALL_BOX.match(markup, at)
+        if found is not None:
+            yield found
+        at = markup.find("height", found.end() if found is not None else at + 1)
 
 
 def _too_tall(found: re.Match[str]) -> bool:
