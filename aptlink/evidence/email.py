@@ -184,11 +184,11 @@ def url_host(url: str) -> str:
 @functools.lru_cache(maxsize=2)
 def lowered(markup: str) -> str:
     """The HTML with its ASCII letters lowered, once a mail: the links, the text and the content
-    checks search it case-blind for ASCII tags and words. For them this is ``markup.lower()``, at a
-    third of its cost on non-ASCII HTML: other letters keep their case and every character its
-    place (only U+0130 and the Kelvin sign lower to ASCII or to two characters; HTML holding
-    them is lowered in full)."""
-    if markup.isascii() or "\u0130" in markup or "\u212a" in markup:
+    checks search it case-blind for ASCII tags and words, as browsers match tag and attribute names
+    (a Turkish dotted I or the Kelvin sign is no 'i' or 'k' to them). Every character keeps its
+    place, so a span found in the copy is the markup's span; ``markup.lower()`` would move them
+    where U+0130 lowers to two characters."""
+    if markup.isascii():
         return markup.lower()
     # UTF-8 writes non-ASCII characters with bytes >= 0x80, which bytes.lower() leaves alone
     return markup.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")

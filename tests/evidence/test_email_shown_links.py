@@ -75,3 +75,17 @@ def test_a_plain_part_beside_the_html_is_where_written_out_addresses_are_read() 
     msg.add_alternative("<p>Open https://forms.gle/abc</p>", subtype="html")
     mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
     assert [(link.url, link.source) for link in mail.links] == [("https://forms.gle/abc", "text")]
+
+
+def test_link_text_is_cut_at_its_own_close_tag_after_a_dotted_capital_i() -> None:
+    # U+0130 lowers to two characters: a fully lowered copy would move every later position
+    markup = (
+        "<p>İstanbul, İzmir ve İç Anadolu</p>"
+        '<a href="https://pay.example.net/x">Ödemeyi onaylayın</a> ve '
+        '<A HREF="https://help.example.org">Yardım</A>'
+    )
+    shown = [(url, text) for url, text, source in _links(markup) if source == "html"]
+    assert shown == [
+        ("https://pay.example.net/x", "Ödemeyi onaylayın"),
+        ("https://help.example.org", "Yardım"),
+    ]
