@@ -41,8 +41,7 @@ HEADER_NAMES = frozenset(
 HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):")
 MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.{0,200}$", re.M)
 URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
-A_OPEN_RE = re.compile(r"(?i)<a\s[^>]{0,4000}>")
-A_OPEN_LOWER = re.compile(r"<a\s[^>]{0,4000}>")  # A_OPEN_RE over lower-case text
+A_OPEN_LOWER = re.compile(r"<a\s[^>]{0,4000}>")  # over the lowered HTML: case-blind
 HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 SRC_RE = re.compile(
     r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
@@ -672,10 +671,10 @@ def _first_address_at(text: str) -> int:
 
 def _sources(markup: str) -> Iterator[str]:
     """The src of each img, iframe, script, embed and frame tag (SRC_RE), looked for in the
-    lowered copy, twice as fast as ignoring case, when it keeps the markup's places (_anchors)
-    and holds no dotless i or long s, which SRC_RE's case folding reads as i and s."""
+    lowered copy (twice as fast as ignoring case) unless the markup holds a dotless i or a long
+    s, which SRC_RE's case folding reads as i and s."""
     lower = lowered(markup) if markup else ""
-    if len(lower) != len(markup) or "\u0131" in markup or "\u017f" in markup:
+    if "\u0131" in markup or "\u017f" in markup:
         yield from (m.group(1) for m in SRC_RE.finditer(markup))
         return
     for m in SRC_LOWER.finditer(lower):
@@ -688,12 +687,8 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
         return
     lower = lowered(markup)
     # the tags are looked for in the lowered copy with a case-sensitive "<a" prefix, which the
-    # regex engine skips to, when the copy has the markup's length: then every character stands
-    # where it stood, so the spans are the markup's (A_OPEN_RE ignores case over the markup)
-    opens = (
-        A_OPEN_LOWER.finditer(lower) if len(lower) == len(markup) else A_OPEN_RE.finditer(markup)
-    )
-    for m in opens:
+    # regex engine skips to; every character stands where it stood, so the spans are the markup's
+    for m in A_OPEN_LOWER.finditer(lower):
         href = HREF_RE.search(markup, m.start(), m.end())
         if href is None:
             continue
