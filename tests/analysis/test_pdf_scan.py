@@ -66,3 +66,18 @@ def test_watched_names_plain_and_escaped() -> None:
     assert pdf._watched_names(b"/Type/Catalog/OpenAction 3 0 R/JS (x)") == {"OpenAction", "JS"}
     assert pdf._watched_names(b"/JSON /AAA /URIs") == set()
     assert pdf._watched_names(b"/J#61vaScript") == {"JavaScript"}
+
+
+def reference_watched_names(text: bytes) -> set[str]:
+    """Every name NAME_RE reads, unescaped, then the watched ones: what the fast path must equal."""
+    return {pdf._unescape(n) for n in pdf.NAME_RE.findall(text)} & pdf.WATCHED
+
+
+def test_watched_names_as_when_every_name_is_read() -> None:
+    rng = random.Random(5)
+    pieces = [b"/JavaScript", b"/J#61vaScript", b"/JS", b"/J#53", b"#", b"/", b"a", b"Z9", b"/AA",
+              b"/A#41", b" ", b"/Launch", b"/Lau#6Ech", b"x" * 70, b"/" + b"y" * 63 + b"#4A",
+              b"\x00\xff", b"/URI", b"/EmbeddedFile#", b"S"]  # fmt: skip
+    for _ in range(30_000):
+        text = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert pdf._watched_names(text) == reference_watched_names(text), text
