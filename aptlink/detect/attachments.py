@@ -114,19 +114,20 @@ def analyse_attachment(
     *,
     passwords: Sequence[str] = (),
     limits: Limits | None = None,
+    digests: tuple[str, str] | None = None,
 ) -> AttachmentReport:
-    """Analyse ``data`` (a file called ``name``) and everything inside it, within ``limits``."""
+    """Analyse ``data`` (a file called ``name``) and everything inside it, within ``limits``.
+    ``digests``: the sha256 and md5 hex digests of ``data`` when the caller has already taken them."""
     budget = Budget.start(limits or Limits())
     scan = Scan(budget=budget, passwords=tuple(dict.fromkeys(passwords)))
     try:
         with wall_clock(budget):
-            return _analyse(name, data, provenance, scan, depth=0)
+            return _analyse(name, data, provenance, scan, depth=0, digests=digests)
     except TimeUp:  # the alarm struck outside an analyser: keep the file's identity at least
         out = Analysis(type=detect(name, data))
         out.error(f"analysis stopped: the {budget.limits.parse_seconds:g} s time limit was reached")
-        return _report(
-            name, data, out.type, out, provenance.child(f"{out.type}:{name}"[:MAX_STEP]), ()
-        )
+        prov = provenance.child(f"{out.type}:{name}"[:MAX_STEP])
+        return _report(name, data, out.type, out, prov, (), digests)
 
 
 def iter_reasons(report: AttachmentReport) -> Iterator[Reason]:
@@ -136,7 +137,12 @@ def iter_reasons(report: AttachmentReport) -> Iterator[Reason]:
 
 
 def _analyse(
-    name: str, data: bytes, parent: Provenance, scan: Scan, depth: int
+    name: str,
+    data: bytes,
+    parent: Provenance,
+    scan: Scan,
+    depth: int,
+    digests: tuple[str, str] | None = None,
 ) -> AttachmentReport:
     kind = detect(name, data)
     prov = parent.child(f"{kind}:{name}"[:MAX_STEP])
@@ -146,7 +152,7 @@ def _analyse(
         out.flag("container-image", f"{name}: a disk image; files inside lose the Mark-of-the-Web")
     _run(ANALYSERS.get(kind), name, data, scan, out)
     children = _children(out, prov, scan, depth)
-    return _report(name, data, kind, out, prov, children)
+    return _report(name, data, kind, out, prov, children, digests)
 
 
 def _run(analyser: Analyser | None, name: str, data: bytes, scan: Scan, out: Analysis) -> None:
@@ -195,9 +201,14 @@ def _report(
     out: Analysis,
     prov: Provenance,
     children: tuple[AttachmentReport, ...],
+    digests: tuple[str, str] | None = None,
 ) -> AttachmentReport:
-    sha256 = hashlib.sha256(data).hexdigest()
-    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if digests is None:
+        digests = (
+            hashlib.sha256(data).hexdigest(),
+            hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        )
+    sha256, md5 = digests
     sha1 = hashlib.sha1(data, usedforsecurity=False).hexdigest()
     facts = [(Kind.SHA256, sha256), (Kind.MD5, md5), (Kind.SHA1, sha1), (Kind.FILE_NAME, name)]
     observations = [Observation(kind=k, value=v, provenance=prov) for k, v in facts if v.strip()]

@@ -621,7 +621,8 @@ class Judge:
         inside: list[Observation] = []
         if forwarder is not None and provenance is not None:
             inside += forwarded_sender_observations(mail, provenance)
-        reasons += self.attachment_reasons(mail, provenance, inside)
+        digests = Digests()
+        reasons += self.attachment_reasons(mail, provenance, inside, digests)
         reasons = _dedupe(reasons)
         score = self.score(reasons)
         return Assessment(
@@ -629,7 +630,7 @@ class Judge:
             verdict=self.verdict(score),
             reasons=sorted(reasons, key=lambda r: -r.weight),
             victim=self.victim(mail),
-            indicators=indicators(mail),
+            indicators=indicators(mail, digests),
             observations=inside,
             sender=mail.sender.address if mail.sender else "",
             forwarded_by=_address(forwarder),
@@ -1482,26 +1483,30 @@ class Judge:
     # --- attachments ---------------------------------------------------------------------
 
     def attachment_reasons(
-        self, mail: Mail, provenance: Provenance | None, inside: list[Observation] | None = None
+        self,
+        mail: Mail,
+        provenance: Provenance | None,
+        inside: list[Observation] | None = None,
+        digests: Digests | None = None,
     ) -> Iterator[Reason]:
         if not mail.attachments:
             return
+        digests = digests or Digests()
         body = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
         passwords = self.passwords(body)
-        yield from self._known_attachments(mail)
+        yield from self._known_attachments(mail, digests)
         if analyse_attachment is not None and provenance is not None:
-            yield from self._analysed(mail, provenance, passwords, inside)
+            yield from self._analysed(mail, provenance, passwords, inside, digests)
             return
         for att in mail.attachments:
             yield from self._attachment_by_name(att, passwords)
 
-    def _known_attachments(self, mail: Mail) -> Iterator[Reason]:
+    def _known_attachments(self, mail: Mail, digests: Digests) -> Iterator[Reason]:
         if self.kb is None:
             return
         for att in mail.attachments:
             if att.data:
-                digest = hashlib.sha256(att.data).hexdigest()
-                hit = self._ioc(digest) or self._ioc(hashlib.md5(att.data).hexdigest())
+                hit = self._ioc(digests.sha256(att)) or self._ioc(digests.md5(att))
                 if hit:
                     yield self.reason("attachment:known-bad", f"{att.name or 'attachment'} {hit}")
                     return
@@ -1521,7 +1526,8 @@ class Judge:
         mail: Mail,
         provenance: Provenance,
         passwords: list[str],
-        inside: list[Observation] | None = None,
+        inside: list[Observation] | None,
+        digests: Digests,
     ) -> Iterator[Reason]:
         for att in mail.attachments:
             if not att.data:
@@ -1533,6 +1539,7 @@ class Judge:
                     provenance.child(f"attachment:{att.name or att.content_type}"),
                     passwords=passwords,
                     limits=self.limits,
+                    digests=(digests.sha256(att), digests.md5(att)),
                 )
                 yield from iter_reasons(report)  # type: ignore[misc]
                 if inside is not None:
@@ -2186,14 +2193,41 @@ def _dedupe(reasons: Iterable[Reason]) -> list[Reason]:
     return list(seen.values())
 
 
-def indicators(mail: Mail) -> list[str]:
+class Digests:
+    """The sha256 and md5 of each attachment of the mail being judged, each taken once: the known-bad
+    look-up, the attachment analyser's report and the indicators all need them. Held by one
+    ``assess`` call only (attachments may be 50 MB: nothing is kept across mails)."""
+
+    __slots__ = ("_md5", "_sha256")
+
+    def __init__(self) -> None:
+        # id(attachment) -> (attachment, digest): the attachment is held so that its id stays its own
+        self._sha256: dict[int, tuple[MailAttachment, str]] = {}
+        self._md5: dict[int, tuple[MailAttachment, str]] = {}
+
+    def sha256(self, att: MailAttachment) -> str:
+        held = self._sha256.get(id(att))
+        if held is None:
+            held = self._sha256[id(att)] = (att, hashlib.sha256(att.data).hexdigest())
+        return held[1]
+
+    def md5(self, att: MailAttachment) -> str:
+        held = self._md5.get(id(att))
+        if held is None:
+            digest = hashlib.md5(att.data, usedforsecurity=False).hexdigest()
+            held = self._md5[id(att)] = (att, digest)
+        return held[1]
+
+
+def indicators(mail: Mail, digests: Digests | None = None) -> list[str]:
+    digests = digests or Digests()
     found: list[str] = []
     if mail.sender and mail.sender.address:
         found += [mail.sender.address, mail.sender.domain]
     found += [a.address for a in mail.reply_to if a.address]
     found += [link.url for link in mail.links[:20] if link.source != "src"]
 
-    found += [hashlib.sha256(a.data).hexdigest() for a in mail.attachments if a.data]
+    found += [digests.sha256(a) for a in mail.attachments if a.data]
     return list(dict.fromkeys(v for v in found if v))
 
 
