@@ -27,6 +27,10 @@ _HEADERS = Parser(policy=compat32)
 HEADER_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*(.*\n(?:[ \t].*\n)*)")
 BARE_CR = re.compile(rb"\r(?!\n)")
 HEADER_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:.*\n(?:[ \t].*\n)*)*")
+# HEADER_FIELD, or else any one character: findall over a block then yields ("", "") exactly when
+# the block is not all header fields (HEADER_BLOCK fails), so one pass both checks and splits it.
+FIELD_OR_CHAR = re.compile(HEADER_FIELD.pattern + r"|(?s:.)")
+NOT_A_FIELD = ("", "")
 
 
 def message_tree(data: bytes) -> Message | None:
@@ -84,12 +88,11 @@ def _headers(head: str) -> Message | None:
         pos = head.find("\n") + 1
         msg.set_unixfrom(_strip_eol(head[:pos]))
     stop = len(head) - (2 if head.endswith("\r\n") else 1)  # the blank line
-    if HEADER_BLOCK.fullmatch(head, pos, stop) is None:
+    fields = FIELD_OR_CHAR.findall(head, pos, stop)
+    if NOT_A_FIELD in fields:
         return None  # a line that is not a header: the feedparser's business
     # set_raw() one by one, in one step
-    msg.__dict__["_headers"] = [
-        (name, value.rstrip("\r\n")) for name, value in HEADER_FIELD.findall(head, pos, stop)
-    ]
+    msg.__dict__["_headers"] = [(name, value.rstrip("\r\n")) for name, value in fields]
     msg.__dict__["_payload"] = ""
     return msg
 
