@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import html
 import random
 import string
@@ -92,3 +93,24 @@ def test_html_to_text_as_with_one_tag_and_one_blank_pattern() -> None:
     for _ in range(20_000):
         markup = "".join(rng.choice(HTML_PIECES) for _ in range(rng.randint(1, 20)))
         assert mail_parser.html_to_text(markup) == reference_html_to_text(markup), markup
+
+
+def reference_addresses(value: str) -> tuple[mail_parser.Address, ...]:
+    """parse_addresses as the stdlib reads every value (no fast paths)."""
+    found = []
+    for name, addr in email.utils.getaddresses([value[:4000]]):
+        addr = addr.strip().strip("<>").lower()
+        if addr or name:
+            found.append(mail_parser.Address(name=name.strip().strip('"').strip(), address=addr))
+    return tuple(found)
+
+
+def test_parse_addresses_agrees_with_getaddresses() -> None:
+    assert mail_parser.parse_addresses("") == reference_addresses("") == ()
+    rng = random.Random(17)
+    pieces = ["a", "b@c.d", "@", "<", ">", '"', " ", ",", ";", "Name", "(x)", ":", "é", "\t", ""]
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        if mail_parser.BARE_ADDRESS.match(value) or mail_parser.SIMPLE_ADDRESS.match(value):
+            continue  # the older single-address fast paths have their own checks
+        assert mail_parser.parse_addresses(value) == reference_addresses(value), repr(value)
