@@ -4,27 +4,14 @@ a button without the address are not."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from lure_judge import judged_html
 
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
 CODE = "content:recipient-as-name"
 
 
 def codes(html: str) -> set[str]:
-    msg = EmailMessage()
-    msg["From"] = "Dates <news@dates-example.com>"
-    msg["To"] = "anna.berg@example.org"
-    msg["Subject"] = "Someone is waiting"
-    msg.set_content("See the HTML part.\n")
-    msg.add_alternative(html, subtype="html")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    sender = "Dates <news@dates-example.com>"
+    return judged_html(sender, html, "Someone is waiting", to="anna.berg@example.org")[1]
 
 
 def test_the_address_on_a_button_is_flagged() -> None:

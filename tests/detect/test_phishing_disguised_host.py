@@ -4,27 +4,13 @@ picture and a host whose escaped characters are not letters stay clean."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from lure_judge import judged_html
 
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
 CODE = "link:disguised-host"
 
 
 def codes(html: str, sender: str = "Shop <news@shop-example.com>") -> set[str]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Your parcel"
-    msg.set_content("See the HTML part.\n")
-    msg.add_alternative(html, subtype="html")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    return judged_html(sender, html, "Your parcel")[1]
 
 
 def link(href: str, text: str = "Track your parcel") -> str:

@@ -4,28 +4,15 @@ service it names, a list mail pointing at a brand's site and webmail senders are
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from lure_judge import judged_html
 
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance, Verdict
+from aptlink.model import Verdict
 
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
 CODE = "link:foreign-call-to-action"
 
 
 def judged(sender: str, html: str, subject: str = "Your rewards") -> tuple[Verdict, set[str]]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = subject
-    msg.set_content("See the HTML part.\n")
-    msg.add_alternative(html, subtype="html")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    result = Judge(load_rules(), Directory()).assess(mail, PROV)
-    return result.verdict, {r.code for r in result.reasons}
+    return judged_html(sender, html, subject)
 
 
 BUTTON = (
