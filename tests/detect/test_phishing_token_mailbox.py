@@ -4,26 +4,13 @@ number, role mailboxes and webmail users' own choices are not."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from lure_judge import judged
 
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
 CODE = "sender:random-mailbox"
 
 
 def codes(sender: str) -> set[str]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Hello"
-    msg.set_content("A short note.\n")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    return {r.code for r in Judge(load_rules(), Directory()).assess(mail, PROV).reasons}
+    return judged(sender, "Hello", "A short note.\n")[1]
 
 
 def test_token_mailboxes_are_flagged() -> None:

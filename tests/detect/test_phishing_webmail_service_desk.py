@@ -3,26 +3,12 @@ strongly from a webmail account; a person's name from webmail is not."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
-from aptlink.detect.maildomains import Directory
-from aptlink.detect.phishing import Judge, load_rules
-from aptlink.evidence.base import ParseContext
-from aptlink.evidence.email import parse_message_bytes
-from aptlink.model import Provenance
-
-PROV = Provenance(file="m.eml", sha256="0" * 64, chain=("eml",))
+from lure_judge import judged
 
 
 def _assess(sender: str) -> tuple[set[str], str]:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "user@example.org"
-    msg["Subject"] = "Convocatória"
-    msg.set_content("Veja o anexo.\n")
-    mail = parse_message_bytes(bytes(msg), PROV, ParseContext())
-    result = Judge(load_rules(), Directory()).assess(mail, PROV)
-    return {r.code for r in result.reasons}, str(result.verdict)
+    verdict, codes = judged(sender, "Convocatória", "Veja o anexo.\n")
+    return codes, str(verdict)
 
 
 def test_a_service_desk_on_webmail() -> None:
