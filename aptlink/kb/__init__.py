@@ -219,6 +219,8 @@ class KnowledgeBase:
 
     def ioc(self, value: str) -> list[dict[str, Any]]:
         """Indicators with this value; for a URL also those of its host (``matched_on: host``)."""
+        if not self.indicators.may_hold(value):
+            return []
         hits = [i.to_dict() for i in self.indicators.find(value)]
         host = url_host(value)
         if host:

@@ -110,6 +110,26 @@ class Indicator:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+MAX_NEEDLES = 500_000  # beyond, the automaton's memory is not worth the quick no
+
+
+def _needles(by_value: dict[str, list[Indicator]]) -> Any:
+    """An Aho-Corasick automaton of the store's keys, lower-cased; False when the store is empty
+    (nothing can match), True when it is too large to be worth one (everything may)."""
+    keys = {key.lower() for key, bucket in by_value.items() if bucket and key}
+    if not keys:
+        return False
+    if len(keys) > MAX_NEEDLES:
+        return True
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, key)
+    automaton.make_automaton()
+    return automaton
+
+
 def lookup_key(value: str) -> str:
     """The key values are compared on: refanged, case-folded unless it is a URL or registry key."""
     value = refang(value)
@@ -126,9 +146,11 @@ class IndicatorStore:
     def __init__(self, indicators: Iterable[Indicator] = ()) -> None:
         self._by_value: dict[str, list[Indicator]] = defaultdict(list)
         self.sources: dict[str, int] = defaultdict(int)
+        self._needles: Any = None  # an automaton of the keys, made on the first may_hold
         self.add(indicators)
 
     def add(self, indicators: Iterable[Indicator]) -> int:
+        self._needles = None
         n = 0
         for ind in indicators:
             bucket = self._by_value[lookup_key(ind.value)]
@@ -141,6 +163,19 @@ class IndicatorStore:
 
     def find(self, value: str) -> list[Indicator]:
         return list(self._by_value.get(lookup_key(value), ()))
+
+    def may_hold(self, value: str) -> bool:
+        """False when no key can match ``value`` or a host written in it, decided before any key
+        is worked out: a key that matches stands, lower-cased, inside the refanged and
+        lower-cased value (the value's own key is a case-folded or trimmed copy of it; a URL's
+        host a piece of it). Triage asks for every link of every mail, nearly always in vain."""
+        if self._needles is None:
+            self._needles = _needles(self._by_value)
+        if self._needles is True:
+            return True
+        if self._needles is False:
+            return False
+        return next(self._needles.iter(refang(value).lower()), None) is not None
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_value.values())
