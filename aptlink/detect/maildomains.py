@@ -117,6 +117,7 @@ def is_ip(host: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=65536)  # a mail asks ~27 times, mostly about hosts asked before
 def in_domain_list(host: str, domains: frozenset[str]) -> bool:
     """Whether the host is one of the domains or a subdomain of one."""
     if host in domains:
