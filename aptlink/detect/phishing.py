@@ -1853,7 +1853,7 @@ def _too_tall(found: re.Match[str]) -> bool:
 def _readable_part(body: str) -> str:
     """The text without signed or armoured blocks (PGP, S/MIME), whose base64 looks random."""
     cut = body.find("-----BEGIN PGP")
-    text = body[: cut if cut >= 0 else 20000][:20000][:8000]
+    text = body[: cut if 0 <= cut < 8000 else 8000]  # the first 8,000 characters at most
     pieces: list[str] = []
     pos = 0
     for m in url_matches(URL_IN_TEXT, text):  # URL_IN_TEXT.sub(" ", text), tried only where it may
