@@ -760,9 +760,8 @@ def _header_text(name: str, value: object) -> str:
 
 
 def _assemble(msg: Message, state: _Walk, size: int) -> Mail:
-    raw_headers = (getattr(msg, "_headers", None) or msg.items())[
-        :500
-    ]  # raw list: no per-header policy work
+    # the raw list: no per-header policy work
+    raw_headers = (getattr(msg, "_headers", None) or msg.items())[:500]
     names = [k.lower() for k, _ in raw_headers]  # once, for the decoding, getter and auth
     # most headers are kept as they came: only those the detectors read go through decoding
     headers = tuple(
