@@ -209,8 +209,14 @@ def _host(value: str) -> Iterator[Feature]:
 
 
 def _url(value: str) -> Iterator[Feature]:
-    canon, host = canonical_url(value)
-    if host and _placeholder(host):
+    text = value.strip()
+    if ":" not in text.split("/", 1)[0]:  # no scheme: a bare host, or a relative link
+        if "." not in text.split("/", 1)[0]:
+            return  # ``#``, ``unsubscribe-link``: a mailer's unfilled template, nobody's server
+        text = "http://" + text
+    canon, host = canonical_url(text)
+    # ``http://`` with no host is an unfilled template too; a placeholder host is nobody's either.
+    if (not host and "://" in text) or (host and _placeholder(host)):
         return
     yield ("url", canon)
     if host:

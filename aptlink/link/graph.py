@@ -148,6 +148,14 @@ def build_graph(
     weights = _feature_weights(features, index, len(incidents), kb, cfg, suppressed)
     candidates = _candidate_pairs(index, features, weights, incidents, cfg)
     edges, core = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
+    bridges = _bridge_values(index, features, weights, edges, core, cfg)
+    if bridges:
+        for fid in bridges:
+            weights[fid] = 0.0
+        suppressed["bridge"] += len(bridges)
+        edges, core = _weigh_pairs(
+            candidates, members, features, weights, incidents, cfg, min_weight
+        )
     return CorrelationGraph(
         incidents=list(incidents),
         features=features,
@@ -248,6 +256,68 @@ def _df_factor(df: int, soft: float, hard: float) -> float:
     if df <= soft:
         return 1.0
     return max(0.0, 1.0 - math.log(df / soft) / math.log(hard / soft))
+
+
+def _bridge_values(
+    index: list[list[int]],
+    features: list[Feature],
+    weights: list[float],
+    edges: Mapping[tuple[int, int], float],
+    core: Mapping[tuple[int, int], float],
+    cfg: Config,
+) -> list[int]:
+    """Attacker-specific values whose holders fall, without them, into two or more groups that are
+    each held together by their own strong evidence but not to each other: an image host, a CDN
+    distribution or a storage bucket that several otherwise unrelated operations use is the trade's
+    infrastructure, not one actor's, and would chain their campaigns into one. A value whose holders
+    share nothing else (one C2 domain across an actor's incidents) or form one group is kept.
+
+    Values held by exactly the same incidents (a URL and its host, an address and its domain) are
+    one piece of evidence and are judged together."""
+    g = cfg.graph
+    strong, group_size = g["strong_edge"], int(g["bridge_group"])
+    together: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for fid, holders in enumerate(index):
+        if (
+            weights[fid] > 0
+            and len(holders) >= 2 * group_size
+            and features[fid][0] in cfg.core_channels
+        ):
+            together[tuple(holders)].append(fid)
+    found = []
+    for held_by, fids in together.items():
+        w = sum(weights[f] for f in fids)
+        inside = UnionFind(held_by)
+        for a, b in itertools.combinations(held_by, 2):
+            inner = core.get((a, b), 0.0) - w
+            if inner >= strong and edges[(a, b)] - w >= strong:
+                inside.union(a, b)
+        if inside.groups_of(group_size) >= 2:
+            found.extend(fids)
+    return sorted(found)
+
+
+class UnionFind:
+    """Union-find over arbitrary integer keys (the holders of one value)."""
+
+    def __init__(self, keys: Iterable[int]) -> None:
+        self.parent = {k: k for k in keys}
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def groups_of(self, size: int) -> int:
+        """How many groups hold at least ``size`` keys."""
+        counts = Counter(self.find(k) for k in self.parent)
+        return sum(1 for c in counts.values() if c >= size)
 
 
 def _candidate_pairs(

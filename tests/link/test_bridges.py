@@ -1,0 +1,65 @@
+"""A value that bridges otherwise unrelated groups (a bulk sender's image host, CDN distribution or
+storage bucket) chains no campaigns together; an actor's own C2 shared by incidents that share
+nothing else still links them."""
+
+from __future__ import annotations
+
+from aptlink.link.campaigns import link_incidents
+from aptlink.link.features import _url
+from aptlink.link.graph import build_graph
+
+
+def spam_operation(incident, tag: str, month: str, logo_at: set[int]) -> list:
+    """Four mails of one spam operation (its own sender address and link domain); the ones in
+    ``logo_at`` also embed an image from a public image host that many operations use."""
+    out = []
+    for n in range(4):
+        urls = [f"https://click.{tag}-offers.com/t/{n}"]
+        if n in logo_at:
+            urls.append("https://img-cdn-host.net/uploads/casino_logo.png")
+        out.append(
+            incident(
+                f"{tag}{n}",
+                when=f"2024-{month}-0{n + 1}",
+                email=f"news@{tag}-offers.com",
+                url=urls,
+            )
+        )
+    return out
+
+
+def test_bulk_image_host_does_not_bridge_two_operations(incident, kb) -> None:
+    a = spam_operation(incident, "alpha", "03", {0, 1, 2})
+    b = spam_operation(incident, "beta", "09", {1, 2, 3})
+    campaigns = link_incidents(a + b, kb)
+    groups = sorted(sorted(c.incident_ids) for c in campaigns)
+    assert groups == sorted([sorted(i.id for i in a), sorted(i.id for i in b)])
+    graph = build_graph(a + b, kb)
+    assert graph.suppressed.get("bridge") == 2  # the image URL and its host, held alike
+    logo = graph.ids[("url", "https://img-cdn-host.net/uploads/casino_logo.png")]
+    assert graph.weights[logo] == 0.0
+    # deterministic: any input order gives the same campaigns and ids
+    again = link_incidents(list(reversed(b + a)), kb)
+    assert sorted(c.id for c in again) == sorted(c.id for c in campaigns)
+
+
+def test_one_operation_sharing_the_host_stays_linked(incident, kb) -> None:
+    # the same image host inside one operation only: its holders form one group, nothing to cut
+    a = spam_operation(incident, "alpha", "03", {0, 1, 2, 3})
+    (campaign,) = link_incidents(a, kb)
+    assert len(campaign.incident_ids) == 4
+
+
+def test_a_c2_domain_shared_by_otherwise_unrelated_incidents_still_links(incident, kb) -> None:
+    incs = [
+        incident(f"c2-{n}", when=f"2023-0{n + 1}-10", domain="update-jpsync.net") for n in range(5)
+    ]
+    (campaign,) = link_incidents(incs, kb)
+    assert len(campaign.incident_ids) == 5
+
+
+def test_hostless_urls_link_nothing() -> None:
+    assert list(_url("#")) == [] and list(_url("unsubscribe-link")) == []
+    assert list(_url("http://")) == []
+    assert ("domain", "oncf2255.ma") in list(_url("www.oncf2255.ma"))
+    assert list(_url("mailto:x@evil-op.com")) == [("url", "mailto:x@evil-op.com")]
