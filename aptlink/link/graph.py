@@ -148,7 +148,7 @@ def build_graph(
     weights = _feature_weights(features, index, len(incidents), kb, cfg, suppressed)
     candidates = _candidate_pairs(index, features, weights, incidents, cfg)
     edges, core = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
-    bridges = _bridge_values(index, features, weights, edges, core, cfg)
+    bridges = _bridge_values(index, features, weights, edges, core, cfg, kb)
     if bridges:
         for fid in bridges:
             weights[fid] = 0.0
@@ -265,6 +265,7 @@ def _bridge_values(
     edges: Mapping[tuple[int, int], float],
     core: Mapping[tuple[int, int], float],
     cfg: Config,
+    kb: KnowledgeBase | None = None,
 ) -> list[int]:
     """Attacker-specific values whose holders fall, without them, into two or more groups that are
     each held together by their own strong evidence but not to each other: an image host, a CDN
@@ -273,7 +274,8 @@ def _bridge_values(
     share nothing else (one C2 domain across an actor's incidents) or form one group is kept.
 
     Values held by exactly the same incidents (a URL and its host, an address and its domain) are
-    one piece of evidence and are judged together."""
+    one piece of evidence and are judged together. A value the knowledge base's intel attributes to
+    an actor is that actor's infrastructure by report, whatever the groups: never cut."""
     g = cfg.graph
     strong, group_size = g["strong_edge"], int(g["bridge_group"])
     together: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -286,6 +288,8 @@ def _bridge_values(
             together[tuple(holders)].append(fid)
     found = []
     for held_by, fids in together.items():
+        if any(_attributed_by_intel(kb, features[f][1]) for f in fids):
+            continue
         w = sum(weights[f] for f in fids)
         inside = UnionFind(held_by)
         for a, b in itertools.combinations(held_by, 2):
@@ -295,6 +299,16 @@ def _bridge_values(
         if inside.groups_of(group_size) >= 2:
             found.extend(fids)
     return sorted(found)
+
+
+def _attributed_by_intel(kb: KnowledgeBase | None, value: str) -> bool:
+    """Whether an indicator of the knowledge base with this value names an actor."""
+    if kb is None:
+        return False
+    try:
+        return any(hit.get("actor") for hit in kb.ioc(value))
+    except Exception:  # a knowledge-base problem must not change how the case links
+        return False
 
 
 class UnionFind:

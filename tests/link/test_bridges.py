@@ -4,6 +4,8 @@ nothing else still links them."""
 
 from __future__ import annotations
 
+from linkkb import FakeKB
+
 from aptlink.link.campaigns import link_incidents
 from aptlink.link.features import _url
 from aptlink.link.graph import build_graph
@@ -41,6 +43,18 @@ def test_bulk_image_host_does_not_bridge_two_operations(incident, kb) -> None:
     # deterministic: any input order gives the same campaigns and ids
     again = link_incidents(list(reversed(b + a)), kb)
     assert sorted(c.id for c in again) == sorted(c.id for c in campaigns)
+
+
+def test_a_value_intel_attributes_to_an_actor_is_never_a_bridge(incident) -> None:
+    # two waves of one actor, each held together by its own sender and links, sharing one C2 host
+    # that intel attributes to the actor: the same shape as the spam bridge, but kept
+    c2 = "https://img-cdn-host.net/uploads/casino_logo.png"
+    intel = FakeKB(iocs={c2: [{"value": c2, "actor": "MirrorFace", "source": "eset"}]})
+    a = spam_operation(incident, "alpha", "03", {0, 1, 2})
+    b = spam_operation(incident, "beta", "09", {1, 2, 3})
+    (campaign,) = link_incidents(a + b, intel)
+    assert len(campaign.incident_ids) == 8
+    assert not build_graph(a + b, intel).suppressed.get("bridge")
 
 
 def test_one_operation_sharing_the_host_stays_linked(incident, kb) -> None:
