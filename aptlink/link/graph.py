@@ -153,9 +153,10 @@ def build_graph(
         for fid in bridges:
             weights[fid] = 0.0
         suppressed["bridge"] += len(bridges)
-        edges, core = _weigh_pairs(
-            candidates, members, features, weights, incidents, cfg, min_weight
-        )
+        edges, core = _reweigh(
+            bridges, index, candidates, edges, core, members, features, weights, incidents, cfg,
+            min_weight,
+        )  # fmt: skip
     return CorrelationGraph(
         incidents=list(incidents),
         features=features,
@@ -391,6 +392,44 @@ def _weigh_pairs(
             if inner > 0:
                 core[(a, b)] = inner
     return edges, core
+
+
+def _reweigh(
+    cut: Sequence[int],
+    index: list[list[int]],
+    candidates: set[tuple[int, int]],
+    edges: dict[tuple[int, int], float],
+    core: dict[tuple[int, int], float],
+    members: list[frozenset[int]],
+    features: list[Feature],
+    weights: list[float],
+    incidents: Sequence[Incident],
+    cfg: Config,
+    min_weight: float,
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    """``_weigh_pairs`` over every candidate again, after the ``cut`` values lost their weight, but
+    only the pairs that share a cut value are weighed anew: the others cannot change. A weight can
+    only fall, so no pair is added; the dicts keep their order (the sorted order of the pairs)."""
+    touched = {
+        pair
+        for fid in cut
+        for pair in itertools.combinations(index[fid], 2)
+        if pair in candidates and pair in edges
+    }
+    fresh, fresh_core = _weigh_pairs(
+        touched, members, features, weights, incidents, cfg, min_weight
+    )
+    kept = {
+        p: fresh[p] if p in touched else w
+        for p, w in edges.items()
+        if p not in touched or p in fresh
+    }
+    kept_core = {
+        p: fresh_core[p] if p in touched else w
+        for p, w in core.items()
+        if p not in touched or p in fresh_core
+    }
+    return kept, kept_core
 
 
 OTHER, TECHNIQUE, CORE, NET, IP = range(5)
