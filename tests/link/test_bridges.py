@@ -77,3 +77,23 @@ def test_hostless_urls_link_nothing() -> None:
     assert list(_url("http://")) == []
     assert ("domain", "oncf2255.ma") in list(_url("www.oncf2255.ma"))
     assert list(_url("mailto:x@evil-op.com")) == [("url", "mailto:x@evil-op.com")]
+
+
+def test_reweighing_the_cut_pairs_only_equals_weighing_every_pair(incident, kb) -> None:
+    from collections import Counter
+
+    from aptlink.link import graph
+    from aptlink.link.features import load_config
+
+    incs = spam_operation(incident, "alpha", "03", {0, 1, 2}) + spam_operation(
+        incident, "beta", "09", {1, 2, 3}
+    )
+    built = build_graph(incs, kb)
+    assert built.suppressed.get("bridge")
+    cfg = load_config()
+    index, features, members = graph._index(incs)
+    before = graph._feature_weights(features, index, len(incs), kb, cfg, Counter())
+    candidates = graph._candidate_pairs(index, features, before, incs, cfg)
+    edges, core = graph._weigh_pairs(candidates, members, features, built.weights, incs, cfg, 0.3)
+    assert list(edges.items()) == list(built.edges.items())
+    assert list(core.items()) == list(built.core.items())
