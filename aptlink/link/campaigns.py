@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aptlink.link.features import Config, is_commodity, load_config
-from aptlink.link.graph import INFRASTRUCTURE_CHANNELS, CorrelationGraph, build_graph, paused_gc
+from aptlink.link.graph import (
+    INFRASTRUCTURE_CHANNELS,
+    CorrelationGraph,
+    UnionFind,
+    build_graph,
+    paused_gc,
+)
 from aptlink.model import Campaign, Incident
 
 if TYPE_CHECKING:
@@ -56,28 +62,6 @@ def is_strong(graph: CorrelationGraph, a: int, b: int, w: float, commodity: list
     return w >= need
 
 
-class UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self) -> list[list[int]]:
-        out: dict[int, list[int]] = defaultdict(list)
-        for pos in range(len(self.parent)):
-            out[self.find(pos)].append(pos)
-        return list(out.values())
-
-
 def strong_components(graph: CorrelationGraph, commodity: list[bool]) -> list[list[int]]:
     """Three deterministic passes, so that no single borderline edge bridges two operations:
 
@@ -85,7 +69,7 @@ def strong_components(graph: CorrelationGraph, commodity: list[bool]) -> list[li
     2. each incident still alone joins the group it has the most strong-edge weight to;
     3. incidents still alone after that join each other over their strong edges.
     """
-    uf = UnionFind(len(graph.incidents))
+    uf = UnionFind(range(len(graph.incidents)))
     need = graph.config.graph["strong_edge"]
     for (a, b), inner in graph.core.items():
         if inner >= need and is_strong(graph, a, b, graph.edges[(a, b)], commodity):
@@ -182,7 +166,7 @@ def _spanning(
     if not strong:
         return []
     local = {p: n for n, p in enumerate(members)}
-    uf = UnionFind(len(members))
+    uf = UnionFind(range(len(members)))
     kept = []
     for w, a, b in strong:
         if uf.find(local[a]) != uf.find(local[b]):

@@ -313,7 +313,8 @@ def _attributed_by_intel(kb: KnowledgeBase | None, value: str) -> bool:
 
 
 class UnionFind:
-    """Union-find over arbitrary integer keys (the holders of one value)."""
+    """Union-find over integer keys (incident positions; the holders of one value): each group is
+    named by its smallest key, so the result does not depend on the order of the unions."""
 
     def __init__(self, keys: Iterable[int]) -> None:
         self.parent = {k: k for k in keys}
@@ -333,6 +334,13 @@ class UnionFind:
         """How many groups hold at least ``size`` keys."""
         counts = Counter(self.find(k) for k in self.parent)
         return sum(1 for c in counts.values() if c >= size)
+
+    def groups(self) -> list[list[int]]:
+        """The groups, each in key order, in the order of their first keys."""
+        out: dict[int, list[int]] = defaultdict(list)
+        for key in self.parent:
+            out[self.find(key)].append(key)
+        return list(out.values())
 
 
 def _candidate_pairs(
