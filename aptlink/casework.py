@@ -16,7 +16,12 @@ from aptlink.kb import KnowledgeBase
 from aptlink.pipeline import CaseResult, Progress
 from aptlink.report import exposures, html, jsonreport, markdown, view
 from aptlink.report.measures import measures_for
-from aptlink.report.view import cves_seen, reported_actors, techniques_seen
+from aptlink.report.view import (
+    NOTHING_SPECIFIC,
+    cves_seen,
+    reported_actors,
+    techniques_seen,
+)
 from aptlink.store import CaseStore
 
 
@@ -177,11 +182,7 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
         actor = f"{a['actor']} {a['attack_id'] or ''}".strip()
         verdict = "" if a["attributed"] else "  (below the attribution threshold)"
         if a["rank"] == 1 and not a["attributed"]:
-            best = "closest profile" if a["confidence"] < 0.005 else "best"
+            best = "closest profile" if a["confidence"] < NOTHING_SPECIFIC else "best"
             actor, verdict = f"unattributed ({best}: {actor})", ""
         lines.append(f"  {a['rank']}. {actor} confidence {a['confidence']:.2f}{verdict}")
-    if c.get("reported_as"):
-        lines.append(
-            f"  reported by its source as: {', '.join(c['reported_as'])} (a claim, not scored)"
-        )
     return lines

@@ -179,6 +179,11 @@ def link_reasons(c: Campaign) -> list[dict[str, Any]]:
     return [{"code": k, "links": n, "detail": example[k]} for k, n in counts.most_common()]
 
 
+# Below this a best candidate's confidence shows as 0.00: nothing specific points to it, and it is
+# called the closest profile, not a candidate (the run summary words it alike).
+NOTHING_SPECIFIC = 0.005
+
+
 def attribution(ranked: Sequence[Attribution]) -> dict[str, Any]:
     """Ranked candidates, the Diamond evidence of the best one, and the ACH table."""
     ranked = sorted(ranked, key=lambda a: (a.rank, -a.confidence))
@@ -190,7 +195,7 @@ def attribution(ranked: Sequence[Attribution]) -> dict[str, Any]:
     else:
         verdict = (
             f"unattributed (best candidate {best.actor} at {best.confidence:.2f} is too weak)"
-            if best.confidence >= 0.005
+            if best.confidence >= NOTHING_SPECIFIC
             else f"unattributed (nothing specific points to an actor; closest profile {best.actor})"
         )
     return {
