@@ -226,7 +226,7 @@ def _judge_attachment(data: bytes, path: str, sha: str, judge: Judge, kind: str)
         )
     except Exception as exc:  # an analyser bug on hostile input must not stop the batch
         return failed(path, f"{type(exc).__name__}: {exc}")
-    reasons = sorted(dict.fromkeys(found), key=lambda r: -r.weight)
+    reasons = judge.ranked(found)  # one per code, as inside a mail
     score = judge.score(reasons)
     return TriageResult(
         path=path,

@@ -623,18 +623,22 @@ class Judge:
             inside += forwarded_sender_observations(mail, provenance)
         digests = Digests()
         reasons += self.attachment_reasons(mail, provenance, inside, digests)
-        reasons = _dedupe(reasons)
+        reasons = self.ranked(reasons)
         score = self.score(reasons)
         return Assessment(
             score=score,
             verdict=self.verdict(score),
-            reasons=sorted(reasons, key=lambda r: -r.weight),
+            reasons=reasons,
             victim=self.victim(mail),
             indicators=indicators(mail, digests),
             observations=inside,
             sender=mail.sender.address if mail.sender else "",
             forwarded_by=_address(forwarder),
         )
+
+    def ranked(self, reasons: Iterable[Reason]) -> list[Reason]:
+        """One reason per code (the first), strongest first: what is scored and shown."""
+        return sorted(_dedupe(reasons), key=lambda r: -r.weight)
 
     def score(self, reasons: Sequence[Reason]) -> float:
         per_family: dict[str, float] = {}
