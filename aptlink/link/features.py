@@ -191,21 +191,28 @@ def _placeholder(host: str) -> bool:
 
 
 def _email(value: str) -> Iterator[Feature]:
-    domain = value.rsplit("@", 1)[1] if "@" in value else ""
-    if domain and _placeholder(domain):
+    # Only a mailbox links: "herzlichen glückwunsch!" or "europa" where an address should be is a
+    # sender's display name that the mailer left without one, common to unrelated spam runs.
+    mailbox, at, domain = value.rpartition("@")
+    if not (mailbox and at and domain) or _placeholder(domain):
         return
     yield ("email", value)
-    if domain:
-        yield from _host(domain)
+    yield from _host(domain)
 
 
 def _host(value: str) -> Iterator[Feature]:
     host = value.strip(".").lower()
     ip = _address(host)
-    if ip is not None and ip.is_global:
-        yield from _ip(host)
-    elif "." in host and not _placeholder(host):
+    if ip is not None:
+        yield from _ip(host)  # a private address is every network's own: it links nothing
+    elif "." in host and not _placeholder(host) and not _numeric_top(host):
         yield ("domain", registered_domain(host))
+
+
+def _numeric_top(host: str) -> bool:
+    """A name whose last label is all digits and is no IP address (``1.2.3``, a version number
+    where a host should be): no such top-level domain exists, so it is nobody's server."""
+    return host.rpartition(".")[2].isdigit() and _address(host) is None
 
 
 def _url(value: str) -> Iterator[Feature]:
@@ -216,7 +223,7 @@ def _url(value: str) -> Iterator[Feature]:
         text = "http://" + text
     canon, host = canonical_url(text)
     # ``http://`` with no host is an unfilled template too; a placeholder host is nobody's either.
-    if (not host and "://" in text) or (host and _placeholder(host)):
+    if (not host and "://" in text) or (host and (_placeholder(host) or _numeric_top(host))):
         return
     yield ("url", canon)
     if host:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from linkkb import FakeKB
 
 from aptlink.link.campaigns import link_incidents
-from aptlink.link.features import _url
+from aptlink.link.features import _email, _host, _url
 from aptlink.link.graph import build_graph
 
 
@@ -97,3 +97,18 @@ def test_reweighing_the_cut_pairs_only_equals_weighing_every_pair(incident, kb) 
     edges, core = graph._weigh_pairs(candidates, members, features, built.weights, incs, cfg, 0.3)
     assert list(edges.items()) == list(built.edges.items())
     assert list(core.items()) == list(built.core.items())
+
+
+def test_values_that_are_nobodys_server_link_nothing() -> None:
+    # a display name left where the address should be, common to unrelated spam runs
+    assert list(_email("herzlichen glückwunsch!")) == [] and list(_email("europa")) == []
+    assert list(_email("@evil-op.com")) == [] and list(_email("news@")) == []
+    assert list(_email("news@evil-op.com")) == [
+        ("email", "news@evil-op.com"),
+        ("domain", "evil-op.com"),
+    ]
+    # a version number where a host should be; a private address is every network's own
+    assert list(_host("1.2.3")) == [] and list(_url("https://1.2.3")) == []
+    assert list(_host("10.0.0.1")) == [] and list(_host("192.168.1.1")) == []
+    assert list(_host("8.8.8.8")) == [("ip", "8.8.8.8"), ("net24", "8.8.8.0/24")]
+    assert ("ip", "8.8.8.8") in list(_url("http://8.8.8.8/x"))
