@@ -17,7 +17,7 @@ import orjson
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
-from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
+from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten, flatten_evtx_json
 from aptlink.hunt.rows import event_time as row_time
 
 MAGIC = b"ElfFile\x00"
@@ -93,21 +93,31 @@ def _warn_if_empty(path: Path, ctx: ParseContext) -> None:
 
 def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None:
     number = record.get("event_record_id")
-    try:
-        event = orjson.loads(record["data"])  # type: ignore[arg-type]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        ctx.warn(f"{where}#{number}", f"record is not valid JSON: {exc}")
-        return None
-    if type(event) is not dict:
-        ctx.warn(f"{where}#{number}", "record is not a JSON object")
-        return None
-    row = flatten(event)
+    data = record.get("data")
+    row = flatten_evtx_json(data) if type(data) is str else None  # the common shape, typed
+    if row is None:
+        row = _generic_row(record, f"{where}#{number}", ctx)
+        if row is None:
+            return None
     row[META_FILE] = where
     row[META_RECORD] = str(row.get("EventRecordID") or number)
     time = row_time(row) or (str(record.get("timestamp") or "") or None)
     if time:
         row[META_TIME] = time
     return row
+
+
+def _generic_row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None:
+    """Any other record: orjson, then the generic ``flatten``."""
+    try:
+        event = orjson.loads(record["data"])  # type: ignore[arg-type]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        ctx.warn(where, f"record is not valid JSON: {exc}")
+        return None
+    if type(event) is not dict:
+        ctx.warn(where, "record is not a JSON object")
+        return None
+    return flatten(event)
 
 
 def _chunk_range(path: Path, first: int, end: int) -> io.BytesIO:
