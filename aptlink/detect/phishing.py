@@ -222,6 +222,18 @@ class TermAutomaton:
         return self.slow
 
 
+def nfkc_lines(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, line by line, the ASCII lines left as they are.
+    The same text: a line end is a starter that nothing composes with or reorders across, so no
+    line's normal form depends on another's; a mail with one non-breaking space is then not
+    normalised whole, and a non-ASCII line is checked once."""
+    if text.isascii():
+        return text
+    return "\n".join(
+        line if line.isascii() else unicodedata.normalize("NFKC", line) for line in text.split("\n")
+    )
+
+
 def find_terms(automaton: Any, text: str) -> Iterator[str]:
     """Lexicon terms in the text; ASCII terms only as whole words (so 'ups' is not in 'groups')."""
     for end, (term, ascii_term) in automaton.iter(text):
@@ -582,6 +594,8 @@ class Judge:
         self._index: LookalikeIndex | None = None
         self._index_size = -1
         self._hosts: dict[str, list[Reason]] = {}
+        # per host: the brand-in-front reasons and whether a gateway rewrote it (_link_target)
+        self._targets: dict[str, tuple[list[Reason], bool]] = {}
         self._iocs: dict[str, str | None] = {}
 
     # the index depends on the directory, which may grow while a case is read
@@ -597,6 +611,7 @@ class Judge:
             self._index = LookalikeIndex(owners=owners, real=real, common=self.rules.common_words)
             self._index_size = len(self.directory.domains)
             self._hosts.clear()
+            self._targets.clear()
         return self._index
 
     def reason(self, code: str, detail: str, technique: str | None = None) -> Reason:
@@ -1028,7 +1043,7 @@ class Judge:
 
     def lure_reasons(self, mail: Mail) -> Iterator[Reason]:
         text = f"{mail.subject}\n{mail.body[:MAX_SCAN_CHARS]}"
-        text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).lower()
+        text = nfkc_lines(text).lower()
         found: dict[str, list[str]] = {}
         for term in find_terms(self.rules.lexicon, text):
             name = self.rules.term_theme.get(term)
@@ -1076,8 +1091,10 @@ class Judge:
             bool(ARCHIVE_HINT.search(mail.subject)) or bool(ARCHIVE_HINT.search(mail.body[:20000]))
         )
         own = registered_domain(mail.sender.domain) if mail.sender and mail.sender.domain else ""
-        tracked = sum(1 for link in mail.links if _embeds_any(link.url, recipients)) >= 3
-        context = LinkContext([] if tracked else recipients, archive_hint, own)
+        needles = [(r, r.replace("@", "%40")) for r in recipients]  # once a mail, not a link
+        tracked = sum(1 for link in mail.links if _embeds_any(link.url, needles)) >= 3
+        judged = [] if tracked else recipients
+        context = LinkContext(judged, archive_hint, own, _encoded_recipients(judged))
         for link in links:
             yield from self._link(link, context)
         yield from self._disguised_host(links)
@@ -1130,7 +1147,7 @@ class Judge:
         if link.source == "html":
             yield from self._mismatch(link, host, own_site)
         if not own_site:
-            yield from self._recipient_in_url(url, lc.recipients)
+            yield from self._recipient_in_url(url, lc.encoded)
         yield from self._embedded_targets(url, host)
         hit = self._ioc(url)  # the knowledge base matches a URL's host as well
         if hit:
@@ -1188,6 +1205,18 @@ class Judge:
         if target:
             yield self.reason("link:lookalike-domain", f"link host {host} imitates {target}")
 
+    def _target_facts(self, host: str) -> tuple[list[Reason], bool]:
+        """What _link_target needs of a host alone, cached (mails repeat hosts): the reasons of a
+        brand put in front of another's domain, and whether a gateway rewrote the link."""
+        self.index()  # a grown directory clears the cache first
+        cached = self._targets.get(host)
+        if cached is None:
+            if len(self._targets) > 50_000:
+                self._targets.clear()
+            rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
+            cached = self._targets[host] = (list(self._brand_on_foreign_host(host)), rewriter)
+        return cached
+
     def _brand_on_foreign_host(self, host: str) -> Iterator[Reason]:
         reg = registered_domain(host)
         sub = host[: -len(reg)] if host.endswith(reg) else ""
@@ -1205,7 +1234,7 @@ class Judge:
         url = link.url
         # the path (urlsplit's) only where it can matter: a risky extension in the URL, or a URL
         # urlsplit may change (tabs, line ends) or refuse (brackets, non-ASCII host) as before
-        eager = not url.isascii() or any(c in url for c in "\t\r\n[]") or RISKY_LINK_EXT.search(url)
+        eager = not url.isascii() or URL_ODD_CHARS.search(url) or RISKY_LINK_EXT.search(url)
         path = _link_path(url) if eager else None
         risky = RISKY_LINK_EXT.search(path) if path is not None else None
         form = self._form_builder(host, url, path)
@@ -1223,12 +1252,10 @@ class Judge:
         cms = CMS_PATH.search(url)
         if cms and not own_site:
             yield self.reason("link:compromised-site-path", f"link into {cms.group(1)} on {host}")
-        if not own_site:
-            # the host test first: it is cheap and rarely passes, the path pattern is neither
-            brand = list(self._brand_on_foreign_host(host))
-            if brand and LOGIN_PATH.search(url):
-                yield from brand
-        rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
+        brand, rewriter = self._target_facts(host)
+        # the host test first (cached, and it rarely passes), the path pattern only then
+        if not own_site and brand and LOGIN_PATH.search(url):
+            yield from brand
         if REDIRECT_PARAM.search(url) and link.source != "src" and not rewriter:
             yield self.reason("link:redirector", f"{host} redirects onwards: {url[:160]}")
 
@@ -1263,14 +1290,16 @@ class Judge:
                 return  # the sender's own click tracker: it decides where its links go anyway
             yield self.reason(code, f"link shows {shown_host} but goes to {host}")
 
-    def _recipient_in_url(self, url: str, recipients: list[str]) -> Iterator[Reason]:
+    def _recipient_in_url(
+        self, url: str, recipients: Sequence[tuple[str, str]]
+    ) -> Iterator[Reason]:
+        """``recipients``: the first five, each with its base64 form (_encoded_recipients)."""
         if not recipients or len(url) < 12:
             return
         decoded = urllib.parse.unquote(url).lower()
         if SUBSCRIPTION_LINK.search(decoded):
             return  # newsletters put the subscriber's address in their unsubscribe links
-        for rcpt in recipients[:5]:
-            b64 = base64.b64encode(rcpt.encode()).decode().rstrip("=")
+        for rcpt, b64 in recipients:
             if rcpt in decoded or (len(b64) >= 8 and b64[:-2] in url):
                 yield self.reason("link:recipient-in-url", f"the link embeds the recipient {rcpt}")
                 return
@@ -1416,7 +1445,7 @@ class Judge:
         if token:
             yield self.reason("content:random-tag", f"subject carries the random tag {token!r}")
         else:
-            tags = {t for t in RANDOM_TOKEN.findall(_readable_part(mail.body)) if _looks_random(t)}
+            tags = _random_tags(mail.body)
             named = _random_attachment_name(mail.attachments)
             if len(tags) >= 4:
                 yield self.reason(
@@ -1623,6 +1652,7 @@ class LinkContext:
     recipients: list[str]
     archive_hint: bool
     own_domain: str
+    encoded: tuple[tuple[str, str], ...] = ()  # the first five recipients, each with its base64
 
 
 # Security gateways rewrite links (Microsoft Safe Links, Proofpoint URL Defense ...): the real
@@ -1632,6 +1662,8 @@ REWRITERS = {
     "urldefense.proofpoint.com": "u",
     "linkprotect.cudasvc.com": "a",
 }
+REWRITER_HOSTS = tuple(REWRITERS)
+URL_ODD_CHARS = re.compile(r"[\t\r\n\[\]]")  # characters urlsplit strips or reads specially
 URLDEFENSE_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.{1,4000}?)__;", re.I)
 SUBSCRIPTION_LINK = re.compile(
     r"(unsubscribe|opt-?out|subscription|preferences|mailman/options|/remove|manage)"
@@ -1643,11 +1675,21 @@ def _link_path(url: str) -> str:
     return urllib.parse.urlsplit(url).path if "://" in url else url
 
 
-def _embeds_any(url: str, recipients: list[str]) -> bool:
-    """Whether a link carries a recipient's address; in three links or more it is a newsletter's
-    subscriber tracking, not a login page pre-filled for one victim."""
+def _embeds_any(url: str, needles: Sequence[tuple[str, str]]) -> bool:
+    """Whether a link carries a recipient's address (each recipient with its '@' written %40);
+    in three links or more it is a newsletter's subscriber tracking, not a login page pre-filled
+    for one victim."""
+    if not needles:
+        return False
     lower = url.lower()
-    return any(r in lower or r.replace("@", "%40") in lower for r in recipients)
+    return any(r in lower or escaped in lower for r, escaped in needles)
+
+
+def _encoded_recipients(recipients: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """The first five recipients, each with its base64 form (no padding), as links carry them."""
+    return tuple(
+        (rcpt, base64.b64encode(rcpt.encode()).decode().rstrip("=")) for rcpt in recipients[:5]
+    )
 
 
 def unwrap(link: MailLink) -> MailLink:
@@ -1666,6 +1708,8 @@ def _unwrap_once(link: MailLink) -> MailLink:
     if v3:
         return dataclasses.replace(link, url=v3.group(1))
     host = link.host
+    if not host.endswith(REWRITER_HOSTS):
+        return link  # the common case: every rewriter's host ends with its name
     for rewriter, param in REWRITERS.items():
         if host == rewriter or host.endswith("." + rewriter):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
@@ -1864,6 +1908,42 @@ def _readable_part(body: str) -> str:
         pieces += (text[pos : m.start()], " ")
         pos = m.end()
     return "".join(pieces) + text[pos:] if pieces else text
+
+
+def _random_tags(body: str) -> set[str]:
+    """The random tags of the readable part, as ``{t for t in RANDOM_TOKEN.findall(
+    _readable_part(body)) if _looks_random(t)}``, found from their digits. A tag that looks random
+    holds two runs of digits with letters between them (TAG_SEED); RANDOM_TOKEN's matches are the
+    runs of letters and digits that nothing of [\\w/.@+=-] touches on either side, of 9 to 40
+    characters. So the pattern is tried only at the start of the runs holding a seed, found with a
+    pattern that opens with a digit, instead of at every character of the text (with a look-behind
+    first, which the regex engine cannot skip to); and a text without any seed, where no tag can
+    be, is not cleared of its URLs at all (clearing them leaves text with no seed either)."""
+    cut = body.find("-----BEGIN PGP")
+    if TAG_SEED.search(body, 0, cut if 0 <= cut < 8000 else 8000) is None:
+        return set()
+    text = _readable_part(body)
+    tags: set[str] = set()
+    end = 0  # where the last run looked at ends: a run holding several seeds is read once
+    for seed in TAG_SEED.finditer(text):
+        start = seed.start()
+        if start < end:
+            continue
+        # back to the start of the run of letters and digits, or far enough to tell that it is
+        # longer than any tag (41 characters before the seed)
+        while start > 0 and text[start - 1] in TAG_CHARS and seed.start() - start <= 40:
+            start -= 1
+        end = ALNUM_RUN.match(text, seed.end()).end()  # type: ignore[union-attr]
+        token = RANDOM_TOKEN.match(text, start)
+        if token is not None and _looks_random(token.group(0)):
+            tags.add(token.group(0))
+    return tags
+
+
+# Two runs of digits with letters between them, which any tag _looks_random holds.
+TAG_SEED = re.compile(r"[0-9][A-Za-z]+[0-9]")
+TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 
 
 def _looks_random(token: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 from aptlink.detect import phishing
 
@@ -36,3 +37,71 @@ def test_pushed_out_of_view_agrees_with_one_alternation() -> None:
     for _ in range(20_000):
         markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
         assert phishing._pushed_out_of_view(markup) == reference_pushed_out_of_view(markup)
+
+
+def reference_random_tags(body: str) -> set[str]:
+    readable = phishing._readable_part(body)
+    return {t for t in phishing.RANDOM_TOKEN.findall(readable) if phishing._looks_random(t)}
+
+
+def test_random_tags_cases() -> None:
+    body = "codes xK9pQ2rT7 and Zq4Wm8Rt2Yb, not A1b2 (short), cut/Ab1Cd2Ef3 or Ab1Cd2Ef3x_"
+    assert phishing._random_tags(body) == {"xK9pQ2rT7", "Zq4Wm8Rt2Yb"}
+    assert phishing._random_tags("see https://x.com/xK9pQ2rT7Lm now") == set()  # inside a URL
+    assert phishing._random_tags("a" * 50 + "1b2C" + " tail") == set()  # a run longer than 40
+
+
+def test_random_tags_agree_with_the_pattern_over_the_readable_part() -> None:
+    rng = random.Random(11)
+    pieces = [
+        *"aB3x9Z0k_/.@+=- \n\té",
+        "http://a1B2c3.com/Xy9Z8w",
+        "www.",
+        " www.Ab1c2Dx9.net ",
+        "-----BEGIN PGP",
+    ]
+    runs = "aAbBzZ0123"
+    for _ in range(30_000):
+        parts: list[str] = []
+        for _ in range(rng.randint(0, 12)):
+            if rng.random() < 0.5:
+                parts.append("".join(rng.choice(runs) for _ in range(rng.randint(1, 45))))
+            else:
+                parts.append(rng.choice(pieces))
+        body = "".join(parts)
+        assert phishing._random_tags(body) == reference_random_tags(body), body
+    filler = [
+        "x ",
+        "Ab1c2D3e4 ",
+        "word ",
+        "http://q1W2e3.com/Zz9Y8x7 ",
+        "é",
+        "A1b2C3d4E5f6G7h8I9j0K1l2M3 ",
+    ]
+    for _ in range(30):  # past the 8,000 characters read
+        body = "".join(rng.choice(filler) for _ in range(3000))
+        assert phishing._random_tags(body) == reference_random_tags(body)
+
+
+def test_nfkc_lines_is_nfkc() -> None:
+    rng = random.Random(3)
+    special = [chr(c) for c in range(0x300, 0x370)] + [chr(c) for c in range(0xFF61, 0xFFA0)]
+    special += [*"\u3099\u309a\u1100\u1161\u11a8\uac00\u00a0\ufb01\u2126Ae\u212b\u0338<=\n\r "]
+    special += ["\u0345", "\u0f73", "\u0f71", "\u2003", "\u00bd", "\U0001d400", "\u1e9b", "\u0323"]
+    for _ in range(50_000):
+        text = "".join(
+            rng.choice(special) if rng.random() < 0.8 else chr(rng.randint(0, 0x3000))
+            for _ in range(rng.randint(0, 20))
+        )
+        want = text if text.isascii() else unicodedata.normalize("NFKC", text)
+        assert phishing.nfkc_lines(text) == want, repr(text)
+
+
+def test_recipient_needles() -> None:
+    needles = [("a@b.com", "a%40b.com")]
+    assert phishing._embeds_any("https://x.test/?u=A%40B.com", needles)
+    assert not phishing._embeds_any("https://x.test/", needles)
+    assert not phishing._embeds_any("https://x.test/a@b.com", [])
+    encoded = phishing._encoded_recipients([f"user{i}@example.com" for i in range(8)])
+    assert len(encoded) == 5
+    assert encoded[0] == ("user0@example.com", "dXNlcjBAZXhhbXBsZS5jb20")
