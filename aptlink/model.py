@@ -10,7 +10,7 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -197,14 +197,14 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        names = _fields(cls)
-        nested = cls.NESTED
+        plan = _plan(cls)
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            field = names.get(key)
-            if field is None:
-                continue
-            kwargs[key] = _revive(nested.get(key), field, value)
+            revive = plan.get(key, _UNKNOWN)
+            if revive is None:  # a plain field (most are): no call unless it holds a list
+                kwargs[key] = _revive_plain(value) if type(value) is list else value
+            elif revive is not _UNKNOWN:
+                kwargs[key] = revive(value)
         return cls(**kwargs)
 
 
@@ -247,22 +247,56 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _revive(nested: type[Record] | None, field: dataclasses.Field[Any], value: Any) -> Any:
+# How each field of a class comes back from plain JSON, decided once per class: a case holds
+# hundreds of thousands of records, and loading one asked the same questions of every field.
+_PLANS: dict[type, dict[str, Callable[[Any], Any] | None]] = {}
+
+
+def _unknown(value: Any) -> Any:
+    """Marks a key the class has no field for (ignored)."""
+    raise AssertionError("never called")
+
+
+_UNKNOWN: Callable[[Any], Any] = _unknown
+
+
+def _plan(cls: type[Record]) -> dict[str, Callable[[Any], Any] | None]:
+    found = _PLANS.get(cls)
+    if found is None:
+        found = _PLANS[cls] = {
+            name: _reviver(cls.NESTED.get(name), field) for name, field in _fields(cls).items()
+        }
+    return found
+
+
+def _reviver(
+    nested: type[Record] | None, field: dataclasses.Field[Any]
+) -> Callable[[Any], Any] | None:
+    """How a field comes back: None for a plain one (lists become tuples, the rest as it is)."""
     if nested is not None:
-        if isinstance(value, list):
-            return tuple(nested.from_dict(v) for v in value)
-        return None if value is None else nested.from_dict(value)
+        return functools.partial(_revive_nested, nested)
+    if "datetime" in str(field.type):  # the annotation is text under postponed evaluation
+        return _revive_time
+    return None
+
+
+def _revive_nested(nested: type[Record], value: Any) -> Any:
+    """Nested records, or a list of them; records already built (shared ones) pass as they are."""
+    if isinstance(value, list):
+        return tuple(v if isinstance(v, Record) else nested.from_dict(v) for v in value)
+    if value is None or isinstance(value, Record):
+        return value
+    return nested.from_dict(value)
+
+
+def _revive_plain(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    if isinstance(value, str) and _is_time(field):
-        return utc(value)
     return value
 
 
-@functools.cache
-def _is_time(field: dataclasses.Field[Any]) -> bool:
-    """Whether a field holds a datetime (its annotation is text under postponed evaluation)."""
-    return "datetime" in str(field.type)
+def _revive_time(value: Any) -> Any:
+    return utc(value) if isinstance(value, str) else _revive_plain(value)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

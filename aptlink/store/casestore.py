@@ -26,7 +26,7 @@ from sqlalchemy.sql.dml import Insert
 
 from aptlink.errors import StoreError
 from aptlink.evidence.base import Warning_
-from aptlink.model import Attribution, Campaign, Evidence, Finding, Incident
+from aptlink.model import Attribution, Campaign, Evidence, Finding, Incident, Observation
 from aptlink.pipeline import CaseResult
 from aptlink.store import rows, schema
 from aptlink.store.migrate import upgrade
@@ -322,13 +322,20 @@ def _findings(conn: Connection) -> list[Finding]:
         i: dict(r)
         for i, r in conn.execute(select(schema.observations.c.id, schema.observations.c.record))
     }
-    attached: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    attached: dict[str, list[Observation]] = defaultdict(list)
+    shared: dict[str, Observation] = {}  # one record for an observation several findings hold alike
     link = schema.finding_observations
     query = select(link.c.finding_id, link.c.observation_id, link.c.detail).order_by(
         link.c.finding_id, link.c.position
     )
     for finding_id, observation_id, detail in conn.execute(query):
-        attached[finding_id].append({**observations[observation_id], **detail})
+        if detail:
+            obs = Observation.from_dict({**observations[observation_id], **detail})
+        else:
+            obs = shared.get(observation_id) or shared.setdefault(
+                observation_id, Observation.from_dict(observations[observation_id])
+            )
+        attached[finding_id].append(obs)
     found = []
     for record in _records(conn, schema.findings):
         record["observations"] = attached.get(record["id"], [])
