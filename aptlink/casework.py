@@ -7,6 +7,7 @@ with evidence added before.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,15 @@ def run_investigation(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     case_dir.mkdir(parents=True, exist_ok=True)
-    run = pipeline.investigate(evidence, kb, options={"case_dir": str(case_dir)}, progress=progress)
+    options = {"case_dir": str(case_dir)}
+    # The run is not linked on its own: the whole case (this run and what the store held) is.
+    run = pipeline.investigate(evidence, kb, options=options, progress=progress, link=False)
     with CaseStore.open(case_dir) as store:
         added = store.save_inputs(run.evidence, run.findings, run.warnings)
         case = store.load()
+        started = time.perf_counter()
         pipeline.analyse(case, kb)
+        run.timings["link"] = time.perf_counter() - started
         store.save_analysis(case)
     summary = finish(case, case_dir, kb)
     summary["run"] = {

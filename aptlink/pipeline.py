@@ -182,8 +182,11 @@ def investigate(
     options: dict[str, Any] | None = None,
     parse_ctx: ParseContext | None = None,
     progress: Progress | None = None,
+    link: bool = True,
 ) -> CaseResult:
-    """The main job, end to end, in memory. The caller stores and reports the result."""
+    """The main job, end to end, in memory. The caller stores and reports the result.
+    ``link=False`` stops after the detectors: a caller that adds the run to a stored case
+    groups, links and attributes the whole case afterwards, not the run alone."""
     result = CaseResult()
     pctx = parse_ctx or ParseContext(options=dict(options or {}))
     t0 = time.perf_counter()
@@ -194,9 +197,12 @@ def investigate(
     dctx.case_dir = Path(case_dir) if case_dir else None
     result.findings = run_detectors(items, dctx, progress=progress)
     t2 = time.perf_counter()
-    analyse(result, kb)
+    if link:
+        analyse(result, kb)
     result.warnings = pctx.warnings
-    result.timings = {"parse": t1 - t0, "detect": t2 - t1, "link": time.perf_counter() - t2}
+    result.timings = {"parse": t1 - t0, "detect": t2 - t1}
+    if link:
+        result.timings["link"] = time.perf_counter() - t2
     return result
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import case_factory
 
+from aptlink import casework, pipeline
 from aptlink.casework import campaign_digest, summarise
 
 
@@ -24,3 +26,18 @@ def test_the_summary_lists_rank_one_candidates_strongest_first() -> None:
     case.attributions = list(reversed(case.attributions))
     confidences = [a["confidence"] for a in summarise(case, reports=[])["attributions"]]
     assert confidences == sorted(confidences, reverse=True) and confidences
+
+
+def test_an_investigation_links_the_case_once(tmp_path: Path, monkeypatch) -> None:
+    # the run's findings are added to the store and the whole case is grouped, linked and
+    # attributed once; the run is not linked on its own first
+    calls = []
+    real = pipeline.analyse
+    monkeypatch.setattr(pipeline, "analyse", lambda case, kb: calls.append(1) or real(case, kb))
+    evidence = tmp_path / "mail.eml"
+    evidence.write_bytes(
+        b"From: Tanaka <expert.tanaka@gmail.com>\r\nTo: a@b.example.jp\r\nSubject: panel\r\n\r\nhi\r\n"
+    )
+    summary = casework.run_investigation([evidence], tmp_path / "case", None)
+    assert calls == [1]
+    assert set(summary["run"]["timings"]) == {"parse", "detect", "link"}
