@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aptlink.hunt.rows import (
     HASH_LIST_FIELDS,
@@ -61,21 +60,45 @@ MAX_BATCH_TEXT = 1 << 30  # long PowerShell script blocks can make 50,000 events
 
 
 def cell_table(rows: Iterable[Row]) -> CellTable:
-    """The rows as a ``CellTable``: every cell of every row goes into three flat lists in C
-    (``extend``), then Arrow and numpy sort them by field; no Python loop per cell, and no null
-    per absent cell (a batch has hundreds of fields, each event a few dozen). Raises
-    ``BatchTooBig`` when the text is over ``MAX_BATCH_TEXT`` (``batched_cells`` then halves it)."""
-    names: list[str] = []
+    """The rows as a ``CellTable``: every value of every row goes into one flat list in C
+    (``extend``), then Arrow and numpy sort the cells by field; no Python loop per cell, and no
+    null per absent cell (a batch has hundreds of fields, each event a few dozen). Field names are
+    numbered per row *shape* (its tuple of names: events of one kind share it, a batch has a few
+    hundred), not per cell. Raises ``BatchTooBig`` when the text is over ``MAX_BATCH_TEXT``
+    (``batched_cells`` then halves it)."""
+    shapes: dict[tuple[str, ...], int] = {}
+    shape_of_row: list[int] = []
     values: list[str] = []
-    widths: list[int] = []
     for row in rows:
-        names.extend(row)
         values.extend(row.values())
-        widths.append(len(row))
+        shape = tuple(row)
+        number = shapes.get(shape)
+        if number is None:
+            number = shapes[shape] = len(shapes)
+        shape_of_row.append(number)
     text = pa.array(values, pa.string())
     if isinstance(text, pa.ChunkedArray) or _text_bytes(text) > MAX_BATCH_TEXT:
-        raise BatchTooBig(f"{len(widths)} rows hold over {MAX_BATCH_TEXT} bytes of text")
-    return CellTable(names, text, widths)
+        raise BatchTooBig(f"{len(shape_of_row)} rows hold over {MAX_BATCH_TEXT} bytes of text")
+    return CellTable(*_field_codes(shapes, shape_of_row), text)
+
+
+def _field_codes(
+    shapes: dict[tuple[str, ...], int], shape_of_row: list[int]
+) -> tuple[list[str], npt.NDArray[np.integer], npt.NDArray[np.int64]]:
+    """Field names in order of first appearance, the field number of every cell, and the number
+    of cells of every row. Shapes are numbered in order of first appearance, so numbering their
+    names in turn gives the order of the cells (what ``dictionary_encode`` of the names gave)."""
+    numbers: dict[str, int] = {}
+    per_shape = [[numbers.setdefault(name, len(numbers)) for name in shape] for shape in shapes]
+    # 16-bit numbers sort by radix (a batch has hundreds of fields; hostile input may have more)
+    kind = np.int16 if len(numbers) < np.iinfo(np.int16).max else np.int64
+    arrays = [np.array(codes, kind) for codes in per_shape]
+    rows = np.asarray(shape_of_row, np.int64)
+    widths = np.array([len(codes) for codes in per_shape], np.int64)[rows]
+    codes: npt.NDArray[np.integer] = (
+        np.concatenate([arrays[n] for n in shape_of_row]) if shape_of_row else np.empty(0, kind)
+    )
+    return list(numbers), codes, widths
 
 
 class CellTable:
@@ -84,20 +107,26 @@ class CellTable:
     present values alone serve the full-text (keyword) search. Offers the part of ``pa.Table``
     the engine uses (``num_rows``, ``column_names``, ``column``, ``select``)."""
 
-    def __init__(self, names: list[str], values: pa.Array, widths: list[int]) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        codes: npt.NDArray[np.integer],
+        widths: npt.NDArray[np.int64],
+        values: pa.Array,
+    ) -> None:
+        """``codes``: per cell (in row order) the number of its field in ``names``; ``widths``:
+        cells per row; ``values``: the cells' text, in row order."""
         self.num_rows = count = len(widths)
-        encoded = pc.dictionary_encode(pa.array(names, pa.string()))
-        self.column_names: list[str] = encoded.dictionary.to_pylist()
-        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-        row_of = np.repeat(np.arange(count, dtype=np.int64), np.asarray(widths, np.int64))
+        self.column_names: list[str] = names
+        row_of = np.repeat(np.arange(count, dtype=np.int64), widths)
         order = np.argsort(codes, kind="stable")  # by field, rows ascending within a field
         ordered = values.take(pa.array(order)) if len(order) else values
         if isinstance(ordered, pa.ChunkedArray):
             ordered = ordered.combine_chunks()
         self._ordered: pa.Array = ordered
         self._rows = row_of[order]
-        self._bounds = np.searchsorted(codes[order], np.arange(len(self.column_names) + 1))
-        self._number = {name: number for number, name in enumerate(self.column_names)}
+        self._bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        self._number = {name: number for number, name in enumerate(names)}
         self._dense: dict[str, pa.Array] = {}
 
     @property

@@ -81,12 +81,23 @@ def test_fast_flatten_odd_shapes() -> None:
     [{"a": "1", "b": "x"}, {"b": "y"}, {}, {"c": "z", "a": "2"}],
     [{"a": "1"}, {"a": "2"}],
     [{"a": ""}, {"b": "é\x00ü"}, {"a": "long " * 1000}],
+    [{"b": "1", "a": "2"}, {"a": "3", "b": "4"}, {"b": "5", "a": "6"}, {"c": "7"}, {"a": "8"}],
+    [{f"f{n}": str(n) for n in range(n % 7)} for n in range(40)],
 ])  # fmt: skip
 def test_table_from_buffers_equals_plain_table(rows: list[dict[str, str]]) -> None:
     table = events.to_table(rows)
     table.validate(full=True)
     assert table.equals(_plain_table(rows))
     assert table.num_rows == len(rows)
+
+
+def test_cells_of_more_fields_than_16_bits_number() -> None:
+    rows = [{"z": str(n), f"f{n}": "x"} for n in range(33_000)]
+    cells = events.cell_table(rows)
+    assert cells.column_names == ["z", *(f"f{n}" for n in range(33_000))]
+    assert cells.present("z").to_pylist() == [str(n) for n in range(33_000)]
+    assert cells.present("f32999").to_pylist() == ["x"]
+    assert cells.present_rows("f32999").tolist() == [32_999]
 
 
 def test_table_of_rows_without_fields() -> None:
