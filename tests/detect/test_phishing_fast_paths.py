@@ -6,6 +6,7 @@ import random
 import re
 import unicodedata
 
+from aptlink.analysis import passwords
 from aptlink.detect import phishing
 
 OUT_OF_VIEW = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)|flex-grow\s*:\s*\d{3,}")
@@ -105,3 +106,28 @@ def test_recipient_needles() -> None:
     encoded = phishing._encoded_recipients([f"user{i}@example.com" for i in range(8)])
     assert len(encoded) == 5
     assert encoded[0] == ("user0@example.com", "dXNlcjBAZXhhbXBsZS5jb20")
+
+
+def reference_passwords(text: str) -> list[str]:
+    found: list[str] = []
+    normalised = unicodedata.normalize("NFKC", text[: passwords.MAX_TEXT])
+    for match in passwords.PASSWORD_RE.finditer(normalised):
+        value = passwords._clean(match.group("quoted") or match.group("bare") or "")
+        if value and value not in found:
+            found.append(value)
+            if len(found) >= passwords.MAX_PASSWORDS:
+                break
+    return found
+
+
+def test_passwords_agree_with_the_pattern_tried_everywhere() -> None:
+    rng = random.Random(2)
+    pieces = [
+        *["添付ファイル用の", "添付", "ファイル", "の", "用", "解凍", "zip", "ZIP", "İ", "ſ", "K"],
+        *["PASS", "Pa", "ss", "P/W", "pW", "pass word", "password for the attached file "],
+        *["パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "パスコード", "は", "：", ":", " ", "is ", "\n"],
+        *["「x1」", "abc123", "(半角)", "=", "ｐａｓｓ", "ＰＷ", "word", "WORD", "です"],
+    ]
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert passwords.extract_passwords(text) == reference_passwords(text), text
