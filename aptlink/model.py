@@ -193,7 +193,11 @@ class Record:
     NESTED: ClassVar[Mapping[str, type[Record]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: _plain(getattr(self, name)) for name in _names(type(self))}
+        out = {}
+        for name in _names(type(self)):
+            value = getattr(self, name)
+            out[name] = value if type(value) in _PLAIN else _plain(value)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -232,19 +236,51 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
-    if type(value) in _PLAIN:  # exact types: a StrEnum is a str but written by its value
+    kind = type(value)
+    if kind in _PLAIN:  # exact types: a StrEnum is a str but written by its value
         return value
+    convert = _CONVERTERS.get(kind)
+    if convert is None:
+        convert = _CONVERTERS[kind] = _converter(value)
+    return convert(value)
+
+
+def _converter(value: Any) -> Callable[[Any], Any]:
+    """How values of one type become plain JSON (asked once per type, then looked up)."""
     if isinstance(value, Record):
-        return value.to_dict()
+        return _record_plain
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return _time_plain
     if isinstance(value, StrEnum):
-        return str(value)
+        return str
     if isinstance(value, tuple | list | frozenset):
-        return [_plain(v) for v in value]
+        return _sequence_plain
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return _mapping_plain
+    return _as_is
+
+
+def _record_plain(value: Record) -> dict[str, Any]:
+    return value.to_dict()
+
+
+def _time_plain(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _sequence_plain(value: Iterable[Any]) -> list[Any]:
+    return [v if type(v) in _PLAIN else _plain(v) for v in value]
+
+
+def _mapping_plain(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(k): v if type(v) in _PLAIN else _plain(v) for k, v in value.items()}
+
+
+def _as_is(value: Any) -> Any:
     return value
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
 
 
 # How each field of a class comes back from plain JSON, decided once per class: a case holds
