@@ -261,8 +261,10 @@ _DataScalar = int | str | float | bool | None  # (ints checked in ``_typed_data`
 _LOWEST_INT, _HIGHEST_INT = -(2**63), 2**64 - 1  # orjson reads integers beyond these as floats
 
 
-class _Strict(msgspec.Struct, forbid_unknown_fields=True):
-    """An unexpected element or attribute raises: the record is then read the generic way."""
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """An unexpected element or attribute raises: the record is then read the generic way.
+    (``gc=False``: records hold scalars and records, never a cycle; untracked, the thousands
+    decoded per batch do not set off collections.)"""
 
 
 class _DataText(_Strict):
