@@ -231,10 +231,11 @@ EMBEDDED_CODES = frozenset(
         "link:dynamic-dns",
     }
 )
-EMBEDDED_URL = re.compile(
-    r"(?i)(?:https?:)?//([a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?)(?=[/?#:&]|$)"
-)
-PATH_HOST = re.compile(r"(?i)(?<=/)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){2,5})(?=[/?#]|$)")
+# The host after each "//" (a scheme before it changes no host found), and each path segment that
+# is a host name. Both patterns open with the slashes they need, where the regex engine skips to;
+# an optional "https?:" or a look-behind first would have it try them at every character.
+EMBEDDED_URL = re.compile(r"(?i)//([a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?)(?=[/?#:&]|$)")
+PATH_HOST = re.compile(r"(?i)/([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){2,5})(?=[/?#]|$)")
 
 
 def embedded_hosts(url: str, host: str, hosting: frozenset[str]) -> list[str]:

@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from aptlink.analysis import passwords
-from aptlink.detect import phishing
+from aptlink.detect import maildomains, phishing
 
 OUT_OF_VIEW = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)|flex-grow\s*:\s*\d{3,}")
 
@@ -131,3 +131,21 @@ def test_passwords_agree_with_the_pattern_tried_everywhere() -> None:
     for _ in range(30_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
         assert passwords.extract_passwords(text) == reference_passwords(text), text
+
+
+OLD_EMBEDDED_URL = re.compile(
+    r"(?i)(?:https?:)?//([a-z0-9](?:[a-z0-9.-]{0,200}[a-z0-9])?)(?=[/?#:&]|$)"
+)
+OLD_PATH_HOST = re.compile(r"(?i)(?<=/)([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){2,5})(?=[/?#]|$)")
+
+
+def test_embedded_host_patterns_find_what_the_unanchored_ones_found() -> None:
+    rng = random.Random(4)
+    pieces = ["/", "//", "http:", "https:", "http", "s:", ".", "a", "b1", "-", "x.y.z", "?", "#"]
+    pieces += [":", "&", "\u212a", "\u017f", "%2f", "é", "www.ex.com", " ", "\n"]
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        assert [m.group(1) for m in maildomains.EMBEDDED_URL.finditer(text)] == [
+            m.group(1) for m in OLD_EMBEDDED_URL.finditer(text)
+        ], text
+        assert maildomains.PATH_HOST.findall(text) == OLD_PATH_HOST.findall(text), text

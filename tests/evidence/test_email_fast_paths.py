@@ -114,3 +114,34 @@ def test_parse_addresses_agrees_with_getaddresses() -> None:
         if mail_parser.BARE_ADDRESS.match(value) or mail_parser.SIMPLE_ADDRESS.match(value):
             continue  # the older single-address fast paths have their own checks
         assert mail_parser.parse_addresses(value) == reference_addresses(value), repr(value)
+
+
+def test_content_charset_is_the_stdlib_s() -> None:
+    from email.message import Message
+
+    rng = random.Random(9)
+    pieces = ["text/plain", "text/html", ";", " charset=", "charset*=", "utf-8''", '"UTF-8"']
+    pieces += ["iso-2022-jp", "Shift_JIS", "'", '"', ' name="a;b"', "\udce9", "é", "\\", "="]
+    pieces += [" ", "us-ascii", 'charset="x', "CHARSET=Big5", "%E9", "\n\t", "*0=", "*1*="]
+    for _ in range(20_000):
+        value = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+        part = Message()
+        part.__dict__["_headers"] = [
+            ("X-A", "1"),
+            (rng.choice(["Content-Type", "content-type"]), value),
+            ("Content-Type", "text/plain; charset=koi8-r"),
+        ]
+        assert _outcome(mail_parser.content_charset, part) == _outcome(
+            Message.get_content_charset, part
+        ), value
+    bare = Message()
+    assert mail_parser.content_charset(bare) is None
+
+
+def _outcome(read: object, part: object) -> object:
+    """What ``read(part)`` returns, or the type of what it raises (the stdlib raises on some
+    values with both raw 8-bit bytes and non-ASCII characters)."""
+    try:
+        return read(part)  # type: ignore[operator]
+    except Exception as exc:
+        return type(exc)
