@@ -110,6 +110,7 @@ def campaign_digest(case: CaseResult, actors_shown: int = 3) -> list[dict[str, A
             "victims": list(c.victims),
             "actors": ranked.get(c.id, []),
             "reported_as": reported.get(c.id, []),
+            "hangs_on": int(c.extra.get("joint_count") or 0),
         }
         for c in case.campaigns
     ]
@@ -175,6 +176,11 @@ def _campaign_lines(c: dict[str, Any]) -> list[str]:
     period = f"{c['first_seen']} to {c['last_seen']}" if c["first_seen"] else "undated"
     victims = ", ".join(c["victims"][:4]) + (" ..." if len(c["victims"]) > 4 else "")
     lines = [c["name"], f"  {c['incidents']} incidents, {period}, victims: {victims or '-'}"]
+    if c.get("hangs_on"):
+        lines.append(
+            f"  hangs on {c['hangs_on']} incident(s): without one of them it falls apart "
+            "(maybe several operations chained; the report lists them)"
+        )
     if not c["actors"]:
         lines.append("  no candidate actor")
     if c.get("reported_as"):

@@ -41,3 +41,12 @@ def test_an_investigation_links_the_case_once(tmp_path: Path, monkeypatch) -> No
     summary = casework.run_investigation([evidence], tmp_path / "case", None)
     assert calls == [1]
     assert set(summary["run"]["timings"]) == {"parse", "detect", "link"}
+
+
+def test_the_summary_says_when_a_campaign_hangs_on_incidents() -> None:
+    case = case_factory.case()
+    first = case.campaigns[0]
+    extra = {"joints": [{"incident": first.incident_ids[0], "parts": [7, 6]}], "joint_count": 1}
+    case.campaigns = [dataclasses.replace(first, extra=extra), *case.campaigns[1:]]
+    text = casework.render_summary(summarise(case, reports=[]))
+    assert "hangs on 1 incident(s): without one of them it falls apart" in text

@@ -130,8 +130,47 @@ def build_campaign(graph: CorrelationGraph, members: list[int], commodity: list[
             "incidents": len(incs),
             "commodity": all(commodity[p] for p in members),
             "method": "union-find over strong edges",
+            **_joints(graph, members, strong),
         },
     )
+
+
+MAX_JOINTS = 5
+
+
+def _joints(
+    graph: CorrelationGraph, members: list[int], strong: list[tuple[float, int, int]]
+) -> dict[str, Any]:
+    """The incidents a large campaign hangs on: those without which its strong links fall into
+    two or more parts of at least ``joint_part`` incidents each. Single linkage joins operations
+    through one incident that holds values of both (a spam run reusing another's tracking host);
+    it is shown, not cut, because a real campaign seen in part can hang on one incident just the
+    same (docs/linking.md). Most telling first: the larger the second-largest part."""
+    cfg = graph.config.graph
+    if len(members) < cfg["joint_campaign"]:
+        return {}
+    import networkx as nx
+
+    least = int(cfg["joint_part"])
+    links = nx.Graph()
+    links.add_nodes_from(members)
+    links.add_edges_from((a, b) for _, a, b in strong)
+    found = []
+    for p in nx.articulation_points(links):
+        rest = links.subgraph(q for q in members if q != p)
+        parts = sorted((len(c) for c in nx.connected_components(rest)), reverse=True)
+        if len(parts) > 1 and parts[1] >= least:
+            found.append((parts, graph.incidents[p].id))
+    if not found:
+        return {}
+    found.sort(key=lambda f: (-f[0][1], -f[0][0], f[1]))
+    return {
+        "joints": [
+            {"incident": incident, "parts": [n for n in parts if n >= least]}
+            for parts, incident in found[:MAX_JOINTS]
+        ],
+        "joint_count": len(found),
+    }
 
 
 def _exposures(incs: list[Incident]) -> list[dict[str, Any]]:

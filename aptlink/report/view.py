@@ -120,6 +120,7 @@ def campaign(
         ],
         "techniques": [_technique(t, names) for t in c.techniques],
         "why": link_reasons(c),
+        "joints": joints(c, incidents),
         "attribution": attribution(attributions),
         "reported_as": list(reported),
     }
@@ -177,6 +178,25 @@ def link_reasons(c: Campaign) -> list[dict[str, Any]]:
             counts[r.code] += 1
             example.setdefault(r.code, r.detail)
     return [{"code": k, "links": n, "detail": example[k]} for k, n in counts.most_common()]
+
+
+def joints(c: Campaign, incidents: dict[str, Incident]) -> dict[str, Any]:
+    """The incidents a large campaign hangs on (link/campaigns.py ``_joints``), for the reader to
+    judge whether it is one operation or several chained through them."""
+    found = c.extra.get("joints") or []
+    if not found:
+        return {}
+    listed = []
+    for j in found:
+        inc = incidents.get(j["incident"])
+        listed.append(
+            {
+                "ref": short(j["incident"]),
+                "title": inc.title if inc else "",
+                "parts": " + ".join(str(n) for n in j["parts"]),
+            }
+        )
+    return {"count": c.extra.get("joint_count", len(found)), "listed": listed}
 
 
 # Below this a best candidate's confidence shows as 0.00: nothing specific points to it, and it is

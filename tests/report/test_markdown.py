@@ -140,3 +140,19 @@ def test_a_candidate_at_zero_is_a_closest_profile_not_a_suspect(case: CaseResult
     ]
     text = markdown.render(case, None)
     assert "**unattributed (nothing specific points to an actor; closest profile LockBit)**" in text
+
+
+def test_a_campaign_that_hangs_on_an_incident_says_which(case: CaseResult) -> None:
+    first = case.campaigns[0]
+    joint = first.incident_ids[0]
+    extra = {"joints": [{"incident": joint, "parts": [7, 6]}], "joint_count": 1}
+    case = dataclasses.replace(
+        case, campaigns=[dataclasses.replace(first, extra=extra), *case.campaigns[1:]]
+    )
+    title = next(i.title for i in case.incidents if i.id == joint)
+    text = markdown.render(case, None)
+    assert "It hangs on 1 incident(s)" in text
+    assert f"- {view.short(joint)} {title}: parts of 7 + 6 incidents" in text
+    page = html.render(case, None)
+    assert f'<a href="#{view.short(joint)}">{view.short(joint)}</a>' in page
+    assert "parts of 7 + 6 incidents" in page
