@@ -50,13 +50,11 @@ WORD_BYTES = frozenset(b"0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR
 
 def analyse_pdf(name: str, data: bytes, scan: Scan, out: Analysis) -> None:
     """Scan a PDF's objects and streams for active content."""
-    names: set[str] = set()
     texts = list(_texts(data, scan, out))
-    for text in texts:
-        names |= _watched_names(text)
-    _judge(names, out)
-    for text in texts:
-        _indicators(text, out)
+    found = [_names_read(text) for text in texts]
+    _judge(set().union(*(names for names, _ in found)), out)
+    for text, (names, escaped_launch) in zip(texts, found, strict=True):
+        _indicators(text, out, "URI" in names, "Launch" in names or escaped_launch)
 
 
 def _texts(data: bytes, scan: Scan, out: Analysis) -> Iterator[bytes]:
@@ -78,10 +76,18 @@ def _watched_names(text: bytes) -> set[str]:
     """The watched names among the text's PDF names (``/JavaScript``; ``/J#61vaScript`` too):
     the plainly written ones by WATCHED_NAME_RE, the escaped ones (NAME_RE's names with a '#')
     each unescaped before it is compared, without reading every other name of the text."""
+    return _names_read(text)[0]
+
+
+def _names_read(text: bytes) -> tuple[set[str], bool]:
+    """_watched_names, and whether an escaped name begins "Launch#" (which LAUNCH_RE's
+    ``/Launch\\b`` reads, and WATCHED_NAME_RE does not)."""
     found = {name.decode("latin-1") for name in set(WATCHED_NAME_RE.findall(text))}
-    if b"#" in text:
-        found |= {_unescape(n) for n in set(ESCAPED_NAME_RE.findall(text))} & WATCHED
-    return found
+    if b"#" not in text:
+        return found, False
+    escaped = set(ESCAPED_NAME_RE.findall(text))
+    found |= {_unescape(n) for n in escaped} & WATCHED
+    return found, any(n.startswith(b"Launch#") for n in escaped)
 
 
 def _streams(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -155,11 +161,16 @@ def _judge(names: set[str], out: Analysis) -> None:
         out.flag("pdf-embedded-file", "the PDF carries an embedded file")
 
 
-def _indicators(text: bytes, out: Analysis) -> None:
+def _indicators(text: bytes, out: Analysis, uri: bool = True, launch: bool = True) -> None:
+    """URI and Launch actions. ``uri``/``launch`` False: the names read in the text (_names_read)
+    rule the pattern out, with no pass over the text: URI_RE's "/URI" stands before a blank or
+    "(", which WATCHED_NAME_RE reads as the name URI, and LAUNCH_RE's "/Launch" before anything
+    but a letter, a digit or "_", which it reads as Launch, or, before "#", ESCAPED_NAME_RE as a
+    name beginning "Launch#"."""
     # each pattern begins with its name: a plain search rules out most texts at memchr speed
-    for uri in URI_RE.findall(text)[:200] if b"/URI" in text else ():
-        out.note(Kind.URL, _string(uri), source="pdf-uri")
-    for target, params in LAUNCH_RE.findall(text)[:20] if b"/Launch" in text else ():
+    for found in URI_RE.findall(text)[:200] if uri and b"/URI" in text else ():
+        out.note(Kind.URL, _string(found), source="pdf-uri")
+    for target, params in LAUNCH_RE.findall(text)[:20] if launch and b"/Launch" in text else ():
         out.note(
             Kind.COMMAND_LINE, f"{_string(target)} {_string(params)}".strip(), source="pdf-launch"
         )

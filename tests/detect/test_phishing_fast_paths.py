@@ -6,7 +6,8 @@ import random
 import re
 import unicodedata
 
-from aptlink.analysis import passwords
+from aptlink.analysis import passwords, pdf
+from aptlink.analysis.base import Analysis
 from aptlink.detect import maildomains, phishing
 
 OUT_OF_VIEW = re.compile(r"height\s*:\s*(\d{4,7})(px|vh)|flex-grow\s*:\s*\d{3,}")
@@ -149,3 +150,22 @@ def test_embedded_host_patterns_find_what_the_unanchored_ones_found() -> None:
             m.group(1) for m in OLD_EMBEDDED_URL.finditer(text)
         ], text
         assert maildomains.PATH_HOST.findall(text) == OLD_PATH_HOST.findall(text), text
+
+
+def _pdf_notes(text: bytes, fast: bool) -> list[tuple[str, str]]:
+    out = Analysis(type="pdf")
+    if fast:
+        names, escaped_launch = pdf._names_read(text)
+        pdf._indicators(text, out, "URI" in names, "Launch" in names or escaped_launch)
+    else:
+        pdf._indicators(text, out)
+    return [(str(n.kind), n.value) for n in out.notes]
+
+
+def test_pdf_actions_ruled_out_by_the_names_read() -> None:
+    rng = random.Random(8)
+    pieces = [b"/URI", b"/URIs", b"/Launch", b"/Launch#20", b"/Launch_", b"/L#61unch", b"#"]
+    pieces += [b"(", b")", b" ", b"\n", b"/F", b"/P", b"x.exe", b"\\", b"_", b"/JS", b"\x80"]
+    for _ in range(30_000):
+        text = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert _pdf_notes(text, fast=True) == _pdf_notes(text, fast=False), text
