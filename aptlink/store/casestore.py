@@ -192,6 +192,23 @@ def _engine(url: str, where: str) -> Engine:
     return engine
 
 
+def file_stamp(case_dir: Path) -> tuple[tuple[int, int, int], ...] | None:
+    """What changes whenever the case's SQLite file store is written (the database file and its
+    write-ahead log: inode, size, modification time), so that a reader may keep a loaded case
+    until then; None for a store on a database server, whose changes no file shows."""
+    if os.environ.get(DB_ENV):
+        return None
+    stamp = []
+    for name in (DB_FILE, f"{DB_FILE}-wal"):
+        try:
+            st = (Path(case_dir) / name).stat()
+        except OSError:
+            stamp.append((0, 0, 0))
+            continue
+        stamp.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(stamp)
+
+
 def case_schema(case_dir: Path) -> str:
     """The PostgreSQL schema of a case: ``case_<folder name>``; a name that is not already a plain
     lower-case identifier gets a short hash too, so distinct folders never share a schema."""

@@ -16,6 +16,7 @@ from aptlink.errors import StoreError
 from aptlink.kb import KnowledgeBase
 from aptlink.pipeline import CaseResult
 from aptlink.report import FORMATS, load_case
+from aptlink.store.casestore import file_stamp
 
 
 class CaseService:
@@ -25,10 +26,21 @@ class CaseService:
         self.case_dir = Path(case_dir)
         self.kb = kb
         self._writing = threading.Lock()
+        self._loaded: tuple[object, CaseResult] | None = None
 
     def load(self) -> CaseResult:
-        """Everything the case holds; StoreError ("no such case") before the first investigation."""
-        return load_case(self.case_dir)
+        """Everything the case holds; StoreError ("no such case") before the first investigation.
+        A case in a SQLite file is kept between requests until its files change (loading a case
+        of thousands of findings takes seconds; every page and API call reads it); one on a
+        database server is read afresh each time. Callers only read the case they get."""
+        stamp = file_stamp(self.case_dir)
+        kept = self._loaded
+        if stamp is not None and kept is not None and kept[0] == stamp:
+            return kept[1]
+        case = load_case(self.case_dir)
+        if stamp is not None and stamp == file_stamp(self.case_dir):  # not written meanwhile
+            self._loaded = (stamp, case)
+        return case
 
     def load_or_empty(self) -> CaseResult:
         """The case, or an empty one before the first investigation (for the dashboard)."""
