@@ -50,6 +50,9 @@ SRC_LOWER = re.compile(  # SRC_RE over lower-case text
     r"""(?s)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
 )
 FORM_RE = re.compile(r"""(?is)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})""")
+FORM_LOWER = re.compile(  # FORM_RE over lower-case text
+    r"""(?s)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})"""
+)
 TAG_RE = re.compile(r"(?s)<[^>]{0,4000}>")
 BLOCK_OPEN_RE = re.compile(r"<(style|script|head)\b")
 SPACE_RE = re.compile(r"[ \t\r\f\v]+")
@@ -625,7 +628,7 @@ def extract_links(
     for src in _sources(markup):
         if not src.lower().startswith(("cid:", "data:")):
             add(src, "", "src")
-    forms = [html.unescape(m.group(1)) for m in FORM_RE.finditer(markup)]
+    forms = [html.unescape(action) for action in _form_actions(markup)]
     for action in forms:
         if action:
             add(action, "", "form")
@@ -701,6 +704,19 @@ def _sources(markup: str) -> Iterator[str]:
         yield markup[m.start(1) : m.end(1)]
 
 
+def _form_actions(markup: str) -> Iterator[str]:
+    """The action of each form tag (FORM_RE), looked for in the lowered copy with a case-sensitive
+    pattern (its "<" then "form" instead of "<" then a case-blind test at every tag), unless the
+    markup holds a dotted or dotless I, which FORM_RE's case folding reads as an i."""
+    if "<" not in markup:
+        return
+    if "\u0130" in markup or "\u0131" in markup:
+        yield from (m.group(1) for m in FORM_RE.finditer(markup))
+        return
+    for m in FORM_LOWER.finditer(lowered(markup)):
+        yield markup[m.start(1) : m.end(1)]
+
+
 def _anchors(markup: str) -> Iterator[tuple[str, str]]:
     """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
     if "<a" not in markup and "<A" not in markup:
@@ -709,13 +725,27 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
     # the tags are looked for in the lowered copy with a case-sensitive "<a" prefix, which the
     # regex engine skips to; every character stands where it stood, so the spans are the markup's
     for m in A_OPEN_LOWER.finditer(lower):
-        href = HREF_RE.search(markup, m.start(), m.end())
+        href = _href(markup, lower, m.start(), m.end())
         if href is None:
             continue
         close = lower.find("</a", m.end(), m.end() + 4000)
         inner = markup[m.end() : close] if close >= 0 else ""
         shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
         yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
+
+
+def _href(markup: str, lower: str, start: int, end: int) -> re.Match[str] | None:
+    """``HREF_RE.search(markup, start, end)``, the pattern tried only where "href" stands in the
+    lowered copy: a match opens with those letters in any case (no other character matches them
+    case-blind), and \\b sees the character before ``at`` as it does in search. HREF_RE opens
+    with \\b, so the regex engine would try it at every character of a long tag."""
+    at = lower.find("href", start, end)
+    while at >= 0:
+        found = HREF_RE.match(markup, at, end)
+        if found is not None:
+            return found
+        at = lower.find("href", at + 1, end)
+    return None
 
 
 # --- the message ----------------------------------------------------------------------------

@@ -145,3 +145,20 @@ def _outcome(read: object, part: object) -> object:
         return read(part)  # type: ignore[operator]
     except Exception as exc:
         return type(exc)
+
+
+def test_href_and_form_actions_as_the_case_blind_patterns_find_them() -> None:
+    rng = random.Random(6)
+    pieces = ["href", "HREF", "hReF", "xhref", "_href", " href", "=", " = ", '"', "'", "a b", ">"]
+    pieces += ["<a ", "\u0130", "\u0131", "é", "\n", "-href", "data-href='q'", "<form", "<FORM"]
+    pieces += [" action", "ActIon", "formaction", "http://A.B/", "\u212a", "\u017f", "<", "x"]
+    for _ in range(40_000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        lower = mail_parser.lowered(markup)
+        start = rng.randint(0, len(markup))
+        end = rng.randint(start, len(markup))
+        want = mail_parser.HREF_RE.search(markup, start, end)
+        got = mail_parser._href(markup, lower, start, end)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups()))
+        actions = [m.group(1) for m in mail_parser.FORM_RE.finditer(markup)]
+        assert list(mail_parser._form_actions(markup)) == actions, markup
