@@ -1363,10 +1363,10 @@ class Judge:
         yield from self._disguised_brand(mail)
         yield from self._brand_transaction(mail)
         markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
-        images = markup.count("<img") + sum(
-            1 for a in mail.attachments if a.content_type.startswith("image/")
-        )
         only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
+        # only "one to three" matters: the pictures of the HTML are counted up to four
+        images = _count_at_most(markup, "<img", 4) if only_images else 0
+        images += sum(1 for a in mail.attachments if a.content_type.startswith("image/"))
         if 0 < images <= 3 and only_images:  # the words counted only then
             words = len(WORD_RE.findall(mail.body[:400]))  # only "fewer than 15" matters
             if words < 15:
@@ -1448,7 +1448,8 @@ class Judge:
         """Text written to slip past filters or to look personal: look-alike letters from another
         script, random tags in the subject, the recipient's own address used as a name."""
         head = f"{mail.subject}\n{mail.body[:5000]}"
-        mixed = MIXED_SCRIPT.search(head) if LOOKALIKE_SCRIPT.search(head) else None
+        lookalike = not head.isascii() and LOOKALIKE_SCRIPT.search(head)  # isascii: O(1)
+        mixed = MIXED_SCRIPT.search(head) if lookalike else None
         if mixed:
             yield self.reason(
                 "content:mixed-script", f"{mixed.group(0)!r} mixes Latin with look-alike letters"
@@ -1895,15 +1896,22 @@ def _pushed_out_of_view(markup: str) -> str:
     return min(hits, key=lambda found: found.start()).group(0) if hits else ""
 
 
+def _count_at_most(text: str, needle: str, most: int) -> int:
+    """``min(text.count(needle), most)`` for a needle that cannot overlap itself, with the
+    search stopped at the ``most``-th."""
+    found = 0
+    at = text.find(needle)
+    while at >= 0 and found < most:
+        found += 1
+        at = text.find(needle, at + len(needle))
+    return found
+
+
 def _tall_boxes(markup: str) -> Iterator[re.Match[str]]:
-    """TALL_BOX.finditer(markup): a match begins at "height" (and holds no other), which str.find
-    reaches several times faster than the pattern's own scan of the whole HTML."""
-    at = markup.find("height")
-    while at >= 0:
-        found = TALL_BOX.match(markup, at)
-        if found is not None:
-            yield found
-        at = markup.find("height", found.end() if found is not None else at + 1)
+    """TALL_BOX.finditer(markup). The pattern's own scan, which skips to its literal "height":
+    a str.find for each "height" and a match there, tried before, was slower on mail HTML, which
+    writes "height" about 17 times a mail (24,591 times in 1,443 HTML parts: 23 ms against 15)."""
+    return TALL_BOX.finditer(markup)
 
 
 def _too_tall(found: re.Match[str]) -> bool:

@@ -169,3 +169,12 @@ def test_pdf_actions_ruled_out_by_the_names_read() -> None:
     for _ in range(30_000):
         text = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         assert _pdf_notes(text, fast=True) == _pdf_notes(text, fast=False), text
+
+
+def test_count_at_most() -> None:
+    rng = random.Random(1)
+    for _ in range(5_000):
+        text = "".join(
+            rng.choice(["<img", "<im", "g", " ", "<IMG"]) for _ in range(rng.randint(0, 12))
+        )
+        assert phishing._count_at_most(text, "<img", 4) == min(text.count("<img"), 4)
