@@ -162,3 +162,24 @@ def test_href_and_form_actions_as_the_case_blind_patterns_find_them() -> None:
         assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups()))
         actions = [m.group(1) for m in mail_parser.FORM_RE.finditer(markup)]
         assert list(mail_parser._form_actions(markup)) == actions, markup
+
+
+def test_header_end_is_the_first_blank_line_as_the_stdlib_reads_it() -> None:
+    import email as stdlib_email
+    import email.policy
+
+    from aptlink.evidence import mimetree
+
+    rng = random.Random(5)
+    pieces = [b"\n", b"\r\n", b"From: a@b.c", b"X: y", b" cont", b"body", b"\n\r\n", b":"]
+    pieces += [b"\n\n\r\n", b"\n\r\n\n", b"Content-Type: text/plain", b"From x"]
+    built = 0
+    for _ in range(20_000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        tree = mimetree.message_tree(data)
+        if tree is None:
+            continue
+        built += 1
+        ref = stdlib_email.message_from_bytes(data, policy=email.policy.compat32)
+        assert (tree._headers, tree.get_payload()) == (ref._headers, ref.get_payload()), data
+    assert built > 10_000
