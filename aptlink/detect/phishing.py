@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import ipaddress
+import itertools
 import json
 import re
 import unicodedata
@@ -1105,7 +1106,8 @@ class Judge:
         )
         own = registered_domain(mail.sender.domain) if mail.sender and mail.sender.domain else ""
         needles = [(r, r.replace("@", "%40")) for r in recipients]  # once a mail, not a link
-        tracked = sum(1 for link in mail.links if _embeds_any(link.url, needles)) >= 3
+        embedding = (link for link in mail.links if _embeds_any(link.url, needles))
+        tracked = next(itertools.islice(embedding, 2, None), None) is not None  # three at least
         judged = [] if tracked else recipients
         context = LinkContext(judged, archive_hint, own, _encoded_recipients(judged))
         for link in links:

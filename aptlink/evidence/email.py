@@ -215,11 +215,13 @@ def _collapse_blanks(text: str) -> str:
 
 def _drop_blocks(markup: str) -> str:
     lower = lowered(markup)
-    if "<style" not in lower and "<script" not in lower and "<head" not in lower:
+    opens = BLOCK_OPEN_RE.finditer(lower)
+    first = next(opens, None)  # one pass finds the first, or none (then "<header" is no block)
+    if first is None:
         return markup
     kept: list[str] = []
     pos = 0
-    for m in BLOCK_OPEN_RE.finditer(lower):
+    for m in itertools.chain((first,), opens):
         if m.start() < pos:
             continue
         end = lower.find(f"</{m.group(1)}", m.end())

@@ -183,3 +183,26 @@ def test_header_end_is_the_first_blank_line_as_the_stdlib_reads_it() -> None:
         ref = stdlib_email.message_from_bytes(data, policy=email.policy.compat32)
         assert (tree._headers, tree.get_payload()) == (ref._headers, ref.get_payload()), data
     assert built > 10_000
+
+
+def test_drop_blocks_as_when_the_tags_were_looked_for_first() -> None:
+    def reference(markup: str) -> str:
+        lower = mail_parser.lowered(markup)
+        if "<style" not in lower and "<script" not in lower and "<head" not in lower:
+            return markup
+        kept, pos = [], 0
+        for m in mail_parser.BLOCK_OPEN_RE.finditer(lower):
+            if m.start() < pos:
+                continue
+            end = lower.find(f"</{m.group(1)}", m.end())
+            kept.append(markup[pos : m.start()])
+            pos = len(markup) if end < 0 else lower.find(">", end) + 1 or len(markup)
+        kept.append(markup[pos:])
+        return " ".join(kept)
+
+    rng = random.Random(2)
+    pieces = ["<style", "<script", "<head", "<header", "<styles", "</style>", "</script>", ">"]
+    pieces += ["</head>", "<", "x", " ", "<style>", "<SCRIPT", "é", "<Head ", "</HEAD >"]
+    for _ in range(20_000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert mail_parser._drop_blocks(markup) == reference(markup), markup
