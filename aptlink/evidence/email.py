@@ -310,7 +310,7 @@ def _header_bytes(chunk: bytes, charset: str | None) -> str:
 
 def _unescape_surrogates(text: str) -> str:
     """compat32 keeps raw 8-bit header bytes as surrogates: decode them as the bytes they are."""
-    if not SURROGATE_RE.search(text):
+    if text.isascii() or not SURROGATE_RE.search(text):  # isascii: O(1), and most headers are
         return text
     return decode_bytes(text.encode("utf-8", "surrogateescape"), None)[0]
 
