@@ -139,6 +139,8 @@ def is_mail_file(path: Path) -> bool:
 
 def triage_bytes(data: bytes, path: str, judge: Judge) -> list[TriageResult]:
     """Verdicts for the mail(s) in one file's bytes: .eml, mbox or .msg, told apart by content."""
+    if not data.strip():  # nothing in it can harm; it is no mail without a sender either
+        return [TriageResult(path=path, reasons=[Reason(code="content:empty", detail=EMPTY)])]
     sha = hashlib.sha256(data).hexdigest()
     if data.startswith(OLE_MAGIC) and (MSG_MARK in data or path.lower().endswith(".msg")):
         return [_judge_msg(data, path, sha, judge)]
@@ -151,6 +153,9 @@ def triage_bytes(data: bytes, path: str, judge: Judge) -> list[TriageResult]:
     if kind is not None:
         return [_judge_attachment(data, path, sha, judge, kind)]
     return [_judge(data, path, sha, judge, None, "eml")]
+
+
+EMPTY = "the file is empty (or blank): nothing to judge"
 
 
 def attachment_kind(data: bytes, path: str) -> str | None:

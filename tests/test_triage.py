@@ -220,3 +220,11 @@ def test_a_file_is_read_whole_up_to_the_bound_even_when_it_grew_since_its_size_w
     monkeypatch.setattr("aptlink.triage.os.fstat", lambda fd: stale)
     with path.open("rb") as fh:
         assert read_at_most(fh, 25) == b"a" * 10 + b"b" * 15
+
+
+def test_an_empty_file_is_not_judged_clean() -> None:
+    judge = make_judge(TriageConfig())
+    for data in (b"", b"\r\n\r\n  \n"):
+        (result,) = triage_bytes(data, "empty.eml", judge)
+        assert (result.verdict, result.score) == ("clean", 0.0)
+        assert [r.code for r in result.reasons] == ["content:empty"]

@@ -103,7 +103,7 @@ def line_for(r: TriageResult) -> str:
     where = r.path if r.record is None else f"{r.path}#{r.record}"
     if r.error:
         return f"{'ERROR':<10} {'-':>5}  {where}  {r.error}"
-    top = "; ".join(f"{x.code} ({x.technique})" for x in r.reasons[:3])
+    top = "; ".join(f"{x.code} ({x.technique})" if x.technique else x.code for x in r.reasons[:3])
     subject = (
         "(a lone attachment)" if r.kind == "attachment" else (r.subject or "(no subject)")[:60]
     )

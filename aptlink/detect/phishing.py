@@ -719,6 +719,11 @@ class Judge:
         if sender is None or "@" not in sender.address:
             yield self.reason("sender:missing", "the From header has no usable address")
             return
+        if mail.from_entries > 1:
+            yield self.reason(
+                "sender:several-from",
+                f"the From header lists {mail.from_entries} entries; the mailbox is {sender.address}",
+            )
         domain = sender.domain
         local = any(domain == r.domain for r in (*mail.to, *mail.cc))
         if RANDOM_MAILBOX.search(sender.address.partition("@")[0]):

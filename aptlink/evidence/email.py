@@ -156,6 +156,7 @@ class Mail:
     auth: tuple[tuple[str, str], ...] = ()
     problems: tuple[str, ...] = ()
     size: int = 0
+    from_entries: int = 1  # entries of the From header (names and mailboxes); 0 when absent
 
     def header(self, name: str) -> str:
         key = name.lower()
@@ -340,6 +341,13 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
         if addr or name:
             found.append(Address(name=name.strip().strip('"').strip(), address=addr))
     return tuple(found)
+
+
+def _first_mailbox(found: Sequence[Address]) -> Address | None:
+    """The sender: the first entry that is a mailbox. A From header broken by a stray comma
+    (``"shien--",25<support@hrkgame.com>``) splits into a bare name and the real address; the
+    name alone is no sender."""
+    return next((a for a in found if "@" in a.address), found[0] if found else None)
 
 
 def parse_date(value: str) -> datetime | None:
@@ -854,7 +862,8 @@ def build_mail(
     senders = parse_addresses(get("from"))
     return Mail(
         headers=headers,
-        sender=senders[0] if senders else None,
+        sender=_first_mailbox(senders),
+        from_entries=len(senders),
         reply_to=parse_addresses(get("reply-to")),
         return_path=_bare_address(get("return-path")),
         sender_header=_bare_address(get("sender")),
