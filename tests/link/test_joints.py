@@ -57,3 +57,27 @@ def test_small_campaigns_are_not_examined(incident, kb) -> None:
     beta = operation(incident, "beta", "09", 4, {0: [image], 1: [image]})
     (campaign,) = link_incidents(alpha + beta, kb)
     assert len(campaign.incident_ids) == 8 and "joints" not in campaign.extra
+
+
+def test_parts_from_the_block_cut_tree_equal_a_search_per_point() -> None:
+    import random
+
+    import networkx as nx
+
+    from aptlink.link.campaigns import articulation_parts
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(1, 30)
+        links = nx.Graph()
+        links.add_nodes_from(range(n))
+        links.add_edges_from(
+            (a, b)
+            for a, b in ((rng.randrange(n), rng.randrange(n)) for _ in range(2 * n))
+            if a != b
+        )
+        expected = {}
+        for p in nx.articulation_points(links):
+            rest = links.subgraph(q for q in links if q != p)
+            expected[p] = sorted((len(c) for c in nx.connected_components(rest)), reverse=True)
+        assert articulation_parts(links) == expected
