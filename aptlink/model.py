@@ -204,10 +204,12 @@ class Record:
         plan = _plan(cls)
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            revive = plan.get(key, _UNKNOWN)
+            if key not in plan:
+                continue  # a key the class has no field for
+            revive = plan[key]
             if revive is None:  # a plain field (most are): no call unless it holds a list
                 kwargs[key] = _revive_plain(value) if type(value) is list else value
-            elif revive is not _UNKNOWN:
+            else:
                 kwargs[key] = revive(value)
         return cls(**kwargs)
 
@@ -286,14 +288,6 @@ _CONVERTERS: dict[type, Callable[[Any], Any]] = {}
 # How each field of a class comes back from plain JSON, decided once per class: a case holds
 # hundreds of thousands of records, and loading one asked the same questions of every field.
 _PLANS: dict[type, dict[str, Callable[[Any], Any] | None]] = {}
-
-
-def _unknown(value: Any) -> Any:
-    """Marks a key the class has no field for (ignored)."""
-    raise AssertionError("never called")
-
-
-_UNKNOWN: Callable[[Any], Any] = _unknown
 
 
 def _plan(cls: type[Record]) -> dict[str, Callable[[Any], Any] | None]:
