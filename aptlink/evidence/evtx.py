@@ -8,6 +8,7 @@ still read. A truncated file (fewer chunks than its header announces) is a warni
 from __future__ import annotations
 
 import io
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,36 @@ def _chunk_range(path: Path, first: int, end: int) -> io.BytesIO:
         fh.seek(HEADER_BYTES + first * CHUNK_BYTES)
         body = fh.read((end - first) * CHUNK_BYTES)
     return io.BytesIO(header + body)
+
+
+CHUNK_MAGIC = b"ElfChnk\x00"
+MOST_CHUNK_RECORDS = 8192  # a 64 KB chunk cannot hold more records (each takes more than 8 bytes)
+
+
+def chunk_records(path: Path, size: int) -> list[int] | None:
+    """Records per chunk, from each chunk header's first and last record numbers (0 for a chunk
+    without a valid header, or one that claims more than a chunk can hold): what a hunt uses to
+    size its tasks, read without parsing a record (positioned reads of 24 bytes, no buffered file:
+    a hunt asks this of tens of thousands of small files). None when the file cannot be read."""
+    counts = []
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        for number in range(chunk_count(size)):
+            head = os.pread(fd, 24, HEADER_BYTES + number * CHUNK_BYTES)
+            if len(head) < 24 or not head.startswith(CHUNK_MAGIC):
+                counts.append(0)
+                continue
+            first, last = struct.unpack_from("<QQ", head, 8)
+            records = last - first + 1
+            counts.append(records if 0 < records <= MOST_CHUNK_RECORDS else 0)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return counts
 
 
 def chunk_count(size: int) -> int:

@@ -11,6 +11,7 @@ import dataclasses
 import gc
 import multiprocessing
 import os
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,7 +31,8 @@ from aptlink.hunt.rules import CompiledRule, RuleSet
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
-PIECE_BYTES = 32 << 20  # a big EVTX file is read in ranges of chunks of about this size
+PIECE_BYTES = 32 << 20  # a big EVTX file is read in ranges of chunks of about this size, at most
+JSON_BYTES_PER_EVENT = 1000  # a JSON-lines export's events, estimated from its size
 # Fields worth keeping with a detection: what an analyst pivots on, and what becomes observations.
 CONTEXT_FIELDS = (
     "Image",
@@ -407,35 +409,63 @@ def _merge(result: HuntResult, part: Part) -> None:
 def file_tasks(
     files: Sequence[Path], workers: int, batch_rows: int, piece_bytes: int = PIECE_BYTES
 ) -> list[Any]:
-    """Groups of files of about equal size, at least two per worker, at most ~64 MB each; an
-    EVTX file bigger than a group is cut into ranges of chunks, so every core shares it."""
-    sizes = [_size(f) for f in files]
-    target = max(1, min(64 << 20, sum(sizes) // max(1, 2 * workers)))
+    """Groups of files holding about ``batch_rows`` events each (fewer when the input is small:
+    at least two groups per worker), so that every batch a worker matches is full: a batch never
+    spans two tasks, and the engine's work per batch follows its distinct values, not its rows
+    (half-full batches of sparse logs cost ~30 % more CPU end to end). Events are counted from
+    the EVTX chunk headers (JSON lines estimated from their size). An EVTX file bigger than a
+    group, or than ``piece_bytes``, is cut into ranges of chunks, so every core shares it."""
+    from aptlink.evidence.evtx import CHUNK_BYTES
+
+    counts = [_event_counts(f) for f in files]
+    total = sum(sum(c) for c in counts)
+    target = max(1, min(batch_rows, total // max(1, 2 * workers)))
+    most_chunks = max(1, piece_bytes // CHUNK_BYTES)
     tasks: list[Any] = []
     group: list[Piece] = []
     held = 0
-    for path, size in zip(files, sizes, strict=True):
-        for piece, piece_size in _pieces(path, size, min(target, piece_bytes)):
-            group.append(piece)
-            held += piece_size
-            if held >= target:
+    for path, per_chunk in zip(files, counts, strict=True):
+        for piece, events in _pieces(path, per_chunk, target, most_chunks):
+            if group and held + events > target:
                 tasks.append((tuple(group), batch_rows))
                 group, held = [], 0
+            group.append(piece)
+            held += events
     if group:
         tasks.append((tuple(group), batch_rows))
     return tasks
 
 
-def _pieces(path: Path, size: int, most: int) -> Iterator[tuple[Piece, int]]:
-    """The file whole, or (a big .evtx) as chunk ranges of about ``most`` bytes each."""
-    from aptlink.evidence.evtx import CHUNK_BYTES, chunk_count
+def _event_counts(path: Path) -> list[int]:
+    """Events per chunk of an EVTX file (one entry for any other file: its estimated events)."""
+    from aptlink.evidence.evtx import chunk_records
 
-    if size <= most or not path.name.lower().endswith(".evtx"):
-        yield path, size
+    try:
+        st = path.stat()
+    except OSError:
+        return [1]  # gone: its read fails, with the reason, where it is read
+    if path.name.lower().endswith(".evtx") and stat.S_ISREG(st.st_mode):  # a pipe would block
+        found = chunk_records(path, st.st_size)
+        if found is not None:
+            return found
+    return [max(1, st.st_size // JSON_BYTES_PER_EVENT)]
+
+
+def _pieces(
+    path: Path, per_chunk: list[int], target: int, most_chunks: int
+) -> Iterator[tuple[Piece, int]]:
+    """The file whole, or (a big .evtx) as chunk ranges of at most ``target`` events and
+    ``most_chunks`` chunks, each with its events."""
+    if len(per_chunk) <= 1 or (sum(per_chunk) <= target and len(per_chunk) <= most_chunks):
+        yield path, sum(per_chunk)
         return
-    chunks, step = chunk_count(size), max(1, most // CHUNK_BYTES)
-    for first in range(0, chunks, step):
-        yield (path, first, min(chunks, first + step)), step * CHUNK_BYTES
+    first, held = 0, 0
+    for number, events in enumerate(per_chunk):
+        if number > first and (held + events > target or number - first >= most_chunks):
+            yield (path, first, number), held
+            first, held = number, 0
+        held += events
+    yield (path, first, len(per_chunk)), held
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@ same detections as reading it whole, and a broken file is still reported once, w
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from aptlink.evidence.base import ParseContext
@@ -31,8 +32,19 @@ def test_big_file_is_cut_into_tasks(shared: Path) -> None:
     path = shared / PANACHE
     tasks = file_tasks([path], workers=2, batch_rows=1000, piece_bytes=4 * CHUNK_BYTES)
     pieces = [piece for group, _ in tasks for piece in group]
-    assert len(tasks) >= 2
-    assert pieces[0] == (path, 0, 4) and pieces[-1][2] == 17
+    assert len(tasks) >= 4  # 565 events: at least two tasks per worker
+    assert pieces[0][1] == 0 and pieces[-1][2] == 17  # every chunk, once, in order
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(pieces))
+    assert all(0 < end - first <= 4 for _, first, end in pieces)  # at most piece_bytes
+
+
+def test_tasks_hold_about_a_batch_of_events(shared: Path) -> None:
+    # 277 sample files, 8,255 events (counted from the chunk headers): tasks of at most
+    # batch_rows events, so that every batch a worker matches is full
+    files = sorted((shared / "evtx" / "attack-samples").rglob("*.evtx"))
+    tasks = file_tasks(files, workers=2, batch_rows=2000)
+    assert len(tasks) == 5 or len(tasks) == 6
+    assert sorted(p for group, _ in tasks for p in group) == files
 
 
 def test_split_hunt_equals_whole_hunt(shared: Path) -> None:
