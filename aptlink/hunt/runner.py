@@ -468,13 +468,6 @@ def _pieces(
     yield (path, first, len(per_chunk)), held
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 def hunt(
     paths: Sequence[Path],
     ruleset: RuleSet,
