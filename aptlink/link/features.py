@@ -217,8 +217,9 @@ def _numeric_top(host: str) -> bool:
 
 def _url(value: str) -> Iterator[Feature]:
     text = value.strip()
-    if ":" not in text.split("/", 1)[0]:  # no scheme: a bare host, or a relative link
-        if "." not in text.split("/", 1)[0]:
+    head = text.split("/", 1)[0]
+    if ":" not in head:  # no scheme: a bare host, or a relative link
+        if "." not in head:
             return  # ``#``, ``unsubscribe-link``: a mailer's unfilled template, nobody's server
         text = "http://" + text
     canon, host = canonical_url(text)

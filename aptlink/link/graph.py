@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import itertools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -147,16 +148,23 @@ def build_graph(
     suppressed: Counter[str] = Counter()
     weights = _feature_weights(features, index, len(incidents), kb, cfg, suppressed)
     candidates = _candidate_pairs(index, features, weights, incidents, cfg)
-    edges, core = _weigh_pairs(candidates, members, features, weights, incidents, cfg, min_weight)
+    # (the weights list is read when called: a cut value weighs nothing in a later call)
+    weigh = functools.partial(
+        _weigh_pairs,
+        members=members,
+        features=features,
+        weights=weights,
+        incidents=incidents,
+        cfg=cfg,
+        min_weight=min_weight,
+    )
+    edges, core = weigh(candidates)
     bridges = _bridge_values(index, features, weights, edges, core, cfg, kb)
     if bridges:
         for fid in bridges:
             weights[fid] = 0.0
         suppressed["bridge"] += len(bridges)
-        edges, core = _reweigh(
-            bridges, index, candidates, edges, core, members, features, weights, incidents, cfg,
-            min_weight,
-        )  # fmt: skip
+        edges, core = _reweigh(bridges, index, edges, core, weigh)
     return CorrelationGraph(
         incidents=list(incidents),
         features=features,
@@ -402,31 +410,24 @@ def _weigh_pairs(
     return edges, core
 
 
+Edges = dict[tuple[int, int], float]  # weight of each linked pair of incident positions
+
+
 def _reweigh(
     cut: Sequence[int],
     index: list[list[int]],
-    candidates: set[tuple[int, int]],
-    edges: dict[tuple[int, int], float],
-    core: dict[tuple[int, int], float],
-    members: list[frozenset[int]],
-    features: list[Feature],
-    weights: list[float],
-    incidents: Sequence[Incident],
-    cfg: Config,
-    min_weight: float,
-) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    edges: Edges,
+    core: Edges,
+    weigh: Callable[[Iterable[tuple[int, int]]], tuple[Edges, Edges]],
+) -> tuple[Edges, Edges]:
     """``_weigh_pairs`` over every candidate again, after the ``cut`` values lost their weight, but
     only the pairs that share a cut value are weighed anew: the others cannot change. A weight can
-    only fall, so no pair is added; the dicts keep their order (the sorted order of the pairs)."""
+    only fall, so no pair is added (an edge is a weighed candidate); the dicts keep their order
+    (the sorted order of the pairs). ``weigh``: ``_weigh_pairs`` bound to the graph's data."""
     touched = {
-        pair
-        for fid in cut
-        for pair in itertools.combinations(index[fid], 2)
-        if pair in candidates and pair in edges
+        pair for fid in cut for pair in itertools.combinations(index[fid], 2) if pair in edges
     }
-    fresh, fresh_core = _weigh_pairs(
-        touched, members, features, weights, incidents, cfg, min_weight
-    )
+    fresh, fresh_core = weigh(touched)
     kept = {
         p: fresh[p] if p in touched else w
         for p, w in edges.items()
