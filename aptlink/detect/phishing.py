@@ -18,9 +18,9 @@ import json
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -934,12 +934,7 @@ class Judge:
         """_sender_domain's reasons, cached: they depend on the domain alone, and campaigns send
         from one domain many times (909 domains for 1,500 phishing mails)."""
         self.index()  # a grown directory clears the cache first
-        cached = self._domains.get(domain)
-        if cached is None:
-            if len(self._domains) > 50_000:
-                self._domains.clear()
-            cached = self._domains[domain] = list(self._sender_domain(domain))
-        return cached
+        return _memo(self._domains, domain, lambda d: list(self._sender_domain(d)))
 
     def _sender_domain(self, domain: str) -> Iterator[Reason]:
         if random_label(registered_domain(domain)):
@@ -1041,12 +1036,7 @@ class Judge:
     def _ioc(self, value: str) -> str | None:
         if self.kb is None or not value:
             return None
-        if value in self._iocs:
-            return self._iocs[value]
-        if len(self._iocs) > 100_000:
-            self._iocs.clear()
-        self._iocs[value] = found = self._lookup(value)
-        return found
+        return _memo(self._iocs, value, self._lookup, most=100_000)
 
     def _lookup(self, value: str) -> str | None:
         try:
@@ -1188,12 +1178,7 @@ class Judge:
 
     def _host_reasons(self, host: str) -> list[Reason]:
         """Reasons that depend on the host alone, cached: mails repeat hosts many times."""
-        cached = self._hosts.get(host)
-        if cached is None:
-            if len(self._hosts) > 50_000:
-                self._hosts.clear()
-            cached = self._hosts[host] = list(self._link_host(host))
-        return cached
+        return _memo(self._hosts, host, lambda h: list(self._link_host(h)))
 
     def _link_host(self, host: str) -> Iterator[Reason]:
         if "%" in host:
@@ -1229,13 +1214,12 @@ class Judge:
         """What _link_target needs of a host alone, cached (mails repeat hosts): the reasons of a
         brand put in front of another's domain, and whether a gateway rewrote the link."""
         self.index()  # a grown directory clears the cache first
-        cached = self._targets.get(host)
-        if cached is None:
-            if len(self._targets) > 50_000:
-                self._targets.clear()
-            rewriter = any(host.endswith(w) for w in REWRITERS)  # a gateway's wrapper, not a lure
-            cached = self._targets[host] = (list(self._brand_on_foreign_host(host)), rewriter)
-        return cached
+        return _memo(
+            self._targets,
+            host,
+            # a gateway's wrapper is no lure
+            lambda h: (list(self._brand_on_foreign_host(h)), h.endswith(REWRITER_HOSTS)),
+        )
 
     def _brand_on_foreign_host(self, host: str) -> Iterator[Reason]:
         reg = registered_domain(host)
@@ -1897,10 +1881,26 @@ FLEX_GROW = re.compile(r"flex-grow\s*:\s*\d{3,}")
 
 def _pushed_out_of_view(markup: str) -> str:
     """The CSS that pushes part of a (lower-case) HTML body out of sight, or ''."""
-    tall = next((found for found in _tall_boxes(markup) if _too_tall(found)), None)
+    # the pattern's own scan, which skips to its literal "height": a str.find for each "height"
+    # and a match there was slower on mail HTML, which writes "height" about 17 times a mail
+    tall = next((found for found in TALL_BOX.finditer(markup) if _too_tall(found)), None)
     flex = FLEX_GROW.search(markup) if "flex-grow" in markup else None
     hits = [found for found in (tall, flex) if found is not None]
     return min(hits, key=lambda found: found.start()).group(0) if hits else ""
+
+
+_V = TypeVar("_V")
+
+
+def _memo(cache: dict[str, _V], key: str, compute: Callable[[str], _V], most: int = 50_000) -> _V:
+    """``cache[key]``, computed once; the cache is emptied when it holds more than ``most`` (hostile
+    input brings hosts and values without end)."""
+    if key in cache:
+        return cache[key]
+    if len(cache) > most:
+        cache.clear()
+    cache[key] = found = compute(key)
+    return found
 
 
 def _count_at_most(text: str, needle: str, most: int) -> int:
@@ -1914,22 +1914,20 @@ def _count_at_most(text: str, needle: str, most: int) -> int:
     return found
 
 
-def _tall_boxes(markup: str) -> Iterator[re.Match[str]]:
-    """TALL_BOX.finditer(markup). The pattern's own scan, which skips to its literal "height":
-    a str.find for each "height" and a match there, tried before, was slower on mail HTML, which
-    writes "height" about 17 times a mail (24,591 times in 1,443 HTML parts: 23 ms against 15)."""
-    return TALL_BOX.finditer(markup)
-
-
 def _too_tall(found: re.Match[str]) -> bool:
     size, unit = int(found.group(1)), found.group(2)
     return (unit == "px" and size >= 3000) or (unit == "vh" and size >= 200)
 
 
+def _readable_end(body: str) -> int:
+    """Where the readable part ends: at a signed or armoured block, within 8,000 characters."""
+    cut = body.find("-----BEGIN PGP")
+    return cut if 0 <= cut < 8000 else 8000
+
+
 def _readable_part(body: str) -> str:
     """The text without signed or armoured blocks (PGP, S/MIME), whose base64 looks random."""
-    cut = body.find("-----BEGIN PGP")
-    text = body[: cut if 0 <= cut < 8000 else 8000]  # the first 8,000 characters at most
+    text = body[: _readable_end(body)]
     pieces: list[str] = []
     pos = 0
     for m in url_matches(URL_IN_TEXT, text):  # URL_IN_TEXT.sub(" ", text), tried only where it may
@@ -1947,8 +1945,7 @@ def _random_tags(body: str) -> set[str]:
     pattern that opens with a digit, instead of at every character of the text (with a look-behind
     first, which the regex engine cannot skip to); and a text without any seed, where no tag can
     be, is not cleared of its URLs at all (clearing them leaves text with no seed either)."""
-    cut = body.find("-----BEGIN PGP")
-    if TAG_SEED.search(body, 0, cut if 0 <= cut < 8000 else 8000) is None:
+    if TAG_SEED.search(body, 0, _readable_end(body)) is None:
         return set()
     text = _readable_part(body)
     tags: set[str] = set()
