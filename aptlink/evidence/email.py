@@ -702,14 +702,23 @@ def _first_address_at(text: str) -> int:
     return max(0, min(found) - 8) if found else -1
 
 
+# What case-blind patterns read as ASCII letters while the lowered copy keeps it: the dotted and
+# dotless I (as i), the long s (as s), the Kelvin sign (as k). Markup holding one is searched with
+# the case-blind pattern itself, so that the lowered-copy search finds exactly what it finds.
+ASCII_FOLDING = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _folds_to_ascii(markup: str) -> bool:
+    return not markup.isascii() and any(c in markup for c in ASCII_FOLDING)
+
+
 def _sources(markup: str) -> Iterator[str]:
     """The src of each img, iframe, script, embed and frame tag (SRC_RE), looked for in the
-    lowered copy (twice as fast as ignoring case) unless the markup holds a dotless i or a long
-    s, which SRC_RE's case folding reads as i and s."""
-    lower = lowered(markup) if markup else ""
-    if "\u0131" in markup or "\u017f" in markup:
+    lowered copy (twice as fast as ignoring case) unless the markup folds to ASCII."""
+    if _folds_to_ascii(markup):
         yield from (m.group(1) for m in SRC_RE.finditer(markup))
         return
+    lower = lowered(markup) if markup else ""
     for m in SRC_LOWER.finditer(lower):
         yield markup[m.start(1) : m.end(1)]
 
@@ -717,10 +726,10 @@ def _sources(markup: str) -> Iterator[str]:
 def _form_actions(markup: str) -> Iterator[str]:
     """The action of each form tag (FORM_RE), looked for in the lowered copy with a case-sensitive
     pattern (its "<" then "form" instead of "<" then a case-blind test at every tag), unless the
-    markup holds a dotted or dotless I, which FORM_RE's case folding reads as an i."""
+    markup folds to ASCII."""
     if "<" not in markup:
         return
-    if "\u0130" in markup or "\u0131" in markup:
+    if _folds_to_ascii(markup):
         yield from (m.group(1) for m in FORM_RE.finditer(markup))
         return
     lower = lowered(markup)

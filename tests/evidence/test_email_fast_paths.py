@@ -164,6 +164,19 @@ def test_href_and_form_actions_as_the_case_blind_patterns_find_them() -> None:
         assert list(mail_parser._form_actions(markup)) == actions, markup
 
 
+def test_sources_as_the_case_blind_pattern_finds_them() -> None:
+    # U+0130 was missing from the characters that send the search to SRC_RE: "<İmg src=x>" is an
+    # img tag to SRC_RE's case folding, and was not found in the lowered copy
+    assert list(mail_parser._sources("<\u0130mg src=x>")) == ["x"]
+    rng = random.Random(8)
+    pieces = ["<img", "<IMG", "<\u0130mg", "<\u0131frame", "<\u017fcript", " src", " SRC", "=", "'"]
+    pieces += ["x", "\u212a", "é", ">", " ", "\n", "<embed", "data-src"]
+    for _ in range(20_000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        expected = [m.group(1) for m in mail_parser.SRC_RE.finditer(markup)]
+        assert list(mail_parser._sources(markup)) == expected, markup
+
+
 def test_header_end_is_the_first_blank_line_as_the_stdlib_reads_it() -> None:
     import email as stdlib_email
     import email.policy
