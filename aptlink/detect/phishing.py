@@ -1677,7 +1677,28 @@ SUBSCRIPTION_LINK = re.compile(
 
 def _link_path(url: str) -> str:
     """The path of a link (all of it when it has no scheme), as urlsplit reads it."""
-    return urllib.parse.urlsplit(url).path if "://" in url else url
+    if "://" not in url:
+        return url
+    parts = _urlsplit(url)
+    if parts is not None:
+        return parts.path
+    rest = URL_STRIPPED.sub("", url).partition("://")[2]
+    return NETLOC_THEN_PATH.match(rest).group(1)  # type: ignore[union-attr]  # always matches
+
+
+# urlsplit refuses a host in brackets that is no IP address ('https://x.com[an_21]/',
+# 'https://[an_21]@x.com/', an anonymised token) and an unclosed bracket: such a link keeps the
+# path after its host part, as urlsplit would have read it, instead of stopping the mail's triage
+URL_STRIPPED = re.compile(r"[\t\r\n]")
+NETLOC_THEN_PATH = re.compile(r"[^/?#]*([^?#]*)")
+
+
+def _urlsplit(url: str) -> urllib.parse.SplitResult | None:
+    """urlsplit, or None for a URL it refuses (ValueError: a bracketed host that is no address)."""
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError:
+        return None
 
 
 def _embeds_any(url: str, needles: Sequence[tuple[str, str]]) -> bool:
@@ -1717,8 +1738,10 @@ def _unwrap_once(link: MailLink) -> MailLink:
         return link  # the common case: every rewriter's host ends with its name
     for rewriter, param in REWRITERS.items():
         if host == rewriter or host.endswith("." + rewriter):
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-            inner = query.get(param, [""])[0]
+            parts = _urlsplit(url)
+            if parts is None:
+                return link
+            inner = urllib.parse.parse_qs(parts.query).get(param, [""])[0]
             if "urldefense" in host:
                 inner = urllib.parse.unquote(inner.replace("-", "%").replace("_", "/"))
             if inner.startswith(("http://", "https://")):

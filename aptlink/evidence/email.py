@@ -474,7 +474,7 @@ def _leaf(part: Message, state: _Walk) -> None:
     part = _mime_view(part)
     ctype = part.get_content_type()
     name = _part_name(part)
-    disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+    disposition = _field(part, "Content-Disposition").split(";", 1)[0].strip().lower()
     if ctype == "message/rfc822" or ctype.startswith("message/"):
         _attach(part, state, name or "attached-message.eml", ctype, disposition)
         return
@@ -482,6 +482,13 @@ def _leaf(part: Message, state: _Walk) -> None:
         _text_part(part, state, ctype)
         return
     _attach(part, state, name, ctype, disposition)
+
+
+def _field(part: Message, name: str) -> str:
+    """A part's header as text: compat32 gives an ``email.header.Header``, not a str, for a value
+    holding undecodable 8-bit bytes (a raw Latin-1 file name, say), which str() renders."""
+    value = part.get(name)
+    return "" if value is None else str(value)
 
 
 def _part_name(part: Message) -> str:
@@ -513,7 +520,7 @@ NAMING_FIELDS = frozenset(["content-type", "content-disposition"])
 
 def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int, bool]:
     """The decoded payload, unless its encoded size says it is over the limit."""
-    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    cte = _field(part, "Content-Transfer-Encoding").strip().lower()
     raw: object = None
     stored = part.__dict__["_payload"]
     # get_payload() decodes 8-bit text in its charset just to be measured; the text it gives is
