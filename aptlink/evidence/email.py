@@ -243,7 +243,7 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, bool]:
     for codec in CHARSET_ALIASES.get(declared, (declared,) if declared else ()):
         try:
             return data.decode(codec), False
-        except (UnicodeDecodeError, LookupError):
+        except (ValueError, LookupError):  # ValueError: undecodable, or a NUL in the charset name
             continue
     if b"\x1b$" in data[:200000]:  # ISO-2022-JP with characters outside its tables
         return data.decode("iso2022_jp_ext", "replace"), True
