@@ -1,18 +1,23 @@
 """Sigma correlation rules (v2) over a hunt's detections: ``event_count``, ``value_count`` and
-``temporal`` / ``temporal_ordered``.
+``temporal`` / ``temporal_ordered``, with field name ``aliases``, chains and ``generate``.
 
 A correlation looks at the detections of the rules it names (by rule ``name`` or id), grouped by its
 ``group-by`` fields, in a sliding window of ``timespan``; when the condition holds it becomes a
 detection of its own (one per group and episode: the next window starts after the one that held),
 whose matched fields list the group and the count. "At most" conditions (``lt``, ``lte``, ``neq``)
-are judged on whole windows. ``value_sum``/``value_avg``/percentile/median correlations are reported as not supported.
+are judged on whole windows. A correlation may name other correlations (a chain: "many failed
+logons, then a successful one"); they are evaluated first. A ``group-by`` name may be an alias,
+read from a different field in the detections of each rule. The rules a correlation names are not
+reported on their own unless it says ``generate: true`` (what the specification and pySigma do).
+``value_sum``/``value_avg``/percentile/median (proposals beyond the 2.0 specification) are
+reported as not supported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import operator
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -48,18 +53,42 @@ class Correlation:
     field: str | None
     tags: tuple[str, ...] = ()
     path: str = ""
+    name: str = ""
+    # group-by alias -> ((rule id, the field it is read from in that rule's detections), ...)
+    aliases: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    generate: bool = False
+
+    def source_field(self, name: str, rule_id: str) -> str:
+        """The field a group-by name is read from in the detections of ``rule_id``."""
+        for alias, fields in self.aliases:
+            if alias == name:
+                return next((f for r, f in fields if r == rule_id), name)
+        return name
+
+
+def correlation_id(rule: Any) -> str:
+    """The id a correlation's detections carry (its id, else its name, else its title)."""
+    return str(rule.id or rule.name or rule.title)
 
 
 def from_sigma(rule: Any, path: str, names: dict[str, str]) -> Correlation:
-    """A Correlation from pySigma's SigmaCorrelationRule; rule references mapped to rule ids."""
+    """A Correlation from pySigma's SigmaCorrelationRule; rule references (names or ids, of
+    detection rules or other correlations) mapped to ids."""
     kind = str(rule.type.name).lower()
     if kind not in SUPPORTED:
         raise ValueError(f"correlation type {kind} is not supported")
     references = [names.get(r.reference, r.reference) for r in rule.rules or []]
     condition = rule.condition
     field = condition.fieldref if isinstance(condition.fieldref, str) else None
+    aliases = tuple(
+        (
+            str(alias.alias),
+            tuple((names.get(r.reference, r.reference), str(f)) for r, f in alias.mapping.items()),
+        )
+        for alias in rule.aliases
+    )
     return Correlation(
-        id=str(rule.id or rule.name or rule.title),
+        id=correlation_id(rule),
         title=str(rule.title),
         level=str(rule.level.name.lower()) if rule.level else "medium",
         kind=kind,
@@ -71,22 +100,70 @@ def from_sigma(rule: Any, path: str, names: dict[str, str]) -> Correlation:
         field=field,
         tags=tuple(f"{t.namespace}.{t.name}".lower() for t in rule.tags),
         path=path,
+        name=str(rule.name or ""),
+        aliases=aliases,
+        generate=bool(rule.generate),
     )
 
 
+def in_order(correlations: Sequence[Correlation]) -> tuple[list[Correlation], list[Correlation]]:
+    """The correlations with every one after those it names (a chain is evaluated from its first
+    link), and those that cannot be: in a loop, or naming one that is. Iterative (Kahn's
+    algorithm), so a hostile chain thousands of links long cannot exhaust the stack."""
+    ids = {c.id for c in correlations}
+    waiting = [{r for r in c.rules if r in ids} for c in correlations]
+    users: dict[str, list[int]] = defaultdict(list)
+    for number, names in enumerate(waiting):
+        for name in names:
+            users[name].append(number)
+    ready = deque(n for n, names in enumerate(waiting) if not names)
+    ordered: list[Correlation] = []
+    while ready:
+        c = correlations[ready.popleft()]
+        ordered.append(c)
+        for number in users.pop(c.id, ()):
+            waiting[number].discard(c.id)
+            if not waiting[number]:
+                ready.append(number)
+    placed = {id(c) for c in ordered}
+    return ordered, [c for c in correlations if id(c) not in placed]
+
+
 def fields_needed(correlations: Iterable[Correlation]) -> set[str]:
-    """Event fields the detections must carry for the correlations to group and count."""
-    return {f for c in correlations for f in (*c.group_by, *([c.field] if c.field else []))}
+    """Event fields the detections must carry for the correlations to group and count (with
+    the fields every alias is read from)."""
+    needed: set[str] = set()
+    for c in correlations:
+        needed.update(c.group_by)
+        needed.update([c.field] if c.field else [])
+        needed.update(f for _, fields in c.aliases for _, f in fields)
+    return needed
 
 
 def correlate(
-    detections: Sequence[Detection], correlations: Iterable[Correlation]
+    detections: Sequence[Detection], correlations: Sequence[Correlation]
 ) -> list[Detection]:
-    """Detections of every correlation whose condition holds in some window."""
+    """Detections of every correlation whose condition holds in some window; a correlation
+    that names another one reads that one's detections (``correlations`` come in chain order)."""
     found: list[Detection] = []
     for correlation in correlations:
-        found.extend(_one(detections, correlation))
+        found.extend(_one([*detections, *found] if found else detections, correlation))
     return found
+
+
+def reported(
+    detections: Sequence[Detection], correlations: Sequence[Correlation]
+) -> list[Detection]:
+    """The detections and correlation detections an analyst is shown: those of a rule (or of a
+    correlation in a chain) that correlations name are left out unless one of them says
+    ``generate: true``; the specification makes them building blocks of the correlation."""
+    named = {r for c in correlations for r in c.rules}
+    shown = {r for c in correlations if c.generate for r in c.rules}
+    hidden = named - shown
+    found = correlate(detections, correlations)
+    if not hidden:
+        return [*detections, *found]
+    return [d for d in (*detections, *found) if d.rule_id not in hidden]
 
 
 def _one(detections: Sequence[Detection], c: Correlation) -> list[Detection]:
@@ -94,7 +171,7 @@ def _one(detections: Sequence[Detection], c: Correlation) -> list[Detection]:
     wanted = set(c.rules)
     for d in detections:
         if d.rule_id in wanted and d.time:
-            key = tuple(_value(d, f) for f in c.group_by)
+            key = tuple(_value(d, c.source_field(f, d.rule_id)) for f in c.group_by)
             groups[key].append((_seconds(d.time), d))
     found: list[Detection] = []
     for key, timed in sorted(groups.items()):

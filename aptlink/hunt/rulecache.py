@@ -156,6 +156,9 @@ def _correlation_plain(c: Correlation) -> dict[str, Any]:
         "field": c.field,
         "tags": list(c.tags),
         "path": c.path,
+        "name": c.name,
+        "aliases": [[alias, [list(pair) for pair in fields]] for alias, fields in c.aliases],
+        "generate": c.generate,
     }
 
 
@@ -173,6 +176,12 @@ def _correlation(data: dict[str, Any]) -> Correlation:
         field=None if data["field"] is None else str(data["field"]),
         tags=tuple(str(t) for t in data["tags"]),
         path=str(data["path"]),
+        name=str(data.get("name", "")),
+        aliases=tuple(
+            (str(alias), tuple((str(r), str(f)) for r, f in fields))
+            for alias, fields in data.get("aliases", ())
+        ),
+        generate=bool(data.get("generate", False)),
     )
 
 

@@ -175,20 +175,36 @@ def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule
     """Correlation rules, with their rule references (names or ids) resolved to loaded rules."""
     from sigma.exceptions import SigmaError
 
-    from aptlink.hunt.correlate import from_sigma
+    from aptlink.hunt.correlate import correlation_id, from_sigma, in_order
 
     names = {r.name: r.id for r in ruleset.rules if r.name}
+    for rule, _ in pending:  # a correlation may name another one (a chain)
+        if rule.name:
+            names[str(rule.name)] = correlation_id(rule)
     names.update({r.id: r.id for r in ruleset.rules})
+    loaded: list[Correlation] = []
     for rule, where in pending:
         try:
-            correlation = from_sigma(rule, where, names)
-            missing = [r for r in correlation.rules if r not in names.values()]
-            if missing:
-                raise ValueError(f"refers to rules not loaded: {', '.join(missing)}")
+            loaded.append(from_sigma(rule, where, names))
         except (ValueError, AttributeError, SigmaError) as exc:
             ruleset.problems.append(RuleProblem(where, _reason(exc), str(rule.title)))
-            continue
-        ruleset.correlations.append(correlation)
+    while True:  # one that names a correlation not loaded cannot be evaluated either
+        known = {r.id for r in ruleset.rules} | {c.id for c in loaded}
+        broken = [c for c in loaded if any(r not in known for r in c.rules)]
+        if not broken:
+            break
+        for c in broken:
+            missing = ", ".join(r for r in c.rules if r not in known)
+            ruleset.problems.append(
+                RuleProblem(c.path, f"refers to rules not loaded: {missing}", c.title)
+            )
+        loaded = [c for c in loaded if c not in broken]
+    ordered, looping = in_order(loaded)
+    for c in looping:
+        ruleset.problems.append(
+            RuleProblem(c.path, "correlation chain loops back on itself", c.title)
+        )
+    ruleset.correlations.extend(ordered)
 
 
 def _load_file(

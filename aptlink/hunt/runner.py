@@ -317,10 +317,12 @@ def run_task(task: Any) -> Part:
     return part
 
 
-def correlate(detections: Sequence[Detection], correlations: Sequence[Any]) -> list[Detection]:
-    from aptlink.hunt.correlate import correlate as run_correlations
+def correlate(detections: list[Detection], correlations: Sequence[Any]) -> list[Detection]:
+    """The detections to report: with the correlations' own, without the detections of the rules
+    they are built on (unless a correlation says ``generate: true``)."""
+    from aptlink.hunt.correlate import reported
 
-    return run_correlations(detections, correlations) if correlations else []
+    return reported(detections, correlations) if correlations else detections
 
 
 def fields_needed(correlations: Sequence[Any]) -> set[str]:
@@ -374,7 +376,7 @@ def run_tasks(
                 progress("events", result.events, result.events)
     finally:
         gc.unfreeze()
-    result.detections.extend(correlate(result.detections, ruleset.correlations))
+    result.detections = correlate(result.detections, ruleset.correlations)
     result.detections.sort(key=lambda d: (d.time or "", d.file, d.record, d.rule_id))
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aptlink.hunt.correlate import Correlation, fields_needed, in_order
 from aptlink.hunt.events import to_table
 from aptlink.hunt.rules import load_rules
 from aptlink.hunt.runner import HuntResult, run_tables
@@ -189,3 +190,213 @@ def test_at_most_conditions_are_judged_on_whole_windows(tmp_path):
     assert [(d.time, d.fields["correlation"]) for d in fired] == [
         (clock(600), "event_count: 2 events within 60s")
     ]
+
+
+CHAIN_RULES = """\
+title: Failed logon
+id: 0b0b0b0b-0000-4000-8000-000000000011
+name: failed_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+level: low
+---
+title: Successful logon
+id: 0b0b0b0b-0000-4000-8000-000000000012
+name: good_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4624
+    condition: selection
+level: low
+---
+title: Many failed logons on one account
+id: 0b0b0b0b-0000-4000-8000-000000000013
+name: many_failed
+correlation:
+    type: event_count
+    rules:
+        - failed_logon
+    group-by:
+        - TargetUserName
+    timespan: 10m
+    condition:
+        gte: 3
+---
+title: Brute force that got in
+id: 0b0b0b0b-0000-4000-8000-000000000014
+correlation:
+    type: temporal_ordered
+    rules:
+        - many_failed
+        - good_logon
+    group-by:
+        - TargetUserName
+    timespan: 10m
+level: high
+"""
+
+
+def run_rules(tmp_path, rules: str, events: list[dict[str, str]]):
+    path = tmp_path / "rules.yml"
+    path.write_text(rules, encoding="utf-8")
+    ruleset = load_rules([path])
+    return ruleset, run_tables([to_table(events)], ruleset, workers=1, result=HuntResult())
+
+
+def test_a_correlation_chain_is_evaluated_from_its_first_link(tmp_path):
+    """The specification's own example: many failed logons, then a successful one, same user.
+    The building blocks (the two logon rules, the inner count) are not reported on their own."""
+    events = [event(s, 4625, "admin", "10.0.0.5") for s in (1, 2, 3)] + [
+        event(9, 4624, "admin", "10.0.0.5"),
+        event(10, 4624, "bob", "10.0.0.6"),  # no failures before: nothing
+        *(event(s, 4625, "carol", "10.0.0.7") for s in (20, 21)),  # two failures: too few
+        event(22, 4624, "carol", "10.0.0.7"),
+    ]
+    ruleset, result = run_rules(tmp_path, CHAIN_RULES, events)
+    assert ruleset.problems == []
+    assert [c.title for c in ruleset.correlations] == [
+        "Many failed logons on one account",
+        "Brute force that got in",
+    ]
+    assert [(d.title, d.fields["TargetUserName"]) for d in result.detections] == [
+        ("Brute force that got in", "admin")
+    ]
+    got_in = result.detections[0]
+    assert got_in.level == "high" and got_in.time == "2024-06-20T02:00:01Z"
+
+
+def test_generate_true_reports_the_building_blocks_too(tmp_path):
+    rules = CHAIN_RULES.replace("    type: temporal_ordered\n", "    type: temporal_ordered\n    generate: true\n")  # fmt: skip
+    events = [event(s, 4625, "admin", "10.0.0.5") for s in (1, 2, 3)] + [event(9, 4624, "admin", "10.0.0.5")]  # fmt: skip
+    _, result = run_rules(tmp_path, rules, events)
+    titles = sorted({d.title for d in result.detections})
+    # the inner count and the good logon are named by a correlation that generates; the failed
+    # logons only by the inner count, which does not
+    assert titles == ["Brute force that got in", "Many failed logons on one account", "Successful logon"]  # fmt: skip
+
+
+def test_a_correlation_chain_that_loops_is_reported_not_run(tmp_path):
+    loop = """\
+title: A
+id: 0b0b0b0b-0000-4000-8000-000000000021
+name: corr_a
+correlation:
+    type: event_count
+    rules:
+        - corr_b
+    group-by:
+        - User
+    timespan: 1m
+    condition:
+        gte: 1
+---
+title: B
+id: 0b0b0b0b-0000-4000-8000-000000000022
+name: corr_b
+correlation:
+    type: event_count
+    rules:
+        - corr_a
+    group-by:
+        - User
+    timespan: 1m
+    condition:
+        gte: 1
+"""
+    path = tmp_path / "loop.yml"
+    path.write_text(loop, encoding="utf-8")
+    ruleset = load_rules([path])
+    assert ruleset.correlations == []
+    assert sorted((p.rule, p.reason) for p in ruleset.problems) == [
+        ("A", "correlation chain loops back on itself"),
+        ("B", "correlation chain loops back on itself"),
+    ]
+
+
+ALIAS_RULES = """\
+title: Failed logon from the network
+id: 0b0b0b0b-0000-4000-8000-000000000031
+name: failed_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+---
+title: Connection allowed by the firewall
+id: 0b0b0b0b-0000-4000-8000-000000000032
+name: connection
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 5156
+    condition: selection
+---
+title: Logon failure and connection from the same address
+id: 0b0b0b0b-0000-4000-8000-000000000033
+correlation:
+    type: temporal
+    rules:
+        - failed_logon
+        - connection
+    group-by:
+        - remote
+    timespan: 1m
+    aliases:
+        remote:
+            failed_logon: IpAddress
+            connection: SourceAddress
+level: medium
+"""
+
+
+def test_group_by_aliases_read_each_rule_s_own_field(tmp_path):
+    """``remote`` is IpAddress in the logon failures and SourceAddress in the connections."""
+
+    def connection(second: int, source: str) -> dict[str, str]:
+        return {"Channel": "Security", "EventID": "5156", "SourceAddress": source,
+                "@record": f"c{second}", "@time": f"2024-06-20T02:00:{second:02d}Z"}  # fmt: skip
+
+    events = [event(1, 4625, "admin", "10.0.0.5"), connection(2, "10.0.0.5"),
+              event(3, 4625, "bob", "10.0.0.6"), connection(4, "10.0.0.99")]  # fmt: skip
+    ruleset, result = run_rules(tmp_path, ALIAS_RULES, events)
+    assert ruleset.problems == []
+    assert {"IpAddress", "SourceAddress"} <= fields_needed(ruleset.correlations)
+    assert [(d.title, d.fields["remote"]) for d in result.detections] == [
+        ("Logon failure and connection from the same address", "10.0.0.5")
+    ]
+
+
+def test_the_rule_cache_keeps_names_aliases_and_generate(tmp_path, monkeypatch):
+    monkeypatch.setenv("APTLINK_HUNT_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "rules.yml"
+    path.write_text(ALIAS_RULES + "---\n" + CHAIN_RULES.replace("name: failed_logon", "name: failed_logon2").replace("- failed_logon\n", "- failed_logon2\n").replace("name: good_logon", "name: good_logon2").replace("- good_logon\n", "- good_logon2\n"), encoding="utf-8")  # fmt: skip
+    compiled = load_rules([path])
+    cached = load_rules([path])
+    assert compiled.problems == cached.problems == []
+    assert compiled.correlations == cached.correlations
+    assert any(c.aliases for c in cached.correlations)
+    assert [c.name for c in cached.correlations] == ["", "many_failed", ""]
+
+
+def test_a_hostile_chain_thousands_long_is_ordered_without_recursion():
+    def link(name: str, names: str) -> Correlation:
+        return Correlation(id=name, title=name, level="low", kind="event_count", rules=(names,),
+                           group_by=(), seconds=60, op="gte", count=1, field=None)  # fmt: skip
+
+    chain = [link(f"c{n}", f"c{n - 1}" if n else "base") for n in reversed(range(5000))]
+    ordered, looping = in_order([*chain, link("self", "self")])
+    assert [c.id for c in ordered] == [f"c{n}" for n in range(5000)]
+    assert [c.id for c in looping] == ["self"]
