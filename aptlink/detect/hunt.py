@@ -1,7 +1,9 @@
 """The hunt detector: Sigma rules over the event-log batches of a case, as findings.
 
 Detections are grouped per rule, host and day (one finding each, with the number of events), so
-that a noisy rule does not flood the case. Each finding carries the rule's ATT&CK ids, a severity
+that a noisy rule does not flood the case. Sigma correlation rules are evaluated once over the
+detections of the whole case (at ``finalize``), so a brute force seen in one log and the logon that
+followed in another still correlate. Each finding carries the rule's ATT&CK ids, a severity
 from the rule level, ``group_key`` ``host:<computer>:<yyyy-mm-dd>``, and the hosts, accounts,
 command lines, files, hashes and network indicators of the matched events as observations.
 """
@@ -59,6 +61,7 @@ OBSERVED_FIELDS: Mapping[str, Kind] = {
 }
 IP_FIELDS = ("DestinationIp", "SourceIp", "IpAddress")
 MAX_OBSERVATIONS = 200
+MAX_CORRELATED = 500_000  # detections kept for the case's correlation rules (~1 KB each)
 SKIPPED_ACCOUNTS = frozenset(
     {"-", "system", "nt authority\\system", "local service", "network service"}
 )
@@ -91,6 +94,12 @@ class HuntDetector(Detector):
         self._ruleset: RuleSet | None = None
         self._groups: dict[tuple[str, str, str], _Group] = {}
         self._owners = HostOwners(ctx.options)
+        self._matching: RuleSet | None = None  # the rules without correlations (run per batch)
+        self._read: set[str] = set()  # rules (and correlations) the correlations read
+        self._hidden: set[str] = set()  # building blocks not reported on their own
+        self._blocks: list[Detection] = []  # the detections correlations read, whole case
+        self._sha256: dict[str, str] = {}  # file -> sha256, for the correlations' findings
+        self._full = False
 
     @property
     def ruleset(self) -> RuleSet:
@@ -100,7 +109,15 @@ class HuntDetector(Detector):
             self._ruleset = load_rules(dirs)
             for problem in self._ruleset.problems:
                 self.ctx.parse.warn(problem.path, f"Sigma rule not loaded: {problem.reason}")
+            self._prepare(self._ruleset)
         return self._ruleset
+
+    def _prepare(self, ruleset: RuleSet) -> None:
+        from aptlink.hunt.correlate import hidden, named
+
+        self._matching = dataclasses.replace(ruleset, correlations=[])
+        self._read = named(ruleset.correlations)
+        self._hidden = hidden(ruleset.correlations, ruleset.quiet)
 
     def detect(self, item: Item) -> Iterable[Finding]:
         if item.kind == "inventory":
@@ -108,10 +125,25 @@ class HuntDetector(Detector):
             return ()
         from aptlink.hunt.runner import HuntResult, run_tables
 
-        result = run_tables([item.data], self.ruleset, workers=1, result=HuntResult())
+        self.ruleset  # noqa: B018 (loads the rules and what the correlations need)
+        assert self._matching is not None
+        sha256 = item.provenance.sha256
+        result = run_tables([item.data], self._matching, workers=1, result=HuntResult())
         for detection in result.detections:
-            self._add(detection, item.provenance.sha256)
+            if detection.rule_id in self._read:
+                self._keep(detection, sha256)
+            if detection.rule_id not in self._hidden:
+                self._add(detection, sha256)
         return ()
+
+    def _keep(self, detection: Detection, sha256: str) -> None:
+        if len(self._blocks) < MAX_CORRELATED:
+            self._blocks.append(detection)
+            self._sha256.setdefault(detection.file, sha256)
+        elif not self._full:
+            self._full = True
+            self.ctx.parse.warn(detection.file, f"correlation rules read only the first "
+                                f"{MAX_CORRELATED} detections of the rules they name")  # fmt: skip
 
     def _add(self, detection: Detection, sha256: str) -> None:
         day = (detection.time or "")[:10] or "undated"
@@ -125,6 +157,13 @@ class HuntDetector(Detector):
             group.detections.append(detection)
 
     def finalize(self) -> Iterator[Finding]:
+        if self._blocks:
+            from aptlink.hunt.correlate import correlate
+
+            for found in correlate(self._blocks, self.ruleset.correlations):
+                if found.rule_id not in self._hidden:
+                    self._add(found, self._sha256.get(found.file, ""))
+            self._blocks = []
         for (_, host, day), group in sorted(self._groups.items()):
             yield self._finding(group, host, day)
 

@@ -151,19 +151,30 @@ def correlate(
     return found
 
 
-def reported(
-    detections: Sequence[Detection], correlations: Sequence[Correlation]
-) -> list[Detection]:
-    """The detections and correlation detections an analyst is shown: those of a rule (or of a
-    correlation in a chain) that correlations name are left out unless one of them says
-    ``generate: true``; the specification makes them building blocks of the correlation."""
+def hidden(correlations: Sequence[Correlation], quiet: Iterable[str] = ()) -> set[str]:
+    """Ids of the rules and correlations whose detections are not reported on their own: those
+    correlations name, unless one naming them says ``generate: true`` (the specification makes
+    them building blocks), and ``quiet`` ones (kept below ``--min-level`` only as blocks)."""
     named = {r for c in correlations for r in c.rules}
     shown = {r for c in correlations if c.generate for r in c.rules}
-    hidden = named - shown
+    return (named - shown) | set(quiet)
+
+
+def named(correlations: Sequence[Correlation]) -> set[str]:
+    """Ids of the rules and correlations that correlations read."""
+    return {r for c in correlations for r in c.rules}
+
+
+def reported(
+    detections: Sequence[Detection], correlations: Sequence[Correlation], quiet: Iterable[str] = ()
+) -> list[Detection]:
+    """The detections and the correlations' own detections an analyst is shown (without the
+    ``hidden`` building blocks)."""
     found = correlate(detections, correlations)
-    if not hidden:
+    left_out = hidden(correlations, quiet)
+    if not left_out:
         return [*detections, *found]
-    return [d for d in (*detections, *found) if d.rule_id not in hidden]
+    return [d for d in (*detections, *found) if d.rule_id not in left_out]
 
 
 def _one(detections: Sequence[Detection], c: Correlation) -> list[Detection]:

@@ -101,12 +101,34 @@ class RuleSet:
     correlations: list[Correlation] = dataclasses.field(default_factory=list)
     other_products: int = 0
     files: int = 0
+    quiet: frozenset[str] = frozenset()  # kept below --min-level only for a correlation to read
 
     def at_least(self, level: str) -> RuleSet:
-        """Only the rules at ``level`` or above (``--min-level``)."""
+        """Only the rules and correlations at ``level`` or above (``--min-level``), and, quiet
+        (matched, not reported), the lower ones a kept correlation reads, through its chain."""
         rank = LEVELS.index(level)
-        kept = [r for r in self.rules if r.level_rank >= rank]
-        return dataclasses.replace(self, rules=kept)
+        correlations = [c for c in self.correlations if _rank(c.level) >= rank]
+        wanted = {r for c in correlations for r in c.rules}
+        by_id = {c.id: c for c in self.correlations}
+        pending = list(wanted)
+        while pending:  # the inner links of a chain, whatever their level
+            inner = by_id.get(pending.pop())
+            if inner is not None and inner not in correlations:
+                correlations.append(inner)
+                fresh = set(inner.rules) - wanted
+                wanted |= fresh
+                pending.extend(fresh)
+        correlations = [c for c in self.correlations if c in correlations]  # chain order kept
+        rules = [r for r in self.rules if r.level_rank >= rank or r.id in wanted]
+        quiet = {r.id for r in rules if r.level_rank < rank}
+        quiet |= {c.id for c in correlations if _rank(c.level) < rank}
+        return dataclasses.replace(
+            self, rules=rules, correlations=correlations, quiet=self.quiet | quiet
+        )
+
+
+def _rank(level: str) -> int:
+    return LEVELS.index(level) if level in LEVELS else LEVELS.index("medium")
 
 
 def default_rule_dirs() -> list[Path]:

@@ -317,12 +317,14 @@ def run_task(task: Any) -> Part:
     return part
 
 
-def correlate(detections: list[Detection], correlations: Sequence[Any]) -> list[Detection]:
+def correlate(detections: list[Detection], ruleset: RuleSet) -> list[Detection]:
     """The detections to report: with the correlations' own, without the detections of the rules
     they are built on (unless a correlation says ``generate: true``)."""
     from aptlink.hunt.correlate import reported
 
-    return reported(detections, correlations) if correlations else detections
+    if not ruleset.correlations:
+        return detections
+    return reported(detections, ruleset.correlations, ruleset.quiet)
 
 
 def fields_needed(correlations: Sequence[Any]) -> set[str]:
@@ -376,7 +378,7 @@ def run_tasks(
                 progress("events", result.events, result.events)
     finally:
         gc.unfreeze()
-    result.detections = correlate(result.detections, ruleset.correlations)
+    result.detections = correlate(result.detections, ruleset)
     result.detections.sort(key=lambda d: (d.time or "", d.file, d.record, d.rule_id))
     result.wall_seconds = time.perf_counter() - started
     return result

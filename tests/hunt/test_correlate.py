@@ -400,3 +400,40 @@ def test_a_hostile_chain_thousands_long_is_ordered_without_recursion():
     ordered, looping = in_order([*chain, link("self", "self")])
     assert [c.id for c in ordered] == [f"c{n}" for n in range(5000)]
     assert [c.id for c in looping] == ["self"]
+
+
+def test_min_level_keeps_the_blocks_a_correlation_reads_but_does_not_report_them(tmp_path):
+    """``--min-level high``: the two logon rules (low) and the inner count (medium) are kept,
+    quiet, because the high correlation reads them; only the correlation is reported."""
+    path = tmp_path / "rules.yml"
+    path.write_text(CHAIN_RULES.replace("    type: temporal_ordered\n", "    type: temporal_ordered\n    generate: true\n"), encoding="utf-8")  # fmt: skip
+    ruleset = load_rules([path]).at_least("high")
+    assert len(ruleset.rules) == 2 and len(ruleset.correlations) == 2
+    events = [event(s, 4625, "admin", "10.0.0.5") for s in (1, 2, 3)] + [event(9, 4624, "admin", "10.0.0.5")]  # fmt: skip
+    result = run_tables([to_table(events)], ruleset, workers=1, result=HuntResult())
+    assert [d.title for d in result.detections] == ["Brute force that got in"]
+    nothing = load_rules([path]).at_least("critical")
+    assert nothing.rules == [] and nothing.correlations == []
+
+
+def test_investigate_correlates_across_the_batches_of_a_case(tmp_path):
+    """The failures are in one log, the successful logon in another: the hunt detector of
+    ``investigate`` sees them as two items and still finds the brute force that got in, once."""
+    from aptlink.detect.base import DetectContext
+    from aptlink.detect.hunt import HuntDetector
+    from aptlink.evidence.base import Item
+    from aptlink.model import Provenance
+
+    path = tmp_path / "rules.yml"
+    path.write_text(CHAIN_RULES, encoding="utf-8")
+    detector = HuntDetector(DetectContext(options={"hunt_rules": [str(path)]}))
+    failures = [event(s, 4625, "admin", "10.0.0.5") for s in (1, 2, 3)]
+    success = [event(9, 4624, "admin", "10.0.0.5")]
+    for number, rows in enumerate((failures, success)):
+        for row in rows:
+            row["@file"], row["Computer"] = f"dc{number}.evtx", "dc01"
+        prov = Provenance(file=f"dc{number}.evtx", sha256=f"{number}" * 64, chain=("evtx",))
+        assert list(detector.detect(Item(kind="eventlog", provenance=prov, data=to_table(rows)))) == []  # fmt: skip
+    findings = list(detector.finalize())
+    assert [(f.title, f.extra["events"]) for f in findings] == [("Brute force that got in", 1)]
+    assert findings[0].provenance.sha256 == "1" * 64  # the log of the last event
