@@ -192,31 +192,9 @@ def test_at_most_conditions_are_judged_on_whole_windows(tmp_path):
     ]
 
 
-CHAIN_RULES = """\
-title: Failed logon
-id: 0b0b0b0b-0000-4000-8000-000000000011
-name: failed_logon
-logsource:
-    product: windows
-    service: security
-detection:
-    selection:
-        EventID: 4625
-    condition: selection
-level: low
----
-title: Successful logon
-id: 0b0b0b0b-0000-4000-8000-000000000012
-name: good_logon
-logsource:
-    product: windows
-    service: security
-detection:
-    selection:
-        EventID: 4624
-    condition: selection
-level: low
----
+CHAIN_RULES = (
+    "---\n".join(RULES.split("---\n")[:2])
+    + """---
 title: Many failed logons on one account
 id: 0b0b0b0b-0000-4000-8000-000000000013
 name: many_failed
@@ -242,6 +220,7 @@ correlation:
     timespan: 10m
 level: high
 """
+)
 
 
 def run_rules(tmp_path, rules: str, events: list[dict[str, str]]):
@@ -321,18 +300,9 @@ correlation:
     ]
 
 
-ALIAS_RULES = """\
-title: Failed logon from the network
-id: 0b0b0b0b-0000-4000-8000-000000000031
-name: failed_logon
-logsource:
-    product: windows
-    service: security
-detection:
-    selection:
-        EventID: 4625
-    condition: selection
----
+ALIAS_RULES = (
+    RULES.split("---\n")[0]
+    + """---
 title: Connection allowed by the firewall
 id: 0b0b0b0b-0000-4000-8000-000000000032
 name: connection
@@ -360,6 +330,7 @@ correlation:
             connection: SourceAddress
 level: medium
 """
+)
 
 
 def test_group_by_aliases_read_each_rule_s_own_field(tmp_path):
@@ -382,13 +353,15 @@ def test_group_by_aliases_read_each_rule_s_own_field(tmp_path):
 def test_the_rule_cache_keeps_names_aliases_and_generate(tmp_path, monkeypatch):
     monkeypatch.setenv("APTLINK_HUNT_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "rules.yml"
-    path.write_text(ALIAS_RULES + "---\n" + CHAIN_RULES.replace("name: failed_logon", "name: failed_logon2").replace("- failed_logon\n", "- failed_logon2\n").replace("name: good_logon", "name: good_logon2").replace("- good_logon\n", "- good_logon2\n"), encoding="utf-8")  # fmt: skip
+    chain = CHAIN_RULES.replace("    type: temporal_ordered\n", "    type: temporal_ordered\n    generate: true\n")  # fmt: skip
+    path.write_text(chain + "---\n" + "---\n".join(ALIAS_RULES.split("---\n")[1:]), encoding="utf-8")  # fmt: skip
     compiled = load_rules([path])
     cached = load_rules([path])
     assert compiled.problems == cached.problems == []
     assert compiled.correlations == cached.correlations
     assert any(c.aliases for c in cached.correlations)
-    assert [c.name for c in cached.correlations] == ["", "many_failed", ""]
+    assert sorted(c.name for c in cached.correlations) == ["", "", "many_failed"]
+    assert sorted(c.generate for c in cached.correlations) == [False, False, True]
 
 
 def test_a_hostile_chain_thousands_long_is_ordered_without_recursion():
