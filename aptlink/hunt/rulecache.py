@@ -102,6 +102,7 @@ def write(path: Path, key: str, ruleset: RuleSet) -> None:
         "correlations": [_correlation_plain(c) for c in ruleset.correlations],
         "other_products": ruleset.other_products,
         "files": ruleset.files,
+        "filters": [list(f) for f in ruleset.filters],
     }
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
@@ -193,4 +194,5 @@ def _ruleset(data: dict[str, Any]) -> RuleSet:
         correlations=[_correlation(c) for c in data["correlations"]],
         other_products=int(data["other_products"]),
         files=int(data["files"]),
+        filters=[(str(p), str(t), int(n)) for p, t, n in data.get("filters", ())],
     )

@@ -20,6 +20,7 @@ from aptlink.model import technique_id
 
 if TYPE_CHECKING:  # pySigma (and YAML) are imported only when rules are compiled, not cached
     from sigma.correlations import SigmaCorrelationRule
+    from sigma.filters import SigmaFilter
     from sigma.rule import SigmaRule
 
     from aptlink.hunt.correlate import Correlation
@@ -102,6 +103,8 @@ class RuleSet:
     other_products: int = 0
     files: int = 0
     quiet: frozenset[str] = frozenset()  # kept below --min-level only for a correlation to read
+    filters: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)  # applied:
+    # (file, title, how many rules it narrowed)
 
     def at_least(self, level: str) -> RuleSet:
         """Only the rules and correlations at ``level`` or above (``--min-level``), and, quiet
@@ -176,21 +179,60 @@ def load_rules(paths: Sequence[Path], *, cache: bool = True) -> RuleSet:
 
 
 def compile_rules(paths: Sequence[Path]) -> RuleSet:
-    """Load and compile every rule under ``paths`` (no cache)."""
+    """Load and compile every rule under ``paths`` (no cache). Every file is read first, so that
+    a Sigma filter applies to the rules it names whichever file they are in."""
     ruleset = RuleSet()
-    seen: set[str] = set()
-    pending: list[tuple[SigmaCorrelationRule, str]] = []
+    read = _Read()
     for path in rule_files(paths):
         ruleset.files += 1
-        for item in _load_file(path, ruleset, pending):
-            if isinstance(item, CompiledRule):
-                if item.id in seen:
-                    ruleset.problems.append(RuleProblem(item.path, "duplicate rule id", item.id))
-                    continue
-                seen.add(item.id)
-                ruleset.rules.append(item)
-    _add_correlations(ruleset, pending)
+        _read_file(path, ruleset, read)
+    _apply_filters(read, ruleset)
+    seen: set[str] = set()
+    for rule, where in read.rules:
+        item = _compile(rule, where, ruleset)
+        if item is None:
+            continue
+        if item.id in seen:
+            ruleset.problems.append(RuleProblem(item.path, "duplicate rule id", item.id))
+            continue
+        seen.add(item.id)
+        ruleset.rules.append(item)
+    _add_correlations(ruleset, read.correlations)
     return ruleset
+
+
+@dataclasses.dataclass
+class _Read:
+    """What the rule files hold, before filters are applied and rules compiled."""
+
+    rules: list[tuple[SigmaRule, str]] = dataclasses.field(default_factory=list)
+    correlations: list[tuple[SigmaCorrelationRule, str]] = dataclasses.field(default_factory=list)
+    filters: list[tuple[SigmaFilter, str]] = dataclasses.field(default_factory=list)
+
+
+def _apply_filters(read: _Read, ruleset: RuleSet) -> None:
+    """Each Sigma filter (meta filter specification) ANDed to the condition of every rule it
+    names, by id or name, whose log source it covers (pySigma's ``apply_on_rule``); a filter
+    that applies to no loaded rule is reported, since its exclusions would silently do nothing."""
+    from sigma.exceptions import SigmaError
+
+    for sigma_filter, where in read.filters:
+        applied = 0
+        for rule, _ in read.rules:
+            before = list(rule.detection.condition)
+            try:
+                sigma_filter.apply_on_rule(rule)
+            except (SigmaError, ValueError, TypeError, KeyError) as exc:
+                rule.detection.condition = before
+                rule.detection.__post_init__()  # the rule as it was (its condition reparsed)
+                ruleset.problems.append(RuleProblem(where, _reason(exc), str(sigma_filter.title)))
+                break
+            applied += rule.detection.condition != before
+        title = str(sigma_filter.title)
+        if applied:
+            ruleset.filters.append((where, title, applied))
+        else:
+            ruleset.problems.append(RuleProblem(where, "filter applies to no loaded rule", title))
 
 
 def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]) -> None:
@@ -229,36 +271,46 @@ def _add_correlations(ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule
     ruleset.correlations.extend(ordered)
 
 
-def _load_file(
-    path: Path, ruleset: RuleSet, pending: list[tuple[SigmaCorrelationRule, str]]
-) -> Iterator[CompiledRule]:
+def _read_file(path: Path, ruleset: RuleSet, read: _Read) -> None:
     import yaml
     from sigma.collection import SigmaCollection
-    from sigma.correlations import SigmaCorrelationRule
     from sigma.exceptions import SigmaError
-    from sigma.rule import SigmaRule
 
     where = str(path)
     try:
         if path.stat().st_size > MAX_RULE_BYTES:
             raise ValueError(f"rule file is over {MAX_RULE_BYTES} bytes")
         docs = [d for d in yaml.load_all(path.read_text("utf-8"), Loader=_yaml_loader()) if d]
-        collection = SigmaCollection.from_dicts(docs, collect_errors=True)
+        # filters and rule references are ours to apply and resolve, across files
+        collection = SigmaCollection.from_dicts(
+            docs, collect_errors=True, collect_filters=True, resolve_references=False
+        )
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, SigmaError) as exc:
         ruleset.problems.append(RuleProblem(where, _reason(exc)))
         return
+    _sort(collection, where, ruleset, read)
+
+
+def _sort(collection: Any, where: str, ruleset: RuleSet, read: _Read) -> None:
+    """The file's detection rules (Windows ones), correlations and filters, each to its list."""
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
+
     for rule in collection.rules:
         if isinstance(rule, SigmaCorrelationRule):
-            pending.append((rule, where))
+            read.correlations.append((rule, where))
+        elif not isinstance(rule, SigmaRule):
             continue
-        if not isinstance(rule, SigmaRule):
-            continue
-        if rule.logsource.product not in (None, "windows"):
+        elif rule.logsource.product not in (None, "windows"):
             ruleset.other_products += 1
-            continue
-        compiled = _compile(rule, where, ruleset)
-        if compiled is not None:
-            yield compiled
+        else:
+            read.rules.append((rule, where))
+    for sigma_filter in collection.filters:
+        if sigma_filter.errors:
+            reason = "; ".join(_reason(e) for e in sigma_filter.errors)
+            ruleset.problems.append(RuleProblem(where, reason, str(sigma_filter.title)))
+        else:
+            read.filters.append((sigma_filter, where))
 
 
 def _compile(rule: SigmaRule, where: str, ruleset: RuleSet) -> CompiledRule | None:
