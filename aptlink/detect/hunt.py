@@ -174,11 +174,18 @@ class HuntDetector(Detector):
             file=first.file, sha256=group.sha256, record=first.record, chain=("evtx", "sigma")
         )
         techniques = _valid_techniques(first.techniques)
+        held = first.fields.get("correlation")  # a correlation says what held, not what matched
+        detail = (
+            f"Sigma correlation '{first.title}' ({first.level}) held {group.events} time(s) on "
+            f"{host}: {held}, from {first.context.get('first')} to {first.context.get('last')}"
+            if held
+            else f"Sigma rule '{first.title}' ({first.level}) matched {group.events} event(s) "
+            f"on {host}"
+        )
         reasons = [
             Reason(
                 code=f"sigma:{first.rule_id}",
-                detail=f"Sigma rule '{first.title}' ({first.level}) matched {group.events} "
-                f"event(s) on {host}",
+                detail=detail,
                 technique=t,
                 weight=score,
             )

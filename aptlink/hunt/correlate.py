@@ -297,11 +297,19 @@ def _value(d: Detection, field: str | None) -> str:
 
 def _summary(c: Correlation, window: list[Detection]) -> str:
     """What the window held, in the terms of the condition."""
-    span = f"{len(window)} events within {c.seconds}s"
+    span = f"{len(window)} events within {_timespan(c.seconds)}"
     if c.kind == "value_count" and c.field:
         distinct = len({v for v in (_value(d, c.field) for d in window) if v})
         return f"value_count: {distinct} distinct {c.field} in {span}"
     return f"{c.kind}: {span}"
+
+
+def _timespan(seconds: int) -> str:
+    """Seconds as the rule wrote them: 300 -> 5m, 604800 -> 7d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _seconds(text: str) -> float:

@@ -145,14 +145,14 @@ def test_every_burst_is_its_own_detection(tmp_path):
     fired = correlations_fired(tmp_path, RULES, monday + quiet + friday,
                                "Many failed logons from one address")  # fmt: skip
     assert [d.time for d in fired] == [clock(0), clock(4 * 86400)]
-    assert all(d.fields["correlation"] == "event_count: 4 events within 300s" for d in fired)
+    assert all(d.fields["correlation"] == "event_count: 4 events within 5m" for d in fired)
 
 
 def test_value_count_says_how_many_distinct_values(tmp_path):
     users = [failed(s, user=f"user{s}", ip="10.0.0.9") for s in range(5)]
     fired = correlations_fired(tmp_path, RULES, users, "Password spraying")
     assert [d.fields["correlation"] for d in fired] == [
-        "value_count: 3 distinct TargetUserName in 3 events within 300s"
+        "value_count: 3 distinct TargetUserName in 3 events within 5m"
     ]
 
 
@@ -188,7 +188,7 @@ def test_at_most_conditions_are_judged_on_whole_windows(tmp_path):
     fired = correlations_fired(tmp_path, RULES.split("---\n")[0] + "---\n" + AT_MOST_RULE,
                                events, "Few failed logons")  # fmt: skip
     assert [(d.time, d.fields["correlation"]) for d in fired] == [
-        (clock(600), "event_count: 2 events within 60s")
+        (clock(600), "event_count: 2 events within 1m")
     ]
 
 

@@ -35,8 +35,8 @@ def test_json_lines_timeline_and_summary(tmp_path):
     detections, summary = lines[:-1], lines[-1]["summary"]
     expected = sum(len(t) for t in hf.EXPECTED.values())
     assert len(detections) == expected == summary["detections"]
-    assert summary["rules_hit"] == 21
-    assert summary["per_tactic"]["stealth"] == 9  # 8 sandbox detections + 1 side-loading
+    assert summary["rules_hit"] == 22  # 21 rules and the sandbox staging correlation
+    assert summary["per_tactic"]["stealth"] == 10  # 8 sandbox detections, staging, side-loading
     assert {"rule_id", "title", "level", "attack", "file", "event_record_id", "timestamp",
             "computer", "channel", "event_id", "matched"} <= set(detections[0])  # fmt: skip
     rows = list(csv.DictReader(timeline.read_text(encoding="utf-8").splitlines()))
@@ -64,7 +64,11 @@ def test_detector_turns_detections_into_findings():
     ctx = DetectContext(options={"hunt_rules": [str(PACKAGE_RULES)],
                                  "hosts": {hf.HOST: "Example Research Institute"}}, parse=pctx)  # fmt: skip
     findings = run_detectors(items, ctx, detectors=[HuntDetector])
-    assert len(findings) == 21  # one per rule, host and day
+    assert len(findings) == 22  # one per rule (and correlation), host and day
+    staging = next(f for f in findings if f.title == hf.STAGING)
+    assert staging.techniques == ("T1564.006",) and staging.extra["events"] == 1
+    assert "held 1 time(s)" in staging.reasons[0].detail
+    assert "temporal_ordered: 3 events within 7d" in staging.reasons[0].detail
     lsass = next(f for f in findings if f.title.startswith("LSASS Memory Dumped"))
     assert lsass.severity is Severity.CRITICAL
     assert lsass.techniques == ("T1003.001",)

@@ -46,7 +46,9 @@ def test_every_event_triggers_exactly_the_expected_rules(result):
 
 def test_every_own_rule_has_a_positive_case(own_rules):
     expected_titles = set().union(*hf.EXPECTED.values())
-    assert {r.title for r in own_rules.rules} == expected_titles
+    titles = {r.title for r in own_rules.rules} | {c.title for c in own_rules.correlations}
+    assert titles == expected_titles
+    assert [c.title for c in own_rules.correlations] == [hf.STAGING]
 
 
 def test_detection_record_is_complete(result):
