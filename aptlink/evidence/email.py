@@ -9,6 +9,7 @@ warning, never a crash. ``parse_message_bytes`` is the entry point for nested me
 
 from __future__ import annotations
 
+import binascii
 import copy
 import dataclasses
 import email
@@ -20,6 +21,7 @@ import functools
 import hashlib
 import html
 import itertools
+import quopri
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -543,6 +545,25 @@ def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int,
     return data, len(data), False
 
 
+def _payload_prefix(part: Message, limit: int) -> bytes:
+    """The first ``limit`` bytes (about) of a part's decoded payload, decoding only the encoded
+    text they come from: base64 and quoted-printable are decoded piece by piece from the start."""
+    raw = _raw_payload(part)
+    if not isinstance(raw, str):
+        return b""
+    cte = _field(part, "Content-Transfer-Encoding").strip().lower()
+    if cte == "base64":
+        head = "".join(raw[: limit * 4 // 3 + limit // 8].split())[: limit * 4 // 3]
+        head = head[: len(head) // 4 * 4]
+        try:
+            return binascii.a2b_base64(head)[:limit]
+        except (binascii.Error, ValueError):
+            return b""
+    if cte == "quoted-printable":
+        return quopri.decodestring(raw[: limit * 3].encode("ascii", "surrogateescape"))[:limit]
+    return raw[:limit].encode("utf-8", "surrogateescape")
+
+
 def _estimate(encoded_len: int, cte: str) -> int:
     return encoded_len * 3 // 4 if cte == "base64" else encoded_len
 
@@ -555,10 +576,13 @@ def _raw_payload(part: Message) -> object:
 
 
 def _text_part(part: Message, state: _Walk, ctype: str) -> None:
-    data, _, oversize = _payload_bytes(part, state, state.ctx.limits.max_text_chars)
+    limit = state.ctx.limits.max_text_chars
+    data, _, oversize = _payload_bytes(part, state, limit)
     if oversize:
-        state.problem("body text over the size limit was not decoded")
-        return
+        # a body padded past the bound (megabytes of hidden filler after the lure) is read up to
+        # the bound: skipped whole, its lure and links went unseen
+        data = _payload_prefix(part, limit)
+        state.problem(f"body text over the size limit: only its first {limit} bytes were read")
     charset = content_charset(part)
     text, fallback = decode_bytes(data, charset)
     if fallback:
