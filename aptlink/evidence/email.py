@@ -381,6 +381,7 @@ class _Walk:
     problems: list[str] = dataclasses.field(default_factory=list)
     parts: int = 0
     text_chars: int = 0
+    shares: dict[int, int] | None = None  # text bound per text part (id), for mails over it
 
     def problem(self, message: str) -> None:
         if message not in self.problems:
@@ -473,6 +474,7 @@ def _mime_view(part: Message) -> Message:
 
 
 def _leaf(part: Message, state: _Walk) -> None:
+    share = state.shares.get(id(part)) if state.shares is not None else None
     part = _mime_view(part)
     ctype = part.get_content_type()
     name = _part_name(part)
@@ -481,7 +483,7 @@ def _leaf(part: Message, state: _Walk) -> None:
         _attach(part, state, name or "attached-message.eml", ctype, disposition)
         return
     if ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
-        _text_part(part, state, ctype)
+        _text_part(part, state, ctype, share)
         return
     _attach(part, state, name, ctype, disposition)
 
@@ -545,6 +547,27 @@ def _payload_bytes(part: Message, state: _Walk, limit: int) -> tuple[bytes, int,
     return data, len(data), False
 
 
+def text_shares(msg: Message, limit: int) -> dict[int, int]:
+    """How much of the text bound each text part of a large mail may use, by the parts' encoded
+    sizes: an equal share each, a smaller part giving what it does not need to the others. Read
+    in order instead, a first part of filler (a plain part of megabytes) used the whole bound and
+    the HTML part after it, with the lure's links, went unread."""
+    sizes: dict[int, int] = {}
+    for n, part in enumerate(msg.walk()):
+        if n > MAX_PARTS:
+            break
+        if part.get_content_type() in ("text/plain", "text/html"):
+            stored = part.__dict__["_payload"]
+            cte = _field(part, "Content-Transfer-Encoding").strip().lower()
+            sizes[id(part)] = _estimate(len(stored) if isinstance(stored, str | bytes) else 0, cte)
+    shares: dict[int, int] = {}
+    left = limit
+    for done, (key, size) in enumerate(sorted(sizes.items(), key=lambda kv: kv[1])):
+        shares[key] = min(size, left // (len(sizes) - done))
+        left -= shares[key]
+    return shares
+
+
 def _payload_prefix(part: Message, limit: int) -> bytes:
     """The first ``limit`` bytes (about) of a part's decoded payload, decoding only the encoded
     text they come from: base64 and quoted-printable are decoded piece by piece from the start."""
@@ -575,7 +598,7 @@ def _raw_payload(part: Message) -> object:
     return raw
 
 
-def _text_part(part: Message, state: _Walk, ctype: str) -> None:
+def _text_part(part: Message, state: _Walk, ctype: str, share: int | None = None) -> None:
     limit = state.ctx.limits.max_text_chars
     data, _, oversize = _payload_bytes(part, state, limit)
     if oversize:
@@ -588,6 +611,9 @@ def _text_part(part: Message, state: _Walk, ctype: str) -> None:
     if fallback:
         state.problem(f"body not in its declared charset {charset!r}")
     room = state.ctx.limits.max_text_chars - state.text_chars
+    if share is not None and share < min(room, len(text)):
+        room = share
+        state.problem("text parts over the text bound together: each was read up to its share")
     if room <= 0:
         return
     text = text[:room]
@@ -821,6 +847,8 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
         msg = Message()
     if msg.defects:
         state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
+    if size > ctx.limits.max_text_chars:  # only then can text parts together pass the bound
+        state.shares = text_shares(msg, ctx.limits.max_text_chars)
     _walk(msg, state)
     return _assemble(msg, state, size)
 

@@ -45,3 +45,36 @@ def test_a_body_within_the_bound_has_no_warning() -> None:
     ctx = ParseContext(limits=Limits(max_text_chars=20_000))
     mail = parse_message_bytes(_mail("base64", LURE + FILLER * 10), PROV, ctx)
     assert mail.links and not ctx.warnings
+
+
+def test_a_filler_part_does_not_use_the_bound_of_the_parts_after_it() -> None:
+    """A plain part of filler first and the HTML lure after it: each text part gets its share of
+    the bound, so the lure's links are read."""
+    filler = b"filler words " * 4000
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\n" + filler + b"\r\n"
+        b"--B\r\nContent-Type: text/html\r\n\r\n" + LURE + b"\r\n--B--\r\n"
+    )
+    ctx = ParseContext(limits=Limits(max_text_chars=20_000))
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
+    assert len(mail.text) + len(mail.html) <= 20_000
+    assert any("each was read up to its share" in w.message for w in ctx.warnings)
+
+
+def test_shares_give_what_a_small_part_does_not_need_to_the_others() -> None:
+    from email import message_from_bytes
+
+    from aptlink.evidence.email import text_shares
+
+    msg = message_from_bytes(
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + b"".join(
+            b"--B\r\nContent-Type: text/plain\r\n\r\n" + b"x" * n + b"\r\n"
+            for n in (100, 5000, 9000)
+        )
+        + b"--B--\r\n"
+    )
+    assert sorted(text_shares(msg, 6000).values()) == [100, 2950, 2950]
