@@ -683,12 +683,26 @@ def extract_links(
     the reader copies or the client makes clickable, so it is judged like one."""
     links: list[MailLink] = []
     seen: set[tuple[str, str]] = set()
+    hosts: set[str] = set()  # filled once the bound is reached
 
     def add(url: str, shown: str, source: str) -> None:
         url = html.unescape(url).strip().rstrip(TRAILING_PUNCT)
-        if url and (url, source) not in seen and len(links) < limit:
+        if url and (url, source) not in seen and (len(links) < limit or new_host(url)):
             seen.add((url, source))
             links.append(MailLink(url=url, text=shown, source=source))
+
+    def new_host(url: str) -> bool:
+        """Past the bound, a link to a host not met yet is still kept (up to a fifth more): the
+        bound filled with links to one site (filler) hid the phishing host after them."""
+        if len(links) >= limit + limit // 5:
+            return False
+        if not hosts:
+            hosts.update(link.host for link in links)
+        host = url_host(url)
+        if host in hosts:
+            return False
+        hosts.add(host)
+        return True
 
     for url, shown in _anchors(markup):
         add(url, shown, "html")

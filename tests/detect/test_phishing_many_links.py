@@ -26,3 +26,15 @@ def test_the_choice_keeps_order_and_size() -> None:
     assert chosen[-1].url == "https://b.example.net/x"
     assert chosen[:-1] == links[: MAX_LINKS - 1]
     assert links_to_judge(links[:10]) == links[:10]
+
+
+def test_past_the_extraction_bound_a_new_host_is_still_kept() -> None:
+    from aptlink.evidence.email import extract_links
+
+    filler = "".join(f'<a href="https://news.example-paper.com/s/{n}">s</a>' for n in range(600))
+    markup = filler + '<a href="https://login.example-phish.test/">Sign in</a>'
+    links, _ = extract_links("", markup)
+    assert links[-1].url == "https://login.example-phish.test/"
+    assert len(links) == 501
+    many = "".join(f'<a href="https://h{n}.example-paper.com/">s</a>' for n in range(900))
+    assert len(extract_links("", many)[0]) == 600  # a fifth more at most
