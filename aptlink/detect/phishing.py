@@ -1569,6 +1569,8 @@ class Judge:
     ) -> Iterator[Reason]:
         for att in mail.attachments:
             if not att.data:
+                if att.oversize:  # too large to open: its name (.pdf.exe, .lnk) still speaks
+                    yield from self._attachment_by_name(att, passwords)
                 continue
             try:
                 report = analyse_attachment(  # type: ignore[misc]
