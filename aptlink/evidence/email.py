@@ -587,7 +587,7 @@ def _payload_prefix(part: Message, limit: int) -> bytes:
         except (binascii.Error, ValueError):
             return b""
     if cte == "quoted-printable":
-        return quopri.decodestring(raw[: limit * 3].encode("ascii", "surrogateescape"))[:limit]
+        return quopri.decodestring(raw[: limit * 3].encode("utf-8", "surrogateescape"))[:limit]
     return raw[:limit].encode("utf-8", "surrogateescape")
 
 

@@ -78,3 +78,14 @@ def test_shares_give_what_a_small_part_does_not_need_to_the_others() -> None:
         + b"--B--\r\n"
     )
     assert sorted(text_shares(msg, 6000).values()) == [100, 2950, 2950]
+
+
+@pytest.mark.parametrize("cte", ["quoted-printable", "base64"])
+def test_a_padded_body_with_8bit_bytes_in_its_encoding_is_read(cte: str) -> None:
+    """Raw 8-bit bytes where only ASCII belongs (found by mutating mails) read like the rest."""
+    data = _mail(cte, LURE + FILLER * 600)
+    middle = len(data) // 2
+    data = data[:middle] + b"\xef\xbf\xbf\xff" + data[middle:]
+    ctx = ParseContext(limits=Limits(max_text_chars=20_000))
+    parse_message_bytes(data, PROV, ctx)
+    assert any("only its first" in w.message for w in ctx.warnings)
