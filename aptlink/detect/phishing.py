@@ -1094,7 +1094,7 @@ class Judge:
 
     def link_reasons(self, mail: Mail) -> Iterator[Reason]:
         recipients = [a.address for a in (*mail.to, *mail.cc) if "@" in a.address]
-        links = [unwrap(link) for link in mail.links[:MAX_LINKS]]
+        links = [unwrap(link) for link in links_to_judge(mail.links)]
         # the archive hint only matters for file-sharing links: the body is not searched without
         archive_hint = any(in_domain_list(link.host, CLOUD_STORAGE) for link in links) and (
             bool(ARCHIVE_HINT.search(mail.subject)) or bool(ARCHIVE_HINT.search(mail.body[:20000]))
@@ -1569,6 +1569,8 @@ class Judge:
     ) -> Iterator[Reason]:
         for att in mail.attachments:
             if not att.data:
+                if att.oversize:  # too large to open: its name (.pdf.exe, .lnk) still speaks
+                    yield from self._attachment_by_name(att, passwords)
                 continue
             try:
                 report = analyse_attachment(  # type: ignore[misc]
@@ -1673,6 +1675,26 @@ URLDEFENSE_V3 = re.compile(r"^https?://urldefense\.com/v3/__(.{1,4000}?)__;", re
 SUBSCRIPTION_LINK = re.compile(
     r"(unsubscribe|opt-?out|subscription|preferences|mailman/options|/remove|manage)"
 )
+
+
+def links_to_judge(links: Sequence[MailLink]) -> list[MailLink]:
+    """The links a mail's link checks look at: all of them up to MAX_LINKS; past that the first
+    link to each host comes first, then the rest in order, so that sixty links to one site (a
+    copied newsletter, hidden filler) do not keep a later host from being judged. The links keep
+    their order in the mail."""
+    if len(links) <= MAX_LINKS:
+        return list(links)
+    hosts: set[str] = set()
+    chosen: list[int] = []
+    for n, link in enumerate(links):
+        if link.host not in hosts:
+            hosts.add(link.host)
+            chosen.append(n)
+            if len(chosen) == MAX_LINKS:
+                break
+    picked = set(chosen)
+    chosen += [n for n in range(len(links)) if n not in picked][: MAX_LINKS - len(chosen)]
+    return [links[n] for n in sorted(chosen)]
 
 
 def _link_path(url: str) -> str:

@@ -114,11 +114,21 @@ class Detection:
         }
 
 
+# A detection as it travels from a worker to the parent: the rule by its number in the rule set,
+# then file, record, time, computer, channel, event id, matched fields, context and group fields.
+# A tuple pickles and unpickles at a third of the cost of the frozen dataclass (whose state goes
+# through Python functions, field by field); the parent makes the ``Detection``.
+Found = tuple[
+    int, str, str, str | None, str | None, str | None, str | None,
+    dict[str, str], dict[str, str], dict[str, str],
+]  # fmt: skip
+
+
 @dataclasses.dataclass(slots=True)
 class Part:
     """What one task (a group of files, or one table) gave: sent back from the worker whole."""
 
-    detections: list[Detection] = dataclasses.field(default_factory=list)
+    found: list[Found] = dataclasses.field(default_factory=list)
     warnings: list[Warning_] = dataclasses.field(default_factory=list)
     files: dict[str, str] = dataclasses.field(default_factory=dict)
     events: int = 0
@@ -127,9 +137,15 @@ class Part:
 
 
 @dataclasses.dataclass(slots=True)
-class HuntResult(Part):
+class HuntResult:
     """What a hunt found and what it could not read: its parts merged, and the wall time."""
 
+    detections: list[Detection] = dataclasses.field(default_factory=list)
+    warnings: list[Warning_] = dataclasses.field(default_factory=list)
+    files: dict[str, str] = dataclasses.field(default_factory=dict)
+    events: int = 0
+    parse_seconds: float = 0.0
+    match_seconds: float = 0.0
     wall_seconds: float = 0.0
 
     def per_rule(self) -> list[dict[str, Any]]:
@@ -157,32 +173,54 @@ _GROUP_FIELDS: tuple[str, ...] = ()
 def _install(rules: Sequence[CompiledRule], needles: NeedleIndex, group: Iterable[str]) -> None:
     global _RULES, _NEEDLES, _GROUP_FIELDS
     _RULES, _NEEDLES, _GROUP_FIELDS = rules, needles, tuple(sorted(group))
+    _TAGS.clear()
 
 
 def detect_table(table: pa.Table | CellTable) -> tuple[list[Detection], float]:
     """Detections of the installed rules in one table, and the seconds it took."""
+    found, seconds = find(table)
+    return list(detections(found)), seconds
+
+
+def find(table: pa.Table | CellTable) -> tuple[list[Found], float]:
+    """``detect_table`` as the tuples a worker sends back."""
     started = time.perf_counter()
     batch = Batch(table, _NEEDLES)
     matches = match_rules(batch, _RULES)
-    found: list[Detection] = []
+    found: list[Found] = []
     if matches:
         records = _records(batch, np.unique(np.concatenate([rows for _, rows in matches])))
         for index, rows in matches:
-            rule = _RULES[index]
-            tags = (rule.techniques, rule.tactics)  # properties: computed once per rule and batch
             named = _NEEDLES.field_leaves[index] if _NEEDLES is not None else None
-            fields_per_row = matched_fields(batch, rule, rows, named)
+            fields_per_row = matched_fields(batch, _RULES[index], rows, named)
             for row, fields in zip(rows.tolist(), fields_per_row, strict=True):
-                found.append(_detection(rule, tags, records[row], fields))
+                file, record, time_, computer, channel, event_id, context, group = records[row]
+                found.append(
+                    (
+                        index,
+                        file,
+                        record,
+                        time_,
+                        computer,
+                        channel,
+                        event_id,
+                        fields,
+                        context,
+                        group,
+                    )
+                )
     return found, time.perf_counter() - started
 
 
-Record = tuple[dict[str, Any], dict[str, str], dict[str, str]]
+# file, record, time, computer, channel, event id, context fields, correlation group fields
+Record = tuple[
+    str, str, str | None, str | None, str | None, str | None, dict[str, str], dict[str, str]
+]
 
 
 def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, Record]:
     """The reported fields of the matched rows, taken from the table in one go: per row its
-    fields by lower-case name, its context fields and its correlation group fields."""
+    event fields, its context fields and its correlation group fields."""
     wanted = [*CONTEXT_FIELDS, *EVENT_FIELDS, *_GROUP_FIELDS]
     names = list(dict.fromkeys(batch.names[f.lower()] for f in wanted if f.lower() in batch.names))
     taken = batch.table.select(names).take(pa.array(rows)).to_pydict()  # column-wise: cheaper
@@ -200,34 +238,36 @@ def _records(batch: Batch, rows: npt.NDArray[np.int64]) -> dict[int, Record]:
             if lower in _CONTEXT_NAMES
         }  # fmt: skip (lowered is in CONTEXT_FIELDS order)
         group = {f: str(lowered[f.lower()]) for f in _GROUP_FIELDS if f.lower() in lowered}
-        records[row] = (lowered, context, group)
+        records[row] = (
+            lowered.get(META_FILE, ""),
+            lowered.get(META_RECORD, ""),
+            lowered.get(META_TIME),
+            lowered.get("computer"),
+            lowered.get("channel"),
+            lowered.get("eventid"),
+            context,
+            group,
+        )
     return records
 
 
-def _detection(
-    rule: CompiledRule,
-    tags: tuple[tuple[str, ...], tuple[str, ...]],
-    record: Record,
-    fields: dict[str, str],
-) -> Detection:
-    lowered, context, group = record
-    return Detection(
-        rule_id=rule.id,
-        title=rule.title,
-        level=rule.level,
-        techniques=tags[0],
-        tactics=tags[1],
-        file=lowered.get(META_FILE, ""),
-        record=lowered.get(META_RECORD, ""),
-        time=lowered.get(META_TIME),
-        computer=lowered.get("computer"),
-        channel=lowered.get("channel"),
-        event_id=lowered.get("eventid"),
-        fields=fields,
-        context=dict(context),
-        rule_path=rule.path,
-        group=dict(group),
-    )
+_TAGS: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def detections(found: Iterable[Found]) -> Iterator[Detection]:
+    """The detections of found tuples, by the installed rules (the same in parent and workers:
+    they are forked with them). Every detection has its own context and group (a worker's
+    detections of one event share them)."""
+    rules, tags = _RULES, _TAGS
+    for index, file, record, time_, computer, channel, event_id, fields, context, group in found:
+        rule = rules[index]
+        tagged = tags.get(index)
+        if tagged is None:  # (properties, computed from the rule's tags: once per rule)
+            tagged = tags[index] = (rule.techniques, rule.tactics)
+        yield Detection(
+            rule.id, rule.title, rule.level, tagged[0], tagged[1], file, record, time_,
+            computer, channel, event_id, fields, dict(context), rule.path, dict(group),
+        )  # fmt: skip
 
 
 # -- parent side -------------------------------------------------------------------------------
@@ -309,8 +349,8 @@ def run_task(task: Any) -> Part:
         part.parse_seconds += time.perf_counter() - started
         if table is None:
             break
-        found, seconds = detect_table(table)
-        part.detections.extend(found)
+        found, seconds = find(table)
+        part.found.extend(found)
         part.events += table.num_rows
         part.match_seconds += seconds
     part.warnings = ctx.warnings
@@ -367,6 +407,12 @@ def run_tasks(
     # its full collections no longer walk them again and again while rows are read (and forked
     # workers do not touch their pages for it).
     gc.freeze()
+    # With workers, this process only merges what they send (~150,000 detections of 1 M events,
+    # each with three dicts): no garbage cycles, and collections would walk them again and again,
+    # on a core the workers need. Workers turn it back on (``_worker_start``).
+    collecting = gc.isenabled()
+    if workers > 1:
+        gc.disable()
     try:
         for done, part in enumerate(_parts(tasks, workers), 1):
             _merge(result, part)
@@ -378,6 +424,8 @@ def run_tasks(
                 progress("events", result.events, result.events)
     finally:
         gc.unfreeze()
+        if collecting:
+            gc.enable()
     result.detections = correlate(result.detections, ruleset)
     result.detections.sort(key=lambda d: (d.time or "", d.file, d.record, d.rule_id))
     result.wall_seconds = time.perf_counter() - started
@@ -389,7 +437,7 @@ def _parts(tasks: Iterable[Any], workers: int) -> Iterator[Part]:
         yield from map(run_task, tasks)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=gc.enable) as pool:
         pending: list[Future[Part]] = []
         for task in tasks:
             pending.append(pool.submit(run_task, task))
@@ -400,7 +448,7 @@ def _parts(tasks: Iterable[Any], workers: int) -> Iterator[Part]:
 
 
 def _merge(result: HuntResult, part: Part) -> None:
-    result.detections.extend(part.detections)
+    result.detections.extend(detections(part.found))
     result.warnings.extend(part.warnings)
     for path, status in part.files.items():  # a split file failed if any piece failed
         if not result.files.get(path, "").startswith("failed"):

@@ -219,3 +219,30 @@ def test_drop_blocks_as_when_the_tags_were_looked_for_first() -> None:
     for _ in range(20_000):
         markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         assert mail_parser._drop_blocks(markup) == reference(markup), markup
+
+
+def test_possessive_tag_patterns_match_as_the_plain_ones() -> None:
+    """The tag patterns' runs are possessive (they never give back characters the next token
+    cannot be); the plain patterns, which backtrack, find the same matches on random markup."""
+    import re
+
+    plain = {
+        "TAG_RE": re.compile(r"(?s)<[^>]{0,4000}>"),
+        "TAG_BLANKS_RE": re.compile(r"(?s)<[^>]{0,4000}>[ \t\r\f\v]*"),
+        "A_OPEN_LOWER": re.compile(r"<a\s[^>]{0,4000}>"),
+        "HREF_RE": re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""),
+    }
+    rng = random.Random(11)
+    pieces = ["<", ">", "<a ", "href=", '"', "'", " ", "\t", "x", "a", "=", "<a\thref='", "\n"]
+    for _ in range(4000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        for name, pattern in plain.items():
+            fast = getattr(mail_parser, name)
+            found = [(m.span(), m.groups()) for m in fast.finditer(markup)]
+            assert found == [(m.span(), m.groups()) for m in pattern.finditer(markup)], (
+                name,
+                markup,
+            )
+    long_run = "<" * 5000 + ">" + "<a " * 2000 + ">"
+    for name, pattern in plain.items():
+        assert getattr(mail_parser, name).sub("", long_run) == pattern.sub("", long_run)

@@ -64,7 +64,7 @@ def test_the_visible_text_search_is_bounded() -> None:
     assert [link.url for link in links] == ["https://near.example.net/"]
     many = " ".join(f"https://h{i}.example.net/" for i in range(700))
     links, _ = extract_links("", "", visible=many)
-    assert len(links) == 500
+    assert len(links) == 600  # 500, and past that a fifth more to hosts not met yet
 
 
 def test_a_plain_part_beside_the_html_is_where_written_out_addresses_are_read() -> None:
