@@ -410,3 +410,18 @@ def test_investigate_correlates_across_the_batches_of_a_case(tmp_path):
     findings = list(detector.finalize())
     assert [(f.title, f.extra["events"]) for f in findings] == [("Brute force that got in", 1)]
     assert findings[0].provenance.sha256 == "1" * 64  # the log of the last event
+
+
+def test_alias_fields_travel_from_worker_processes(tmp_path):
+    """Two batches in two worker processes: the field each alias is read from comes back with
+    the detections, so the correlation still groups them."""
+    path = tmp_path / "rules.yml"
+    path.write_text(ALIAS_RULES, encoding="utf-8")
+    ruleset = load_rules([path])
+    connection = {"Channel": "Security", "EventID": "5156", "SourceAddress": "10.0.0.5",
+                  "@record": "c2", "@time": "2024-06-20T02:00:02Z"}  # fmt: skip
+    tables = [to_table([event(1, 4625, "admin", "10.0.0.5")]), to_table([connection])]
+    result = run_tables(tables, ruleset, workers=2, result=HuntResult())
+    assert [(d.title, d.fields["remote"]) for d in result.detections] == [
+        ("Logon failure and connection from the same address", "10.0.0.5")
+    ]
