@@ -15,6 +15,7 @@ import dataclasses
 import email
 import email.header
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import functools
@@ -862,13 +863,30 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
         msg = _message_tree(data) or email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
         state.problem(f"unparseable message: {type(exc).__name__}")
-        msg = Message()
+        msg = _headers_and_raw_body(data)
     if msg.defects:
         state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
     if size > ctx.limits.max_text_chars:  # only then can text parts together pass the bound
         state.shares = text_shares(msg, ctx.limits.max_text_chars)
     _walk(msg, state)
     return _assemble(msg, state, size)
+
+
+def _headers_and_raw_body(data: bytes) -> Message:
+    """What can still be read of a message the MIME parser gave up on (a thousand nested
+    multiparts exhaust the stdlib's recursion): its headers, and its body as one plain text, so
+    that the sender, the lure words and the written-out links are still judged. Given up whole,
+    such a mail was judged as having no sender and no text at all."""
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+            data, headersonly=True
+        )
+    except Exception:
+        return Message()
+    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+        del msg[name]
+    msg["Content-Type"] = "text/plain"
+    return msg
 
 
 def _message_tree(data: bytes) -> Message | None:
