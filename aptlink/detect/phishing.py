@@ -1371,7 +1371,10 @@ class Judge:
             yield self.reason(
                 "content:pushed-out-of-view", f"HTML pushes content out of sight ({pushed})"
             )
-        if any(p.startswith(("damaged", "undecodable", "unparseable")) for p in mail.problems):
+        if any(
+            p.startswith(("damaged", "undecodable", "unparseable", "MIME nesting"))
+            for p in mail.problems
+        ):
             yield self.reason("content:parse-problem", "; ".join(mail.problems[:2]))
         truncated = next((p for p in mail.problems if "truncated to" in p), None)
         if truncated:

@@ -424,7 +424,10 @@ def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
         state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
         return
     if depth > MAX_MIME_DEPTH:
-        state.problem(f"MIME nesting deeper than {MAX_MIME_DEPTH}; the rest was not read")
+        state.problem(
+            f"MIME nesting deeper than {MAX_MIME_DEPTH}; the deeper parts read as one level"
+        )
+        _walk_flat(part, state)
         return
     if time.monotonic() > state.deadline:
         state.problem("parse time limit reached; the rest was not read")
@@ -439,6 +442,28 @@ def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
                     _walk(sub, state, depth + 1)
         return
     _leaf(part, state)
+
+
+def _walk_flat(top: Message, state: _Walk) -> None:
+    """The parts under a node nested past MAX_MIME_DEPTH, in order, with a stack instead of
+    recursion: twenty-one nested multiparts around the lure hid it from a walk that stopped
+    there. Bounded by the part count and the parse time like the walk."""
+    stack = [top]
+    while stack:
+        part = stack.pop()
+        if part is not top:
+            state.parts += 1
+        if state.parts > MAX_PARTS:
+            state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+            return
+        if time.monotonic() > state.deadline:
+            state.problem("parse time limit reached; the rest was not read")
+            return
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(sub for sub in reversed(payload) if isinstance(sub, Message))
+        elif payload is None:
+            _leaf(part, state)
 
 
 FORWARDED_FIELDS = ("from", "reply-to", "date", "to", "subject")

@@ -113,3 +113,23 @@ def test_a_mime_tree_too_deep_for_the_parser_keeps_its_headers_and_text() -> Non
     assert any("unparseable message" in w.message for w in ctx.warnings)
     [result] = triage_bytes(data, "m.eml", make_judge(TriageConfig(use_kb=False)))
     assert "content:parse-problem" in {r.code for r in result.reasons}
+
+
+def test_parts_nested_past_the_walk_depth_are_read_as_one_level() -> None:
+    """Twenty-one nested multiparts around the lure once hid it (the walk stopped there)."""
+    depth = 40
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b"MIME-Version: 1.0\r\n"
+        + b"".join(
+            b'Content-Type: multipart/mixed; boundary="B%d"\r\n\r\n--B%d\r\n' % (n, n)
+            for n in range(depth)
+        )
+        + b"Content-Type: text/html\r\n\r\n"
+        + LURE
+        + b"".join(b"--B%d--\r\n" % n for n in reversed(range(depth)))
+    )
+    ctx = ParseContext()
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
+    assert any("MIME nesting deeper than" in w.message for w in ctx.warnings)
