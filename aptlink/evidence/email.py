@@ -414,14 +414,27 @@ def header_block_corrupt(data: bytes) -> bool:
 
 
 MAX_PARTS = 1000
+MAX_TEXT_PARTS = 10 * MAX_PARTS  # past MAX_PARTS, text parts only: no attachment is opened
+
+
+def _past_parts(state: _Walk) -> bool:
+    """Whether the walk must stop: past MAX_PARTS it goes on for the text parts only (a thousand
+    filler parts before the lure hid it), up to MAX_TEXT_PARTS."""
+    if state.parts > MAX_TEXT_PARTS:
+        state.problem(f"more than {MAX_TEXT_PARTS} MIME parts; the rest was not read")
+        return True
+    if state.parts > MAX_PARTS:
+        state.problem(f"more than {MAX_PARTS} MIME parts; past them only text parts were read")
+    return False
+
+
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # past the 25-35 MB that mail services accept
 MAX_MIME_DEPTH = 20
 
 
 def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
     state.parts += 1
-    if state.parts > MAX_PARTS:
-        state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+    if _past_parts(state):
         return
     if depth > MAX_MIME_DEPTH:
         state.problem(
@@ -453,8 +466,7 @@ def _walk_flat(top: Message, state: _Walk) -> None:
         part = stack.pop()
         if part is not top:
             state.parts += 1
-        if state.parts > MAX_PARTS:
-            state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+        if _past_parts(state):
             return
         if time.monotonic() > state.deadline:
             state.problem("parse time limit reached; the rest was not read")
@@ -510,12 +522,14 @@ def _leaf(part: Message, state: _Walk) -> None:
     name = _part_name(part)
     disposition = _field(part, "Content-Disposition").split(";", 1)[0].strip().lower()
     if ctype == "message/rfc822" or ctype.startswith("message/"):
-        _attach(part, state, name or "attached-message.eml", ctype, disposition)
+        if state.parts <= MAX_PARTS:
+            _attach(part, state, name or "attached-message.eml", ctype, disposition)
         return
     if ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
         _text_part(part, state, ctype, share)
         return
-    _attach(part, state, name, ctype, disposition)
+    if state.parts <= MAX_PARTS:
+        _attach(part, state, name, ctype, disposition)
 
 
 def _field(part: Message, name: str) -> str:

@@ -133,3 +133,27 @@ def test_parts_nested_past_the_walk_depth_are_read_as_one_level() -> None:
     mail = parse_message_bytes(data, PROV, ctx)
     assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
     assert any("MIME nesting deeper than" in w.message for w in ctx.warnings)
+
+
+def test_past_a_thousand_parts_the_text_parts_are_still_read() -> None:
+    """A thousand filler parts before the lure once hid it: past MAX_PARTS the walk reads text
+    parts only (no attachment is opened), up to ten times as many parts."""
+    from aptlink.evidence.email import MAX_PARTS
+
+    filler = (
+        b"--B\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Disposition: attachment; filename=f.bin\r\n\r\n.\r\n"
+    ) * (MAX_PARTS + 50)
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + filler
+        + b"--B\r\nContent-Type: text/html\r\n\r\n"
+        + LURE
+        + b"--B--\r\n"
+    )
+    ctx = ParseContext()
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
+    assert len(mail.attachments) < MAX_PARTS
+    assert any("past them only text parts were read" in w.message for w in ctx.warnings)
