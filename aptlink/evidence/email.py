@@ -44,7 +44,9 @@ HEADER_NAMES = frozenset(
 HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):")
 MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.{0,200}$", re.M)
 URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
-A_OPEN_LOWER = re.compile(r"<a\s[^>]{0,4000}+>")  # over the lowered HTML: case-blind
+# an <a> or an image map's <area> (a picture whose clickable region is the link), over the
+# lowered HTML: case-blind, and both open with "<a", which the engine skips to
+A_OPEN_LOWER = re.compile(r"<a(?:rea)?\s[^>]{0,4000}+>")
 HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*+)"|'([^']*+)'|([^\s>]+))""")
 SRC_RE = re.compile(
     r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
@@ -855,7 +857,8 @@ def _form_actions(markup: str) -> Iterator[str]:
 
 
 def _anchors(markup: str) -> Iterator[tuple[str, str]]:
-    """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
+    """(href, displayed text) of each <a> and <area>; the text is what lies before the next </a>,
+    bounded (an <area> shows none)."""
     if "<a" not in markup and "<A" not in markup:
         return
     lower = lowered(markup)
@@ -865,7 +868,8 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
         href = _href(markup, lower, m.start(), m.end())
         if href is None:
             continue
-        close = lower.find("</a", m.end(), m.end() + 4000)
+        area = lower.startswith("<area", m.start())  # a void tag: no text of its own
+        close = -1 if area else lower.find("</a", m.end(), m.end() + 4000)
         inner = markup[m.end() : close] if close >= 0 else ""
         shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
         yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
