@@ -752,6 +752,8 @@ def extract_links(
 
     for url, shown in _anchors(markup):
         add(url, shown, "html")
+    for url in _vml_links(markup):
+        add(url, "", "html")
     for src in _sources(markup):
         if not src.lower().startswith(("cid:", "data:")):
             add(src, "", "src")
@@ -873,6 +875,24 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
         inner = markup[m.end() : close] if close >= 0 else ""
         shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
         yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
+
+
+# Outlook's VML shapes (<v:roundrect href=...>): the "bulletproof" buttons of mail builders, which
+# Outlook shows in place of the <a> that other programs show, and whose link may be another one
+VML_OPEN_LOWER = re.compile(r"<v:[a-z]{1,20}\s[^>]{0,4000}+>")
+
+
+def _vml_links(markup: str) -> Iterator[str]:
+    """The href of each VML shape, looked for in the lowered copy (one search when there is none)."""
+    if not markup:
+        return
+    lower = lowered(markup)
+    if "<v:" not in lower:
+        return
+    for m in VML_OPEN_LOWER.finditer(lower):
+        href = _href(markup, lower, m.start(), m.end())
+        if href is not None:
+            yield href.group(1) or href.group(2) or href.group(3) or ""
 
 
 def _href(markup: str, lower: str, start: int, end: int) -> re.Match[str] | None:
