@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,7 +41,7 @@ def hunt(
 ) -> None:
     """Run Sigma rules over Windows event logs; print detections and a summary."""
     from aptlink.cli import progress_bar
-    from aptlink.hunt.output import json_lines, summary, write_timeline
+    from aptlink.hunt.output import summary, write_timeline
     from aptlink.hunt.rules import default_rule_dirs, load_rules
     from aptlink.hunt.runner import hunt as run_hunt
 
@@ -56,7 +57,7 @@ def hunt(
         write_timeline(result.detections, timeline)
     report = summary(result, ruleset)
     if as_json:
-        _echo_lines(json_lines(result.detections))
+        _write_json_lines(result.detections)
         typer.echo(json.dumps({"summary": report}, ensure_ascii=False))
     else:
         _print(result.detections, report)
@@ -68,6 +69,16 @@ def _check(paths: list[Path], rules: list[Path], min_level: str) -> None:
         raise ConfigError("no such path", ", ".join(missing))
     if min_level not in LEVELS:
         raise ConfigError(f"--min-level must be one of {', '.join(LEVELS)}", min_level)
+
+
+def _write_json_lines(detections: list[Any]) -> None:
+    """The detections as JSON lines on standard output, as bytes (UTF-8): the text stream is
+    flushed first and the byte stream after, so they stay in order."""
+    from aptlink.hunt.output import write_json_lines
+
+    sys.stdout.flush()
+    write_json_lines(detections, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
 
 
 def _echo_lines(lines: Iterable[str], block: int = 2000) -> None:

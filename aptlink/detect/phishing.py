@@ -69,6 +69,8 @@ except ImportError:  # pragma: no cover - depends on the tree's state
 DATA = Path(__file__).parent / "data"
 MAX_SCAN_CHARS = 200_000
 MAX_LINKS = 60
+# the parser's problems that are a malformed or evasive MIME structure (content:parse-problem)
+PARSE_PROBLEMS = ("damaged", "undecodable", "unparseable", "MIME nesting", "more than")
 
 
 # --- rules as data --------------------------------------------------------------------------
@@ -1371,7 +1373,7 @@ class Judge:
             yield self.reason(
                 "content:pushed-out-of-view", f"HTML pushes content out of sight ({pushed})"
             )
-        if any(p.startswith(("damaged", "undecodable")) for p in mail.problems):
+        if any(p.startswith(PARSE_PROBLEMS) for p in mail.problems):
             yield self.reason("content:parse-problem", "; ".join(mail.problems[:2]))
         truncated = next((p for p in mail.problems if "truncated to" in p), None)
         if truncated:

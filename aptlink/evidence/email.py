@@ -15,6 +15,7 @@ import dataclasses
 import email
 import email.header
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import functools
@@ -43,7 +44,9 @@ HEADER_NAMES = frozenset(
 HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):")
 MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.{0,200}$", re.M)
 URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
-A_OPEN_LOWER = re.compile(r"<a\s[^>]{0,4000}+>")  # over the lowered HTML: case-blind
+# an <a> or an image map's <area> (a picture whose clickable region is the link), over the
+# lowered HTML: case-blind, and both open with "<a", which the engine skips to
+A_OPEN_LOWER = re.compile(r"<a(?:rea)?\s[^>]{0,4000}+>")
 HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*+)"|'([^']*+)'|([^\s>]+))""")
 SRC_RE = re.compile(
     r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
@@ -413,17 +416,33 @@ def header_block_corrupt(data: bytes) -> bool:
 
 
 MAX_PARTS = 1000
+MAX_TEXT_PARTS = 10 * MAX_PARTS  # past MAX_PARTS, text parts only: no attachment is opened
+
+
+def _past_parts(state: _Walk) -> bool:
+    """Whether the walk must stop: past MAX_PARTS it goes on for the text parts only (a thousand
+    filler parts before the lure hid it), up to MAX_TEXT_PARTS."""
+    if state.parts > MAX_TEXT_PARTS:
+        state.problem(f"more than {MAX_TEXT_PARTS} MIME parts; the rest was not read")
+        return True
+    if state.parts > MAX_PARTS:
+        state.problem(f"more than {MAX_PARTS} MIME parts; past them only text parts were read")
+    return False
+
+
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # past the 25-35 MB that mail services accept
 MAX_MIME_DEPTH = 20
 
 
 def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
     state.parts += 1
-    if state.parts > MAX_PARTS:
-        state.problem(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+    if _past_parts(state):
         return
     if depth > MAX_MIME_DEPTH:
-        state.problem(f"MIME nesting deeper than {MAX_MIME_DEPTH}; the rest was not read")
+        state.problem(
+            f"MIME nesting deeper than {MAX_MIME_DEPTH}; the deeper parts read as one level"
+        )
+        _walk_flat(part, state)
         return
     if time.monotonic() > state.deadline:
         state.problem("parse time limit reached; the rest was not read")
@@ -438,6 +457,27 @@ def _walk(part: Message, state: _Walk, depth: int = 0) -> None:
                     _walk(sub, state, depth + 1)
         return
     _leaf(part, state)
+
+
+def _walk_flat(top: Message, state: _Walk) -> None:
+    """The parts under a node nested past MAX_MIME_DEPTH, in order, with a stack instead of
+    recursion: twenty-one nested multiparts around the lure hid it from a walk that stopped
+    there. Bounded by the part count and the parse time like the walk."""
+    stack = [top]
+    while stack:
+        part = stack.pop()
+        if part is not top:
+            state.parts += 1
+        if _past_parts(state):
+            return
+        if time.monotonic() > state.deadline:
+            state.problem("parse time limit reached; the rest was not read")
+            return
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(sub for sub in reversed(payload) if isinstance(sub, Message))
+        elif payload is None:
+            _leaf(part, state)
 
 
 FORWARDED_FIELDS = ("from", "reply-to", "date", "to", "subject")
@@ -484,12 +524,14 @@ def _leaf(part: Message, state: _Walk) -> None:
     name = _part_name(part)
     disposition = _field(part, "Content-Disposition").split(";", 1)[0].strip().lower()
     if ctype == "message/rfc822" or ctype.startswith("message/"):
-        _attach(part, state, name or "attached-message.eml", ctype, disposition)
+        if state.parts <= MAX_PARTS:
+            _attach(part, state, name or "attached-message.eml", ctype, disposition)
         return
     if ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
         _text_part(part, state, ctype, share)
         return
-    _attach(part, state, name, ctype, disposition)
+    if state.parts <= MAX_PARTS:
+        _attach(part, state, name, ctype, disposition)
 
 
 def _field(part: Message, name: str) -> str:
@@ -710,6 +752,8 @@ def extract_links(
 
     for url, shown in _anchors(markup):
         add(url, shown, "html")
+    for url in _vml_links(markup):
+        add(url, "", "html")
     for src in _sources(markup):
         if not src.lower().startswith(("cid:", "data:")):
             add(src, "", "src")
@@ -815,7 +859,8 @@ def _form_actions(markup: str) -> Iterator[str]:
 
 
 def _anchors(markup: str) -> Iterator[tuple[str, str]]:
-    """(href, displayed text) of each <a>; the text is what lies before the next </a>, bounded."""
+    """(href, displayed text) of each <a> and <area>; the text is what lies before the next </a>,
+    bounded (an <area> shows none)."""
     if "<a" not in markup and "<A" not in markup:
         return
     lower = lowered(markup)
@@ -825,10 +870,29 @@ def _anchors(markup: str) -> Iterator[tuple[str, str]]:
         href = _href(markup, lower, m.start(), m.end())
         if href is None:
             continue
-        close = lower.find("</a", m.end(), m.end() + 4000)
+        area = lower.startswith("<area", m.start())  # a void tag: no text of its own
+        close = -1 if area else lower.find("</a", m.end(), m.end() + 4000)
         inner = markup[m.end() : close] if close >= 0 else ""
         shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
         yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
+
+
+# Outlook's VML shapes (<v:roundrect href=...>): the "bulletproof" buttons of mail builders, which
+# Outlook shows in place of the <a> that other programs show, and whose link may be another one
+VML_OPEN_LOWER = re.compile(r"<v:[a-z]{1,20}\s[^>]{0,4000}+>")
+
+
+def _vml_links(markup: str) -> Iterator[str]:
+    """The href of each VML shape, looked for in the lowered copy (one search when there is none)."""
+    if not markup:
+        return
+    lower = lowered(markup)
+    if "<v:" not in lower:
+        return
+    for m in VML_OPEN_LOWER.finditer(lower):
+        href = _href(markup, lower, m.start(), m.end())
+        if href is not None:
+            yield href.group(1) or href.group(2) or href.group(3) or ""
 
 
 def _href(markup: str, lower: str, start: int, end: int) -> re.Match[str] | None:
@@ -862,13 +926,30 @@ def parse_message_bytes(data: bytes, provenance: Provenance, ctx: ParseContext) 
         msg = _message_tree(data) or email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
         state.problem(f"unparseable message: {type(exc).__name__}")
-        msg = Message()
+        msg = _headers_and_raw_body(data)
     if msg.defects:
         state.problem("damaged message: " + ", ".join(type(d).__name__ for d in msg.defects[:3]))
     if size > ctx.limits.max_text_chars:  # only then can text parts together pass the bound
         state.shares = text_shares(msg, ctx.limits.max_text_chars)
     _walk(msg, state)
     return _assemble(msg, state, size)
+
+
+def _headers_and_raw_body(data: bytes) -> Message:
+    """What can still be read of a message the MIME parser gave up on (a thousand nested
+    multiparts exhaust the stdlib's recursion): its headers, and its body as one plain text, so
+    that the sender, the lure words and the written-out links are still judged. Given up whole,
+    such a mail was judged as having no sender and no text at all."""
+    try:
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+            data, headersonly=True
+        )
+    except Exception:
+        return Message()
+    for name in ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition"):
+        del msg[name]
+    msg["Content-Type"] = "text/plain"
+    return msg
 
 
 def _message_tree(data: bytes) -> Message | None:

@@ -50,15 +50,20 @@ class EvtxParser(Parser):
 
 
 def read_evtx(
-    path: Path, ctx: ParseContext, chunks: tuple[int, int] | None = None
+    path: Path,
+    ctx: ParseContext,
+    chunks: tuple[int, int] | None = None,
+    header: tuple[bytes, int] | None = None,
 ) -> Iterator[Row]:
     """Flat rows of every readable record; broken chunks and truncation become warnings.
 
     ``chunks`` (first, end): only those 64 KB chunks, so that the processes of a hunt can share
-    one big file (a chunk holds whole records; the truncation check goes with chunk 0)."""
+    one big file (a chunk holds whole records; the truncation check goes with chunk 0).
+    ``header``: the file's first bytes and its size when the caller has read them already (a
+    hunt reads tens of thousands of small files: one open less each)."""
     where = str(path)
     if chunks is None or chunks[0] == 0:
-        _warn_if_truncated(path, ctx)
+        _warn_if_truncated(path, ctx, header)
     try:
         source = where if chunks is None else _chunk_range(path, *chunks)
         # one thread: the hunt already runs a parsing process per core
@@ -166,15 +171,21 @@ def chunk_count(size: int) -> int:
     return max(0, -(-(size - HEADER_BYTES) // CHUNK_BYTES))
 
 
-def _warn_if_truncated(path: Path, ctx: ParseContext) -> None:
-    """The header says how many chunks follow; fewer bytes than that means the file was cut."""
-    with path.open("rb") as fh:
-        header = fh.read(HEADER_BYTES)
+def _warn_if_truncated(
+    path: Path, ctx: ParseContext, known: tuple[bytes, int] | None = None
+) -> None:
+    """The header says how many chunks follow; fewer bytes than that means the file was cut.
+    ``known``: the file's first bytes (at least its header, or all it has) and its size."""
+    if known is None:
+        with path.open("rb") as fh:
+            header = fh.read(HEADER_BYTES)
+    else:
+        header = known[0][:HEADER_BYTES]
     if len(header) < 0x2C or not header.startswith(MAGIC):
         return
     (chunks,) = struct.unpack_from("<H", header, 0x2A)
     expected = HEADER_BYTES + chunks * CHUNK_BYTES
-    size = path.stat().st_size
+    size = path.stat().st_size if known is None else known[1]
     if size < expected:
         whole = max(0, (size - HEADER_BYTES) // CHUNK_BYTES)
         ctx.warn(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import multiprocessing
 import os
 import stat
@@ -281,10 +282,14 @@ def read_events(
     from aptlink.evidence.eventjson import EventJsonParser, read_event_json
     from aptlink.evidence.evtx import MAGIC, read_evtx
 
-    with path.open("rb") as fh:
-        head = fh.read(8192)
+    fd = os.open(path, os.O_RDONLY)  # (not a buffered file: a hunt opens tens of thousands)
+    try:
+        size = os.fstat(fd).st_size
+        head = os.pread(fd, 8192, 0)
+    finally:
+        os.close(fd)
     if head.startswith(MAGIC):
-        return read_evtx(path, ctx, chunks)
+        return read_evtx(path, ctx, chunks, (head, size))
     if chunks is not None and chunks[0] > 0:
         return iter(())  # (only EVTX files are split; the first piece reads the whole file)
     if EventJsonParser.sniff(head, path):
@@ -409,7 +414,7 @@ def run_tasks(
     gc.freeze()
     # With workers, this process only merges what they send (~150,000 detections of 1 M events,
     # each with three dicts): no garbage cycles, and collections would walk them again and again,
-    # on a core the workers need. Workers turn it back on (``_worker_start``).
+    # on a core the workers need. The workers turn it back on (the pool's initializer).
     collecting = gc.isenabled()
     if workers > 1:
         gc.disable()
@@ -461,31 +466,47 @@ def _merge(result: HuntResult, part: Part) -> None:
 def file_tasks(
     files: Sequence[Path], workers: int, batch_rows: int, piece_bytes: int = PIECE_BYTES
 ) -> list[Any]:
+    """Every task of ``stream_tasks``, as a list."""
+    return list(stream_tasks(files, workers, batch_rows, piece_bytes))
+
+
+def stream_tasks(
+    files: Iterable[Path], workers: int, batch_rows: int, piece_bytes: int = PIECE_BYTES
+) -> Iterator[Any]:
     """Groups of files holding about ``batch_rows`` events each (fewer when the input is small:
     at least two groups per worker), so that every batch a worker matches is full: a batch never
     spans two tasks, and the engine's work per batch follows its distinct values, not its rows
     (half-full batches of sparse logs cost ~30 % more CPU end to end). Events are counted from
     the EVTX chunk headers (JSON lines estimated from their size). An EVTX file bigger than a
-    group, or than ``piece_bytes``, is cut into ranges of chunks, so every core shares it."""
+    group, or than ``piece_bytes``, is cut into ranges of chunks, so every core shares it.
+
+    Tasks come as soon as they are known: files are counted only until two groups per worker
+    are certainly full (then every group holds up to ``batch_rows``), so the workers start while
+    the rest of the files are still being found and counted."""
     from aptlink.evidence.evtx import CHUNK_BYTES
 
-    counts = [_event_counts(f) for f in files]
-    total = sum(sum(c) for c in counts)
+    enough = 2 * workers * batch_rows  # any more and the target is batch_rows
+    counted: list[tuple[Path, list[int]]] = []
+    total = 0
+    remaining = iter(files)
+    for path in remaining:
+        counted.append((path, _event_counts(path)))
+        total += sum(counted[-1][1])
+        if total >= enough:
+            break
     target = max(1, min(batch_rows, total // max(1, 2 * workers)))
     most_chunks = max(1, piece_bytes // CHUNK_BYTES)
-    tasks: list[Any] = []
     group: list[Piece] = []
     held = 0
-    for path, per_chunk in zip(files, counts, strict=True):
+    for path, per_chunk in itertools.chain(counted, ((f, _event_counts(f)) for f in remaining)):
         for piece, events in _pieces(path, per_chunk, target, most_chunks):
             if group and held + events > target:
-                tasks.append((tuple(group), batch_rows))
+                yield (tuple(group), batch_rows)
                 group, held = [], 0
             group.append(piece)
             held += events
     if group:
-        tasks.append((tuple(group), batch_rows))
-    return tasks
+        yield (tuple(group), batch_rows)
 
 
 def _event_counts(path: Path) -> list[int]:
@@ -531,10 +552,20 @@ def hunt(
 ) -> HuntResult:
     """Run the rule set over every event file under ``paths``: each worker parses and matches its
     own group of files (or chunk ranges of a big file), so both stages use every core."""
-    files = list(event_files(paths))
     workers = workers or min(2, os.cpu_count() or 1)
-    tasks = file_tasks(files, workers, batch_rows, piece_bytes)
-    result = run_tasks(tasks, load_files, ruleset, workers=workers, progress=progress,
-                       total=len(files))  # fmt: skip
+    files: list[Path] = []  # every file found so far (the tasks are made while they are found)
+
+    def found(paths: Sequence[Path]) -> Iterator[Path]:
+        for path in event_files(paths):
+            files.append(path)
+            yield path
+
+    def progress_of_files(stage: str, done: int, total: int) -> None:
+        assert progress is not None
+        progress(stage, done, len(files) if stage == "files" else total)
+
+    tasks = stream_tasks(found(paths), workers, batch_rows, piece_bytes)
+    result = run_tasks(tasks, load_files, ruleset, workers=workers,
+                       progress=progress_of_files if progress else None)  # fmt: skip
     result.files = {str(f): result.files.get(str(f), "not read") for f in files}
     return result

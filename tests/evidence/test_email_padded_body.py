@@ -1,6 +1,7 @@
-"""A body padded past the text bound (megabytes of hidden filler after the lure, as a real
-phishing mail of the shared corpus does) is read up to the bound, in every transfer encoding,
-instead of being skipped whole with its lure and links unseen."""
+"""Content an attacker hides from the parser's bounds is still read: a body padded past the text
+bound (megabytes of hidden filler after the lure, as a real phishing mail of the shared corpus
+does) up to the bound in every transfer encoding, each text part of a large mail up to its share,
+and a MIME tree nested past the stdlib parser's recursion as headers and plain text."""
 
 from __future__ import annotations
 
@@ -89,3 +90,70 @@ def test_a_padded_body_with_8bit_bytes_in_its_encoding_is_read(cte: str) -> None
     ctx = ParseContext(limits=Limits(max_text_chars=20_000))
     parse_message_bytes(data, PROV, ctx)
     assert any("only its first" in w.message for w in ctx.warnings)
+
+
+def test_a_mime_tree_too_deep_for_the_parser_keeps_its_headers_and_text() -> None:
+    """A thousand nested multiparts exhaust the stdlib parser's recursion: the message is still
+    read, its headers as they are and its body as plain text, instead of as a mail without a
+    sender or text."""
+    from aptlink.triage import TriageConfig, make_judge, triage_bytes
+
+    nested = b"".join(
+        b'Content-Type: multipart/mixed; boundary="B%d"\r\n\r\n--B%d\r\n' % (n, n)
+        for n in range(1200)
+    )
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b"MIME-Version: 1.0\r\n" + nested + b"Content-Type: text/html\r\n\r\n" + LURE
+    )
+    ctx = ParseContext()
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert mail.sender is not None and mail.sender.address == "notice@example-bank.test"
+    assert "https://login.example-bank.test/verify" in [link.url for link in mail.links]
+    assert any("unparseable message" in w.message for w in ctx.warnings)
+    [result] = triage_bytes(data, "m.eml", make_judge(TriageConfig(use_kb=False)))
+    assert "content:parse-problem" in {r.code for r in result.reasons}
+
+
+def test_parts_nested_past_the_walk_depth_are_read_as_one_level() -> None:
+    """Twenty-one nested multiparts around the lure once hid it (the walk stopped there)."""
+    depth = 40
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b"MIME-Version: 1.0\r\n"
+        + b"".join(
+            b'Content-Type: multipart/mixed; boundary="B%d"\r\n\r\n--B%d\r\n' % (n, n)
+            for n in range(depth)
+        )
+        + b"Content-Type: text/html\r\n\r\n"
+        + LURE
+        + b"".join(b"--B%d--\r\n" % n for n in reversed(range(depth)))
+    )
+    ctx = ParseContext()
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
+    assert any("MIME nesting deeper than" in w.message for w in ctx.warnings)
+
+
+def test_past_a_thousand_parts_the_text_parts_are_still_read() -> None:
+    """A thousand filler parts before the lure once hid it: past MAX_PARTS the walk reads text
+    parts only (no attachment is opened), up to ten times as many parts."""
+    from aptlink.evidence.email import MAX_PARTS
+
+    filler = (
+        b"--B\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Disposition: attachment; filename=f.bin\r\n\r\n.\r\n"
+    ) * (MAX_PARTS + 50)
+    data = (
+        b"From: Bank <notice@example-bank.test>\r\nTo: user@example.org\r\nSubject: notice\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + filler
+        + b"--B\r\nContent-Type: text/html\r\n\r\n"
+        + LURE
+        + b"--B--\r\n"
+    )
+    ctx = ParseContext()
+    mail = parse_message_bytes(data, PROV, ctx)
+    assert [link.url for link in mail.links] == ["https://login.example-bank.test/verify"]
+    assert len(mail.attachments) < MAX_PARTS
+    assert any("past them only text parts were read" in w.message for w in ctx.warnings)

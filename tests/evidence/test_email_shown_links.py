@@ -89,3 +89,34 @@ def test_link_text_is_cut_at_its_own_close_tag_after_a_dotted_capital_i() -> Non
         ("https://pay.example.net/x", "Ödemeyi onaylayın"),
         ("https://help.example.org", "Yardım"),
     ]
+
+
+def test_an_image_maps_area_is_a_link_with_no_text() -> None:
+    """A picture whose clickable region is the link (<map><area href>) is judged like an <a>; the
+    area is a void tag, so it takes no text from an anchor after it."""
+    markup = (
+        '<img src="cid:banner" usemap="#m"><map name="m"><AREA shape="rect" coords="0,0,600,200"'
+        ' href="https://login.example-phish.test/" alt="Verify"></map>'
+        '<p><a href="https://help.example.org/">Help</a></p>'
+    )
+    links, _ = extract_links("", markup)
+    assert [(link.url, link.text) for link in links] == [
+        ("https://login.example-phish.test/", ""),
+        ("https://help.example.org/", "Help"),
+    ]
+
+
+def test_an_outlook_vml_buttons_link_is_read() -> None:
+    """Outlook shows a VML shape's href (<v:roundrect href=...>, the builders' "bulletproof"
+    button) where other programs show the <a> beside it: both links are judged."""
+    markup = (
+        '<!--[if mso]><v:roundrect xmlns:v="urn:schemas-microsoft-com:vml" HREF="https://bit.ly/x1"'
+        ' style="height:40px"><center>Verify</center></v:roundrect><![endif]-->'
+        '<!--[if !mso]><!--><a href="https://shop.example.com/">Verify</a><!--<![endif]-->'
+    )
+    links, _ = extract_links("", markup)
+    assert [(link.url, link.text) for link in links] == [
+        ("https://shop.example.com/", "Verify"),
+        ("https://bit.ly/x1", ""),
+    ]
+    assert extract_links("", "<p>I like <v:shapes> in prose without a link</p>")[0] == []

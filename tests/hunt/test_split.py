@@ -4,12 +4,15 @@ same detections as reading it whole, and a broken file is still reported once, w
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from aptlink.evidence.base import ParseContext
 from aptlink.evidence.evtx import CHUNK_BYTES, HEADER_BYTES, chunk_count, read_evtx
 from aptlink.hunt.rules import PACKAGE_RULES, load_rules
-from aptlink.hunt.runner import file_tasks, hunt
+from aptlink.hunt.runner import file_tasks, hunt, stream_tasks
 
 PANACHE = "evtx/attack-samples/AutomatedTestingTools/PanacheSysmon_vs_AtomicRedTeam01.evtx"
 
@@ -67,3 +70,41 @@ def test_truncated_big_file_warns_once(tmp_path: Path, shared: Path) -> None:
     assert len(truncated) == 1 and truncated[0].where == str(cut)
     assert result.events > 0
     assert result.files[str(cut)] == "analysed"
+
+
+def _tasks_counted_first(files: list[Path], workers: int, batch_rows: int) -> list[object]:
+    """The tasks as they were made before streaming: every file counted, then grouped."""
+    from aptlink.hunt.runner import _event_counts, _pieces
+
+    counts = [_event_counts(f) for f in files]
+    target = max(1, min(batch_rows, sum(map(sum, counts)) // (2 * workers)))
+    tasks, group, held = [], [], 0
+    for path, per_chunk in zip(files, counts, strict=True):
+        for piece, events in _pieces(path, per_chunk, target, 512):
+            if group and held + events > target:
+                tasks.append((tuple(group), batch_rows))
+                group, held = [], 0
+            group.append(piece)
+            held += events
+    if group:
+        tasks.append((tuple(group), batch_rows))
+    return tasks
+
+
+@pytest.mark.parametrize("batch_rows", [150, 300, 2000, 5000, 100_000])
+def test_streamed_tasks_equal_tasks_of_every_file_counted(shared: Path, batch_rows: int) -> None:
+    files = sorted((shared / "evtx" / "attack-samples").rglob("*.evtx"))
+    assert file_tasks(files, 2, batch_rows) == _tasks_counted_first(files, 2, batch_rows)
+
+
+def test_tasks_come_before_every_file_is_counted(shared: Path) -> None:
+    files = sorted((shared / "evtx" / "attack-samples").rglob("*.evtx"))
+    pulled: list[Path] = []
+
+    def walk() -> Iterator[Path]:
+        for path in files:
+            pulled.append(path)
+            yield path
+
+    first = next(stream_tasks(walk(), workers=2, batch_rows=300))
+    assert len(first[0]) < len(pulled) < len(files) // 2
