@@ -18,7 +18,15 @@ import orjson
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
-from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten, flatten_evtx_json
+from aptlink.hunt.rows import (
+    META_FILE,
+    META_RECORD,
+    META_TIME,
+    Row,
+    flatten,
+    flatten_evtx_json,
+    normalise_time,
+)
 from aptlink.hunt.rows import event_time as row_time
 
 MAGIC = b"ElfFile\x00"
@@ -107,7 +115,9 @@ def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None
             return None
     row[META_FILE] = where
     row[META_RECORD] = str(row.get("EventRecordID") or number)
-    time = row_time(row) or (str(record.get("timestamp") or "") or None)
+    created = row.get("SystemTime")  # (nearly always: ``row_time`` looks at it first)
+    time = normalise_time(created) if created else row_time(row)
+    time = time or (str(record.get("timestamp") or "") or None)
     if time:
         row[META_TIME] = time
     return row
