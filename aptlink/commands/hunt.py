@@ -100,9 +100,15 @@ def _print(detections: list[Any], report: dict[str, Any]) -> None:
         f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
         for d in detections
     )
+    extra = "".join(
+        f", {n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((report["correlations_loaded"], "correlation"),
+                        (len(report["filters_applied"]), "filter"))
+        if n
+    )  # fmt: skip
     typer.echo(
-        f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules "
-        f"({report['rules_not_loaded']} not loaded): {report['detections']} detections "
+        f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules"
+        f"{extra} ({report['rules_not_loaded']} not loaded): {report['detections']} detections "
         f"from {report['rules_hit']} rules"
     )
     for row in report["per_rule"][:20]:

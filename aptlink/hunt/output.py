@@ -98,6 +98,8 @@ def summary(result: HuntResult, ruleset: RuleSet) -> dict[str, Any]:
         "files_failed": failed,
         "events": result.events,
         "rules_loaded": len(ruleset.rules),
+        "correlations_loaded": len(ruleset.correlations),
+        "filters_applied": [{"file": f, "title": t, "rules": n} for f, t, n in ruleset.filters],
         "rules_not_loaded": len(ruleset.problems),
         "rules_hit": len({d.rule_id for d in result.detections}),
         "detections": len(result.detections),

@@ -36,6 +36,7 @@ def test_json_lines_timeline_and_summary(tmp_path):
     expected = sum(len(t) for t in hf.EXPECTED.values())
     assert len(detections) == expected == summary["detections"]
     assert summary["rules_hit"] == 22  # 21 rules and the sandbox staging correlation
+    assert summary["correlations_loaded"] == 1 and summary["filters_applied"] == []
     assert summary["per_tactic"]["stealth"] == 10  # 8 sandbox detections, staging, side-loading
     assert {"rule_id", "title", "level", "attack", "file", "event_record_id", "timestamp",
             "computer", "channel", "event_id", "matched"} <= set(detections[0])  # fmt: skip
