@@ -155,9 +155,8 @@ def hidden(correlations: Sequence[Correlation], quiet: Iterable[str] = ()) -> se
     """Ids of the rules and correlations whose detections are not reported on their own: those
     correlations name, unless one naming them says ``generate: true`` (the specification makes
     them building blocks), and ``quiet`` ones (kept below ``--min-level`` only as blocks)."""
-    named = {r for c in correlations for r in c.rules}
     shown = {r for c in correlations if c.generate for r in c.rules}
-    return (named - shown) | set(quiet)
+    return (named(correlations) - shown) | set(quiet)
 
 
 def named(correlations: Sequence[Correlation]) -> set[str]:
