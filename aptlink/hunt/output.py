@@ -22,26 +22,26 @@ TIMELINE_COLUMNS = (
 )  # fmt: skip
 
 
+def json_line(detection: Detection) -> bytes:
+    """One compact JSON object, UTF-8 (orjson: a million-event hunt writes ~150,000)."""
+    data = detection.to_dict()
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:  # a lone surrogate from a JSON-lines export: escape it
+        return json.dumps(data).encode()
+
+
 def json_lines(detections: Iterable[Detection]) -> Iterable[str]:
-    """One compact JSON object per detection (orjson: a million-event hunt writes ~150,000)."""
-    for detection in detections:
-        data = detection.to_dict()
-        try:
-            yield orjson.dumps(data).decode()
-        except orjson.JSONEncodeError:  # a lone surrogate from a JSON-lines export: escape it
-            yield json.dumps(data)
+    """``json_line`` of each detection, as text."""
+    return (json_line(d).decode() for d in detections)
 
 
 def write_json_lines(detections: Iterable[Detection], out: BinaryIO, block: int = 2000) -> None:
-    """``json_lines`` as UTF-8 written to a binary stream a block at a time: orjson makes bytes,
-    so no decoding to text and encoding back (a million-event hunt writes ~180 MB)."""
+    """``json_line`` of each detection written to a binary stream a block at a time: orjson
+    makes bytes, so no decoding to text and encoding back (a million-event hunt writes ~180 MB)."""
     held: list[bytes] = []
     for detection in detections:
-        data = detection.to_dict()
-        try:
-            held.append(orjson.dumps(data))
-        except orjson.JSONEncodeError:  # a lone surrogate from a JSON-lines export: escape it
-            held.append(json.dumps(data).encode())
+        held.append(json_line(detection))
         if len(held) >= block:
             held.append(b"")
             out.write(b"\n".join(held))

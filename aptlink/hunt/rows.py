@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -261,6 +261,9 @@ _DataScalar = int | str | float | bool | None  # (ints checked in ``_typed_data`
 _LOWEST_INT, _HIGHEST_INT = -(2**63), 2**64 - 1  # orjson reads integers beyond these as floats
 
 
+_A = TypeVar("_A")
+
+
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """An unexpected element or attribute raises: the record is then read the generic way.
     (``gc=False``: records hold scalars and records, never a cycle; untracked, the thousands
@@ -273,14 +276,17 @@ class _DataText(_Strict):
     text: list[_DataScalar] | _DataScalar = msgspec.field(name="#text")
 
 
+class _Attributed(_Strict, Generic[_A]):
+    """An element that holds only its ``#attributes`` (Provider, TimeCreated, Correlation,
+    Execution, Security)."""
+
+    attributes: _A = msgspec.field(name="#attributes")
+
+
 class _ProviderAttributes(_Strict):
     Name: _Scalar = None
     Guid: _Scalar = None
     EventSourceName: _Scalar = None
-
-
-class _Provider(_Strict):
-    attributes: _ProviderAttributes = msgspec.field(name="#attributes")
 
 
 class _QualifiersAttributes(_Strict):
@@ -296,17 +302,9 @@ class _TimeAttributes(_Strict):
     SystemTime: _Scalar = None
 
 
-class _TimeCreated(_Strict):
-    attributes: _TimeAttributes = msgspec.field(name="#attributes")
-
-
 class _CorrelationAttributes(_Strict):
     ActivityID: _Scalar = None
     RelatedActivityID: _Scalar = None
-
-
-class _Correlation(_Strict):
-    attributes: _CorrelationAttributes = msgspec.field(name="#attributes")
 
 
 class _ExecutionAttributes(_Strict):
@@ -319,33 +317,25 @@ class _ExecutionAttributes(_Strict):
     ProcessorTime: _Scalar = None
 
 
-class _Execution(_Strict):
-    attributes: _ExecutionAttributes = msgspec.field(name="#attributes")
-
-
 class _SecurityAttributes(_Strict):
     UserID: _Scalar = None
 
 
-class _Security(_Strict):
-    attributes: _SecurityAttributes = msgspec.field(name="#attributes")
-
-
 class _System(_Strict):
-    Provider: _Provider | None = None
+    Provider: _Attributed[_ProviderAttributes] | None = None
     EventID: _Int | str | _QualifiedEventID | None = None
     Version: _Scalar = None
     Level: _Scalar = None
     Task: _Scalar = None
     Opcode: _Scalar = None
     Keywords: _Scalar = None
-    TimeCreated: _TimeCreated | None = None
+    TimeCreated: _Attributed[_TimeAttributes] | None = None
     EventRecordID: _Scalar = None
-    Correlation: _Correlation | None = None
-    Execution: _Execution | None = None
+    Correlation: _Attributed[_CorrelationAttributes] | None = None
+    Execution: _Attributed[_ExecutionAttributes] | None = None
     Channel: _Scalar = None
     Computer: _Scalar = None
-    Security: _Security | None = None
+    Security: _Attributed[_SecurityAttributes] | None = None
 
 
 class _EventBody(_Strict):

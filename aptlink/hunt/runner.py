@@ -126,10 +126,9 @@ Found = tuple[
 
 
 @dataclasses.dataclass(slots=True)
-class Part:
-    """What one task (a group of files, or one table) gave: sent back from the worker whole."""
+class _Tally:
+    """What a task or a hunt tallies: warnings, each file's status, events, and the time spent."""
 
-    found: list[Found] = dataclasses.field(default_factory=list)
     warnings: list[Warning_] = dataclasses.field(default_factory=list)
     files: dict[str, str] = dataclasses.field(default_factory=dict)
     events: int = 0
@@ -138,15 +137,17 @@ class Part:
 
 
 @dataclasses.dataclass(slots=True)
-class HuntResult:
+class Part(_Tally):
+    """What one task (a group of files, or one table) gave: sent back from the worker whole."""
+
+    found: list[Found] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(slots=True)
+class HuntResult(_Tally):
     """What a hunt found and what it could not read: its parts merged, and the wall time."""
 
     detections: list[Detection] = dataclasses.field(default_factory=list)
-    warnings: list[Warning_] = dataclasses.field(default_factory=list)
-    files: dict[str, str] = dataclasses.field(default_factory=dict)
-    events: int = 0
-    parse_seconds: float = 0.0
-    match_seconds: float = 0.0
     wall_seconds: float = 0.0
 
     def per_rule(self) -> list[dict[str, Any]]:
@@ -177,14 +178,9 @@ def _install(rules: Sequence[CompiledRule], needles: NeedleIndex, group: Iterabl
     _TAGS.clear()
 
 
-def detect_table(table: pa.Table | CellTable) -> tuple[list[Detection], float]:
-    """Detections of the installed rules in one table, and the seconds it took."""
-    found, seconds = find(table)
-    return list(detections(found)), seconds
-
-
 def find(table: pa.Table | CellTable) -> tuple[list[Found], float]:
-    """``detect_table`` as the tuples a worker sends back."""
+    """What the installed rules find in one table, as the tuples a worker sends back (the parent
+    makes them ``detections``), and the seconds it took."""
     started = time.perf_counter()
     batch = Batch(table, _NEEDLES)
     matches = match_rules(batch, _RULES)
