@@ -25,10 +25,11 @@ import itertools
 import quopri
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from email.message import Message
 from pathlib import Path
+from typing import TypeVar
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
@@ -46,29 +47,26 @@ MBOX_SEP = re.compile(rb"^From \S{1,200} {1,3}(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b.
 URL_RE = re.compile(r"""(?i)\b(?:https?://|hxxps?://|www\.)[^\s<>"'`{}|\\^\[\]]{1,2000}""")
 # an <a> or an image map's <area> (a picture whose clickable region is the link), over the
 # lowered HTML: case-blind, and both open with "<a", which the engine skips to
-A_OPEN_LOWER = re.compile(r"<a(?:rea)?\s[^>]{0,4000}+>")
+A_OPEN_LOWER = re.compile(r"<a(?:rea)?\s[^>]*+>")  # run up to tag_end: see TAG_RE
 HREF_RE = re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*+)"|'([^']*+)'|([^\s>]+))""")
 SRC_RE = re.compile(
     r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
 )
-SRC_LOWER = re.compile(  # SRC_RE over lower-case text
-    r"""(?s)<(?:img|iframe|script|embed|frame)\b[^>]{0,2000}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
-)
 FORM_RE = re.compile(r"""(?is)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})""")
-FORM_LOWER = re.compile(  # FORM_RE over lower-case text
-    r"""(?s)<form\b[^>]{0,2000}?\baction\s*=\s*["']?([^"'\s>]{0,4000})"""
-)
-# The tag patterns' runs are possessive ("{0,4000}+", "*+"): a run of characters other than '>'
-# (or a quote) can only be followed by that character, so giving back part of it never finds a
-# match, and the engine no longer tries to, which halved the time spent on a '<' that no '>'
-# follows (a run of them cost 9 s a megabyte). Matches are the same: a test compares.
-TAG_RE = re.compile(r"(?s)<[^>]{0,4000}+>")
+# A tag runs from '<' to the next '>', however long, as browsers read it (a 10 kB inline picture,
+# <img src="data:...">, is one tag). The runs are possessive ("*+"): a run of characters other than
+# '>' (or a quote) can only be followed by that character, so the engine never gives part of it
+# back. The patterns are run only up to the last '>' (``tag_end``): before it every '<' has a '>'
+# after it, so each match reaches to the next '>' and the scan goes on from there, every character
+# read once. They used to stop 4,000 characters after the '<', and a run of '<' that no '>' follows
+# cost each '<' 4,000 characters (a megabyte of '<' took 4-9 s).
+TAG_RE = re.compile(r"(?s)<[^>]*+>")
 BLOCK_OPEN_RE = re.compile(r"<(style|script|head)\b")
 SPACE_RE = re.compile(r"[ \t\r\f\v]+")
 # html_to_text's passes: a tag with the blanks after it, and blank runs other than a lone space.
 # The text is the same as with TAG_RE and SPACE_RE (the blanks are collapsed in the end anyway, and
 # an entity never reaches past a tag), from fewer replacements.
-TAG_BLANKS_RE = re.compile(r"(?s)<[^>]{0,4000}+>[ \t\r\f\v]*")
+TAG_BLANKS_RE = re.compile(r"(?s)<[^>]*+>[ \t\r\f\v]*")
 # Runs of two spaces or more, written so that the pattern opens with a literal two-space prefix,
 # which the regex engine skips to at C speed ("[ \t\r\f\v]+"-like patterns try every position).
 SPACES_RE = re.compile("  [ ]*")
@@ -206,12 +204,30 @@ def lowered(markup: str) -> str:
     return markup.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
 
 
-def html_to_text(markup: str) -> str:
-    """The text a reader sees in HTML: no style/script/head blocks, no tags, entities decoded."""
-    text = TAG_BLANKS_RE.sub(" ", _drop_blocks(markup))
+def html_to_text(markup: str, problems: list[str] | None = None) -> str:
+    """The text a reader sees in HTML: no style/script/head blocks, no tags, entities decoded (the
+    first MAX_CHARREFS of them; a note in ``problems`` says when there were more)."""
+    text = strip_tags(_drop_blocks(markup))
     if "&" in text:
-        text = html.unescape(text)
+        unescape = Unescape(MAX_CHARREFS)
+        text = unescape(text)
+        if unescape.cut and problems is not None:
+            problems.append(CHARREFS_CUT.format(where="the HTML text"))
     return _collapse_blanks(text).strip()
+
+
+def tag_end(markup: str) -> int:
+    """Where the last tag of ``markup`` may end: just past its last '>' (0 when it has none)."""
+    return markup.rfind(">") + 1
+
+
+def strip_tags(markup: str, pattern: re.Pattern[str] = TAG_BLANKS_RE) -> str:
+    """``pattern.sub(" ", markup)`` for a tag pattern, in one pass: run only up to the last '>'
+    (the rest holds no tag), so that no '<' is read to the end of the text in vain."""
+    end = tag_end(markup)
+    if end == len(markup):
+        return pattern.sub(" ", markup)
+    return pattern.sub(" ", markup[:end]) + markup[end:] if end else markup
 
 
 def _collapse_blanks(text: str) -> str:
@@ -722,25 +738,39 @@ def _message_part_bytes(part: Message) -> bytes:
 
 
 def extract_links(
-    text: str, markup: str, limit: int = 500, visible: str = ""
+    text: str,
+    markup: str,
+    limit: int = 500,
+    visible: str = "",
+    problems: list[str] | None = None,
 ) -> tuple[list[MailLink], list[str]]:
     """Links from the HTML (href with its displayed text, image/script sources, form actions), the
     plain text, and ``visible``, the HTML's visible text: an address written out as text is a link
-    the reader copies or the client makes clickable, so it is judged like one."""
+    the reader copies or the client makes clickable, so it is judged like one. Bounded work: at
+    most MAX_TAGS tags of each kind are read and MAX_CHARREFS character references decoded (what
+    was left is said in ``problems``)."""
     links: list[MailLink] = []
     seen: set[tuple[str, str]] = set()
     hosts: set[str] = set()  # filled once the bound is reached
+    unescape = Unescape(MAX_CHARREFS)
 
-    def add(url: str, shown: str, source: str) -> None:
-        url = html.unescape(url).strip().rstrip(TRAILING_PUNCT)
+    def add(url: str, shown: str, source: str, text_at: int = -1) -> None:
+        """``text_at``: where an anchor's text begins, read only for a link that is kept."""
+        url = unescape(url).strip().rstrip(TRAILING_PUNCT)
         if url and (url, source) not in seen and (len(links) < limit or new_host(url)):
             seen.add((url, source))
+            if text_at >= 0:
+                shown = _anchor_text(markup, text_at, unescape)
             links.append(MailLink(url=url, text=shown, source=source))
+
+    def full() -> bool:
+        """No link can be kept any more (``new_host`` refuses every one past this)."""
+        return len(links) >= limit + limit // 5
 
     def new_host(url: str) -> bool:
         """Past the bound, a link to a host not met yet is still kept (up to a fifth more): the
         bound filled with links to one site (filler) hid the phishing host after them."""
-        if len(links) >= limit + limit // 5:
+        if full():
             return False
         if not hosts:
             hosts.update(link.host for link in links)
@@ -750,18 +780,29 @@ def extract_links(
         hosts.add(host)
         return True
 
-    for url, shown in _anchors(markup):
-        add(url, shown, "html")
-    for url in _vml_links(markup):
+    # the loops stop once no link can be kept, and after MAX_TAGS tags of a kind: a megabyte of
+    # tags is then not read to its end
+    over: list[str] = []
+    for url, text_at in _at_most(_anchors(markup), "<a> and <area> tags", over):
+        if full():
+            break
+        add(url, "", "html", text_at)
+    for url in _at_most(_vml_links(markup), "VML shapes", over):
+        if full():
+            break
         add(url, "", "html")
-    for src in _sources(markup):
-        if not src.lower().startswith(("cid:", "data:")):
+    for src in _at_most(_sources(markup), "image, frame and script sources", over):
+        if full():
+            break
+        if not src[:5].lower().startswith(("cid:", "data:")):
             add(src, "", "src")
-    forms = [html.unescape(action) for action in _form_actions(markup)]
+    forms = [unescape(action) for action in _at_most(_form_actions(markup), "forms", over)]
     for action in forms:
         if action:
             add(action, "", "form")
     for m in url_matches(URL_RE, text):
+        if full():
+            break
         add(m.group(0), "", "text")
     start = _first_address_at(visible)
     if start >= 0 and len(links) < limit:
@@ -773,7 +814,56 @@ def extract_links(
             url = m.group(0).rstrip(TRAILING_PUNCT)
             if url not in hrefs and url not in anchor_texts:
                 add(url, "", "text")
+    if problems is not None:
+        problems.extend(
+            f"more than {MAX_TAGS} {what} in the HTML; the rest were not read" for what in over
+        )
+        if unescape.cut:
+            problems.append(CHARREFS_CUT.format(where="the links"))
     return links, forms
+
+
+MAX_TAGS = 10_000  # of each kind (anchors, sources ...): 140 at most in a shared mail
+MAX_CHARREFS = (
+    20_000  # decoded in the visible text, and in the links: 4,637 at most in a shared mail
+)
+CHARREFS_CUT = (
+    f"more than {MAX_CHARREFS} character references in {{where}}; the rest were left undecoded"
+)
+T = TypeVar("T")
+
+
+def _at_most(items: Iterable[T], what: str, over: list[str]) -> Iterator[T]:
+    """The first MAX_TAGS items; ``what`` is put in ``over`` when there were more."""
+    for n, item in enumerate(items):
+        if n == MAX_TAGS:
+            over.append(what)
+            return
+        yield item
+
+
+class Unescape:
+    """``html.unescape`` with a bound on the character references it decodes over all its calls
+    (about 3 microseconds each: two megabytes of '&#1234' took 0.9 s). Past the bound, text is left
+    as it is from its first '&' not decoded, and ``cut`` is set."""
+
+    def __init__(self, most: int) -> None:
+        self.left = most
+        self.cut = False
+
+    def __call__(self, text: str) -> str:
+        if "&" not in text:
+            return text
+        refs = text.count("&")  # each reference opens with one, and holds no other
+        if refs <= self.left:
+            self.left -= refs
+            return html.unescape(text)
+        self.cut = True
+        at = -1
+        for _ in range(self.left + 1):
+            at = text.find("&", at + 1)
+        self.left = 0
+        return html.unescape(text[:at]) + text[at:]
 
 
 WWW_RE = re.compile(r"(?i)www\.")
@@ -832,55 +922,110 @@ def _folds_to_ascii(markup: str) -> bool:
 
 
 def _sources(markup: str) -> Iterator[str]:
-    """The src of each img, iframe, script, embed and frame tag (SRC_RE)."""
-    return _group_ones(markup, SRC_RE, SRC_LOWER)
+    """The src of each img, iframe, script, embed and frame tag, as SRC_RE finds them."""
+    return _attribute_values(markup, SRC_OPEN, "src", SRC_VALUE)
 
 
 def _form_actions(markup: str) -> Iterator[str]:
-    """The action of each form tag (FORM_RE); nine mails in 1,500 have a form, so the lowered
-    copy is first asked whether it holds "<form" at all (str's search is twice as fast)."""
-    return _group_ones(markup, FORM_RE, FORM_LOWER, "<form") if "<" in markup else iter(())
+    """The action of each form tag, as FORM_RE finds them; nine mails in 1,500 have a form, so
+    the lowered copy is first asked whether it holds "<form" at all."""
+    return _attribute_values(markup, FORM_OPEN, "action", FORM_VALUE, "<form")
 
 
-def _group_ones(
-    markup: str, blind: re.Pattern[str], lower: re.Pattern[str], needle: str = ""
+# SRC_RE and FORM_RE cut in two: the tag's opening, and the attribute with its value, which must
+# begin within ATTRIBUTE_WINDOW characters of the opening with no '>' between (the patterns'
+# lazy "[^>]{0,2000}?" then "\b<name>")
+SRC_OPEN = re.compile(r"<(?:img|iframe|script|embed|frame)\b")
+SRC_VALUE = re.compile(r"""src\s*=\s*["']?([^"'\s>]{1,4000})""")
+FORM_OPEN = re.compile(r"<form\b")
+FORM_VALUE = re.compile(r"""action\s*=\s*["']?([^"'\s>]{0,4000})""")
+ATTRIBUTE_WINDOW = 2000
+ASCII_FOLD = {ord(c): a for c, a in zip(ASCII_FOLDING, "iisk", strict=True)}
+
+
+def _attribute_values(
+    markup: str,
+    opener: re.Pattern[str],
+    name: str,
+    value: re.Pattern[str],
+    needle: str = "",
+    window: int = ATTRIBUTE_WINDOW,
 ) -> Iterator[str]:
-    """Group 1 of each match of the case-blind pattern ``blind``, found with its case-sensitive
-    twin ``lower`` in the lowered copy (twice as fast as ignoring case: "<" then a literal instead
-    of a case-blind test at every tag), unless the markup folds to ASCII; ``needle``: a literal
-    every match holds, looked for first."""
-    if _folds_to_ascii(markup):
-        yield from (m.group(1) for m in blind.finditer(markup))
+    """Group 1 of each match of the case-blind pattern ``<opener>[^>]{0,window}?\b<value>``
+    (SRC_RE, FORM_RE), found in linear time. The pattern itself tries each attribute position
+    after each opening: a megabyte of '<img ' with no '>' took it 19 s, 2,000 tries per '<img'.
+    But whether an attribute matches at a position does not depend on the opening before it, so
+    the first one at or after a point is looked for once and kept while the openings move on
+    (and so is the next '>'). The markup is searched in its lowered copy, the characters a
+    case-blind pattern reads as ASCII letters (dotted and dotless I, long s, Kelvin sign) made
+    those letters first; ``needle``: a literal every match holds, looked for first."""
+    text = lowered(markup.translate(ASCII_FOLD) if _folds_to_ascii(markup) else markup)
+    if not text or (needle and needle not in text):
         return
-    lowered_markup = lowered(markup) if markup else ""
-    if needle and needle not in lowered_markup:
-        return
-    for m in lower.finditer(lowered_markup):
-        yield markup[m.start(1) : m.end(1)]
+    found: re.Match[str] | None = None  # the first attribute at or after found_from
+    found_from = gt_from = -1
+    gt = -1  # the next '>' at or after gt_from (len(text) if none)
+    pos = 0
+    while (m := opener.search(text, pos)) is not None:
+        start = m.end()
+        if found_from < 0 or start < found_from or (found is not None and start > found.start()):
+            found, found_from = _next_attribute(text, start, name, value), start
+        if found is None:
+            return  # no attribute after this opening, so none after any later one
+        if gt_from < 0 or start < gt_from or start > gt:
+            gt, gt_from = text.find(">", start), start
+            gt = len(text) if gt < 0 else gt
+        if found.start() - start <= window and found.start() < gt:
+            yield markup[found.start(1) : found.end(1)]
+            pos = found.end()
+        else:
+            pos = m.start() + 1
 
 
-def _anchors(markup: str) -> Iterator[tuple[str, str]]:
-    """(href, displayed text) of each <a> and <area>; the text is what lies before the next </a>,
-    bounded (an <area> shows none)."""
+def _next_attribute(
+    text: str, start: int, name: str, value: re.Pattern[str]
+) -> re.Match[str] | None:
+    """The first match of ``\b<value>`` at or after ``start``: ``value`` opens with ``name``, which
+    str.find finds, and \b holds when the character before is no word character."""
+    at = text.find(name, start)
+    while at >= 0:
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+            found = value.match(text, at)
+            if found is not None:
+                return found
+        at = text.find(name, at + 1)
+    return None
+
+
+def _anchors(markup: str) -> Iterator[tuple[str, int]]:
+    """(href, where its displayed text begins) of each <a> and <area> (-1 for an <area>, which
+    shows no text); ``_anchor_text`` reads the text, only for the links that are kept."""
     if "<a" not in markup and "<A" not in markup:
         return
     lower = lowered(markup)
     # the tags are looked for in the lowered copy with a case-sensitive "<a" prefix, which the
     # regex engine skips to; every character stands where it stood, so the spans are the markup's
-    for m in A_OPEN_LOWER.finditer(lower):
+    for m in A_OPEN_LOWER.finditer(lower, 0, tag_end(lower)):
         href = _href(markup, lower, m.start(), m.end())
         if href is None:
             continue
         area = lower.startswith("<area", m.start())  # a void tag: no text of its own
-        close = -1 if area else lower.find("</a", m.end(), m.end() + 4000)
-        inner = markup[m.end() : close] if close >= 0 else ""
-        shown = _collapse_blanks(html.unescape(TAG_RE.sub(" ", inner))).strip() if inner else ""
-        yield href.group(1) or href.group(2) or href.group(3) or "", shown[:300]
+        yield href.group(1) or href.group(2) or href.group(3) or "", -1 if area else m.end()
+
+
+def _anchor_text(markup: str, start: int, unescape: Callable[[str], str] = html.unescape) -> str:
+    """The displayed text of the <a> whose tag ends at ``start``: what lies before the next </a>,
+    looked for in the next 4,000 characters, without its tags; at most 300 characters."""
+    close = lowered(markup).find("</a", start, start + 4000)
+    if close < 0:
+        return ""
+    inner = markup[start:close]
+    return _collapse_blanks(unescape(strip_tags(inner, TAG_RE))).strip()[:300] if inner else ""
 
 
 # Outlook's VML shapes (<v:roundrect href=...>): the "bulletproof" buttons of mail builders, which
 # Outlook shows in place of the <a> that other programs show, and whose link may be another one
-VML_OPEN_LOWER = re.compile(r"<v:[a-z]{1,20}\s[^>]{0,4000}+>")
+VML_OPEN_LOWER = re.compile(r"<v:[a-z]{1,20}\s[^>]*+>")  # run up to tag_end
 
 
 def _vml_links(markup: str) -> Iterator[str]:
@@ -890,7 +1035,7 @@ def _vml_links(markup: str) -> Iterator[str]:
     lower = lowered(markup)
     if "<v:" not in lower:
         return
-    for m in VML_OPEN_LOWER.finditer(lower):
+    for m in VML_OPEN_LOWER.finditer(lower, 0, tag_end(lower)):
         href = _href(markup, lower, m.start(), m.end())
         if href is not None:
             yield href.group(1) or href.group(2) or href.group(3) or ""
@@ -1024,9 +1169,12 @@ def build_mail(
     ``names`` are the header names in lower case, when the caller has them already."""
     names = [k.lower() for k, _ in headers] if names is None else names
     get = _getter(headers, names)
-    html_text = html_to_text(markup) if markup else ""
+    notes: list[str] = []  # bounds of the HTML's reading met
+    html_text = html_to_text(markup, notes) if markup else ""
     # an HTML-only mail's visible text: with a plain part beside it, that part writes the same out
-    links, forms = extract_links(text, markup, visible="" if text.strip() else html_text)
+    links, forms = extract_links(
+        text, markup, visible="" if text.strip() else html_text, problems=notes
+    )
     senders = parse_addresses(get("from"))
     return Mail(
         headers=headers,
@@ -1048,7 +1196,7 @@ def build_mail(
         forms=tuple(forms),
         attachments=tuple(attachments),
         auth=_auth_results(headers, names),
-        problems=tuple(problems),
+        problems=(*problems, *notes),
         size=size,
     )
 

@@ -227,9 +227,9 @@ def test_possessive_tag_patterns_match_as_the_plain_ones() -> None:
     import re
 
     plain = {
-        "TAG_RE": re.compile(r"(?s)<[^>]{0,4000}>"),
-        "TAG_BLANKS_RE": re.compile(r"(?s)<[^>]{0,4000}>[ \t\r\f\v]*"),
-        "A_OPEN_LOWER": re.compile(r"<a(?:rea)?\s[^>]{0,4000}>"),
+        "TAG_RE": re.compile(r"(?s)<[^>]*>"),
+        "TAG_BLANKS_RE": re.compile(r"(?s)<[^>]*>[ \t\r\f\v]*"),
+        "A_OPEN_LOWER": re.compile(r"<a(?:rea)?\s[^>]*>"),
         "HREF_RE": re.compile(r"""(?i)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"""),
     }
     rng = random.Random(11)
@@ -261,3 +261,33 @@ def test_possessive_tag_patterns_match_as_the_plain_ones() -> None:
     long_run = "<" * 5000 + ">" + "<a " * 2000 + ">"
     for name, pattern in plain.items():
         assert getattr(mail_parser, name).sub("", long_run) == pattern.sub("", long_run)
+        # run up to the last '>' only, as the parser runs them: the rest holds no tag
+        tail = long_run + "x<" * 50
+        end = mail_parser.tag_end(tail)
+        assert pattern.sub("", tail) == getattr(mail_parser, name).sub("", tail[:end]) + tail[end:]
+
+
+def test_attribute_values_as_the_lazy_patterns_find_them() -> None:
+    """_attribute_values (linear) finds what SRC_RE and FORM_RE (lazy, tried after each opening)
+    find; a window of 6 instead of 2,000 lets short random markup reach it."""
+    import re
+
+    window = 6
+    src = re.compile(
+        r"""(?is)<(?:img|iframe|script|embed|frame)\b[^>]{0,6}?\bsrc\s*=\s*["']?([^"'\s>]{1,4000})"""
+    )
+    form = re.compile(r"""(?is)<form\b[^>]{0,6}?\baction\s*=\s*["']?([^"'\s>]{0,4000})""")
+    rng = random.Random(21)
+    pieces = ["<img", "<IMG", "<\u0130mg", "<\u0131frame", "<\u017fcript", " src", "SRC", "=", "'"]
+    pieces += ["x", "\u212a", "é", ">", " ", "\n", "<embed", "data-src", "<form", " action", "a"]
+    pieces += ["<forms", "_src", "<img src=", "<form action="]
+    for _ in range(30_000):
+        markup = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        got = mail_parser._attribute_values(
+            markup, mail_parser.SRC_OPEN, "src", mail_parser.SRC_VALUE, window=window
+        )
+        assert list(got) == [m.group(1) for m in src.finditer(markup)], markup
+        got = mail_parser._attribute_values(
+            markup, mail_parser.FORM_OPEN, "action", mail_parser.FORM_VALUE, window=window
+        )
+        assert list(got) == [m.group(1) for m in form.finditer(markup)], markup
