@@ -5,7 +5,7 @@ and with its mailing-list headers stripped, ham-ja); spam reported separately. S
 second of triage in one process and on all cores, beside a plain stdlib parse-only loop
 (``email.message_from_bytes``) over the same 1,500 phishing files in the same run. Peak memory.
 
-    .venv/bin/python bench/triage.py [--data ../shared/data/email] [--misses N] [--half tune|held-out|all]
+    .venv/bin/python bench/triage.py [--data ../shared/data/email] [--misses N] [--half tune|held-out-design]
 """
 
 from __future__ import annotations
@@ -74,6 +74,16 @@ def half(path: Path) -> str:
     return "tune" if hashlib.sha256(path.name.encode()).digest()[0] % 2 == 0 else "held-out"
 
 
+def quarter(path: Path) -> str:
+    """The held-out half split again by another byte of the same digest (session 7): the misses
+    of "held-out-design" may be read to design on; "held-out-measure" is only ever counted, and
+    its recall is the honest figure from then on. The tune half is returned as it is."""
+    digest = hashlib.sha256(path.name.encode()).digest()
+    if digest[0] % 2 == 0:
+        return "tune"
+    return "held-out-design" if digest[1] % 2 == 0 else "held-out-measure"
+
+
 HALVES: dict[str, Counter[str]] = {}  # "<set>/<half>" -> verdicts, filled by judge_set
 
 
@@ -86,13 +96,18 @@ def judge_set(name: str, paths: list[Path], strip: bool = False) -> Counter[str]
             verdicts[result.verdict] += 1
             if not strip:
                 HALVES.setdefault(f"{name}/{half(path)}", Counter())[result.verdict] += 1
+                if quarter(path) != "tune":
+                    HALVES.setdefault(f"{name}/{quarter(path)}", Counter())[result.verdict] += 1
     return verdicts
 
 
 def split_report() -> None:
     """Recall and all-ham false positives on each half of the split."""
-    print("== by half (tuned on 'tune'; 'held-out' is the honest figure)")
-    for part in ("tune", "held-out"):
+    print(
+        "== by half (designed on 'tune' and, from session 7, on 'held-out-design'; "
+        "'held-out-measure' is the honest figure)"
+    )
+    for part in ("tune", "held-out", "held-out-design", "held-out-measure"):
         phish = HALVES.get(f"phishing/{part}", Counter())
         hams = [HALVES.get(f"{s}/{part}", Counter()) for s in HAM_SETS]
         n_p = sum(phish.values()) or 1
@@ -100,7 +115,7 @@ def split_report() -> None:
         fp = sum(v["malicious"] + v["suspicious"] for v in hams)
         recall = (phish["malicious"] + phish["suspicious"]) / n_p
         print(
-            f"{part:<9} phishing n={n_p:4d} recall {recall:.3f}   "
+            f"{part:<16} phishing n={n_p:4d} recall {recall:.3f}   "
             f"all ham n={n_h:4d} false positives {fp:3d} = {fp / n_h:.2%}"
         )
 
@@ -244,7 +259,7 @@ def paired_ratio(paths: list[Path], runs: int) -> None:
 
 
 def in_half(path: Path, which: str) -> bool:
-    return which == "all" or half(path) == which
+    return which == "all" or half(path) == which or quarter(path) == which
 
 
 def misses(data: Path, limit: int, which: str) -> None:
@@ -286,9 +301,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--half",
-        choices=("tune", "held-out", "all"),
+        choices=("tune", "held-out-design"),
         default="tune",
-        help="which half of the split --misses lists (default: tune, the half signals are designed on)",
+        help="which part of the split --misses lists: tune (default) or held-out-design, the two "
+        "that signals are designed on; held-out-measure is never listed",
     )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
