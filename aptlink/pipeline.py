@@ -24,6 +24,7 @@ from aptlink.evidence.base import (
     Warning_,
     choose_parser,
     is_regular,
+    path_text,
     walk,
 )
 from aptlink.kb import KnowledgeBase
@@ -58,14 +59,14 @@ def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
     """Parse one file; a bad file becomes a skipped or failed Evidence, never an exception."""
     if not is_regular(path):  # reading a named pipe in an evidence folder would block the run
         return Evidence(
-            path=str(path), sha256="0" * 64, size=0, status=Status.SKIPPED, reason=NOT_REGULAR
+            path=path_text(path), sha256="0" * 64, size=0, status=Status.SKIPPED, reason=NOT_REGULAR
         ), []
     source = Source(path, ctx.limits)
     try:
         size, sha = source.size, source.sha256
     except OSError as exc:
         return Evidence(
-            path=str(path),
+            path=path_text(path),
             sha256="0" * 64,
             size=0,
             status=Status.FAILED,
@@ -73,12 +74,12 @@ def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
         ), []
     if size == 0:
         return Evidence(
-            path=str(path), sha256=sha, size=0, status=Status.SKIPPED, reason="empty file"
+            path=path_text(path), sha256=sha, size=0, status=Status.SKIPPED, reason="empty file"
         ), []
     parser_cls = choose_parser(source)
     if parser_cls is None:
         return Evidence(
-            path=str(path),
+            path=path_text(path),
             sha256=sha,
             size=size,
             status=Status.SKIPPED,
@@ -89,7 +90,7 @@ def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
 
 def _run_parser(parser: Any, source: Source, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
     base = {
-        "path": str(source.path),
+        "path": source.where,
         "sha256": source.sha256,
         "size": source.size,
         "format": parser.name,

@@ -112,3 +112,14 @@ def test_a_named_pipe_in_an_evidence_folder_is_skipped_not_read(tmp_path: Path) 
     status = {Path(e.path).name: (e.status, e.reason) for e in evidence}
     assert status["pipe.eml"] == (Status.SKIPPED, pipeline.NOT_REGULAR)
     assert status["b.obs"][0] is Status.ANALYSED
+
+
+def test_a_file_whose_name_is_not_utf8_is_analysed_under_its_escaped_name(tmp_path: Path) -> None:
+    """The bytes of a name that is not UTF-8 (Shift_JIS 0x93...) are kept as ``\\xNN`` escapes in
+    the evidence record: ids, the store and the reports cannot carry Python's surrogates."""
+    (tmp_path / os.fsdecode(b"obs\x93.obs")).write_text(
+        "#aptlink-observations\ndomain-name: example.org\n"
+    )
+    evidence, items = pipeline.ingest([tmp_path], ParseContext())
+    assert [(Path(e.path).name, e.status) for e in evidence] == [("obs\\x93.obs", Status.ANALYSED)]
+    assert items and all(item.provenance.file.endswith("obs\\x93.obs") for item in items)

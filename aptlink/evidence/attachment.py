@@ -75,7 +75,7 @@ class AttachmentFileParser(Parser):
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if self.sniff(source.head(), source.path) == 0:
-            raise UnsupportedEvidence("not an attachment-like file", str(source.path))
+            raise UnsupportedEvidence("not an attachment-like file", source.where)
         data = source.read()
         yield Item(
             kind="file",

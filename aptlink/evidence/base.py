@@ -68,6 +68,18 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+def path_text(path: Path | str) -> str:
+    """A path as text that every output can carry: a name that is not UTF-8 (its bytes held as
+    surrogates, e.g. Shift_JIS from a Japanese volume) with those bytes as ``\\xNN`` escapes;
+    Arrow, SQLite and JSON refuse surrogates."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
 def is_regular(path: Path) -> bool:
     """A regular file (through symbolic links), or a path that is gone (its read fails, with the
     reason, where it is read); False for named pipes, sockets and devices, whose reading would
@@ -91,6 +103,11 @@ class Source:
     def size(self) -> int:
         return self.path.stat().st_size
 
+    @property
+    def where(self) -> str:
+        """The path as text for reports and errors (``path_text``)."""
+        return path_text(self.path)
+
     def head(self, n: int = HEAD_SIZE) -> bytes:
         if self._data is not None:
             return self._data[:n]
@@ -102,7 +119,7 @@ class Source:
             if self.size > self.limits.max_file_bytes:
                 raise LimitExceeded(
                     f"file is {self.size} bytes, over the {self.limits.max_file_bytes} limit",
-                    str(self.path),
+                    self.where,
                 )
             self._data = self.path.read_bytes()
         return self._data
@@ -118,7 +135,7 @@ class Source:
         return self._sha256
 
     def provenance(self, parser: str, record: str | None = None) -> Provenance:
-        return Provenance(file=str(self.path), sha256=self.sha256, record=record, chain=(parser,))
+        return Provenance(file=self.where, sha256=self.sha256, record=record, chain=(parser,))
 
 
 def read_json(source: Source, what: str = "JSON") -> Any:
@@ -128,11 +145,11 @@ def read_json(source: Source, what: str = "JSON") -> Any:
     try:
         return json.loads(source.read())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptEvidence(f"not valid {what}: {exc}", str(source.path)) from None
+        raise CorruptEvidence(f"not valid {what}: {exc}", source.where) from None
     except RecursionError:
         raise CorruptEvidence(
             f"not readable as {what}: nested deeper than the reader allows (about 1,000 levels)",
-            str(source.path),
+            source.where,
         ) from None
 
 

@@ -35,7 +35,7 @@ class DirectoryParser(Parser):
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         prov = source.provenance(self.name)
-        people = read_people(source.read(), str(source.path), ctx)
+        people = read_people(source.read(), source.where, ctx)
         yield Item(kind="directory", provenance=prov, data=people, observations=_orgs(people, prov))
 
 

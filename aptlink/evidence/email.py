@@ -1359,12 +1359,12 @@ class EmlParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         data = source.read()
         if not looks_like_rfc822(data[:8192]) and source.path.suffix.lower() not in self.extensions:
-            raise UnsupportedEvidence("no RFC 822 headers", str(source.path))
+            raise UnsupportedEvidence("no RFC 822 headers", source.where)
         prov = source.provenance(self.name)
         mail = parse_message_bytes(data, prov, ctx)
         if CORRUPT_HEADERS in mail.problems:
             raise CorruptEvidence(
-                "mail cut off mid-header (binary data in the headers)", str(source.path)
+                "mail cut off mid-header (binary data in the headers)", source.where
             )
         yield mail_item(mail, prov)
 
@@ -1385,7 +1385,7 @@ class MboxParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         data = source.read()
         if not data.startswith(b"From "):
-            raise UnsupportedEvidence("not an mbox (no leading 'From ' line)", str(source.path))
+            raise UnsupportedEvidence("not an mbox (no leading 'From ' line)", source.where)
         for number, chunk in enumerate(split_mbox(data), 1):
             prov = source.provenance(self.name, record=f"message {number}")
             yield mail_item(parse_message_bytes(chunk, prov, ctx), prov)

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from aptlink.errors import UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.evidence.base import Item, ParseContext, Parser, Source, path_text
 from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
 from aptlink.hunt.rows import event_time as row_time
 
@@ -43,7 +43,7 @@ class EventJsonParser(Parser):
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if self.sniff(source.head(), source.path) == 0:
-            raise UnsupportedEvidence("not JSON lines of Windows events", str(source.path))
+            raise UnsupportedEvidence("not JSON lines of Windows events", source.where)
         from aptlink.hunt.events import batched  # Arrow, only once events are read
 
         for number, table in enumerate(batched(read_event_json(source.path, ctx), BATCH_ROWS)):
@@ -64,7 +64,7 @@ def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:
     line = line.strip()
     if not line:
         return None
-    where = f"{path}:{number}"
+    where = f"{path_text(path)}:{number}"
     if len(line) > MAX_LINE_BYTES:
         ctx.warn(where, f"line of {len(line)} bytes is over the {MAX_LINE_BYTES} limit")
         return None
@@ -77,7 +77,7 @@ def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:
         ctx.warn(where, "not a JSON object")
         return None
     row = flatten(event)
-    row[META_FILE] = str(path)
+    row[META_FILE] = path_text(path)
     row[META_RECORD] = row.get("EventRecordID") or f"line {number}"
     time = row_time(row)
     if time:

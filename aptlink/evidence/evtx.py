@@ -12,12 +12,13 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import evtx
 import orjson
 
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
-from aptlink.evidence.base import Item, ParseContext, Parser, Source
+from aptlink.evidence.base import Item, ParseContext, Parser, Source, path_text
 from aptlink.hunt.rows import (
     META_FILE,
     META_RECORD,
@@ -49,7 +50,7 @@ class EvtxParser(Parser):
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if not source.head(8).startswith(MAGIC):
-            raise UnsupportedEvidence("not an EVTX file (no ElfFile header)", str(source.path))
+            raise UnsupportedEvidence("not an EVTX file (no ElfFile header)", source.where)
         from aptlink.hunt.events import batched  # Arrow, only once events are read
 
         for number, table in enumerate(batched(read_evtx(source.path, ctx), BATCH_ROWS)):
@@ -69,15 +70,35 @@ def read_evtx(
     one big file (a chunk holds whole records; the truncation check goes with chunk 0).
     ``header``: the file's first bytes and its size when the caller has read them already (a
     hunt reads tens of thousands of small files: one open less each)."""
-    where = str(path)
+    where = path_text(path)
     if chunks is None or chunks[0] == 0:
         _warn_if_truncated(path, ctx, header)
+    source: str | BinaryIO = where
     try:
-        source = where if chunks is None else _chunk_range(path, *chunks)
+        source = _parser_source(path) if chunks is None else _chunk_range(path, *chunks)
         # one thread: the hunt already runs a parsing process per core
         records = evtx.PyEvtxParser(source, number_of_threads=1).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
+        _close(source)
         raise CorruptEvidence(f"unreadable EVTX: {exc}", where) from None
+    try:
+        yield from _rows(records, path, where, ctx, chunks)
+    finally:
+        _close(source)
+
+
+def _close(source: str | BinaryIO) -> None:
+    if not isinstance(source, str):
+        source.close()
+
+
+def _rows(
+    records: Iterator[object],
+    path: Path,
+    where: str,
+    ctx: ParseContext,
+    chunks: tuple[int, int] | None,
+) -> Iterator[Row]:
     errors = rows = 0
     while errors < MAX_ERRORS_PER_FILE:
         try:
@@ -102,7 +123,9 @@ def _warn_if_empty(path: Path, ctx: ParseContext) -> None:
     a wiped or overwritten log), which an analyst must hear about rather than read as "no events"."""
     size = path.stat().st_size
     if size > HEADER_BYTES:
-        ctx.warn(str(path), f"no event record could be read from {chunk_count(size)} chunk slots")
+        ctx.warn(
+            path_text(path), f"no event record could be read from {chunk_count(size)} chunk slots"
+        )
 
 
 def _row(record: dict[str, object], where: str, ctx: ParseContext) -> Row | None:
@@ -136,7 +159,15 @@ def _generic_row(record: dict[str, object], where: str, ctx: ParseContext) -> Ro
     return flatten(event)
 
 
-def _chunk_range(path: Path, first: int, end: int) -> io.BytesIO:
+def _parser_source(path: Path) -> str | BinaryIO:
+    """What the evtx parser opens: the path, or an open file when the name is not UTF-8 (bytes
+    that Python holds as surrogates, e.g. a Shift_JIS name copied from a Japanese volume, which
+    the parser would look up as another name: "No such file or directory")."""
+    name = str(path)
+    return name if path_text(name) == name else path.open("rb")
+
+
+def _chunk_range(path: Path, first: int, end: int) -> BinaryIO:
     """The file header followed by chunks ``first`` to ``end`` (exclusive): an EVTX file of its
     own to the parser, which reads the chunks that are there whatever the header's count says."""
     with path.open("rb") as fh:
@@ -199,7 +230,7 @@ def _warn_if_truncated(
     if size < expected:
         whole = max(0, (size - HEADER_BYTES) // CHUNK_BYTES)
         ctx.warn(
-            str(path),
+            path_text(path),
             f"truncated: {size} bytes, the header announces {chunks} chunks ({expected} bytes); "
             f"{whole} whole chunks read",
         )

@@ -73,12 +73,12 @@ class InventoryCsvParser(Parser):
         return 85 if all(f in fields for f in REQUIRED) else 0
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
-        text = _decode(source.read(), str(source.path), ctx)
+        text = _decode(source.read(), source.where, ctx)
         lines = text.splitlines()
         skip = _preamble(lines)
         if len(lines) <= skip or not all(f in _header_fields(lines[skip]) for f in REQUIRED):
             raise UnsupportedEvidence(
-                "no inventory header (asset, vendor, product, version)", str(source.path)
+                "no inventory header (asset, vendor, product, version)", source.where
             )
         body = text.split("\n", skip)[-1] if skip else text
         rows = csv.reader(io.StringIO(body, newline=""), _dialect(lines[skip]))
@@ -241,7 +241,7 @@ class CycloneDxInventoryParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         doc = read_json(source, "CycloneDX JSON")
         if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
-            raise UnsupportedEvidence("not a CycloneDX BOM", str(source.path))
+            raise UnsupportedEvidence("not a CycloneDX BOM", source.where)
         meta = doc.get("metadata") or {}
         defaults = _bom_defaults(meta if isinstance(meta, dict) else {})
         assets = list(_bom_assets(doc.get("components") or [], defaults, source, ctx))
@@ -278,9 +278,7 @@ def _bom_assets(
 ) -> Iterator[Asset]:
     if depth > MAX_COMPONENT_DEPTH or not isinstance(components, list):
         if depth > MAX_COMPONENT_DEPTH:
-            ctx.warn(
-                str(source.path), f"components nested deeper than {MAX_COMPONENT_DEPTH}; not read"
-            )
+            ctx.warn(source.where, f"components nested deeper than {MAX_COMPONENT_DEPTH}; not read")
         return
     for index, comp in enumerate(components[:MAX_ROWS]):
         if not isinstance(comp, dict):

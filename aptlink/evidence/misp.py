@@ -91,9 +91,9 @@ class MispEventParser(Parser):
         return "event.json", json.dumps({"Event": event}).encode()
 
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
-        events = list(_events(_load(source), str(source.path)))
+        events = list(_events(_load(source), source.where))
         if not events:
-            raise UnsupportedEvidence("no MISP event in this JSON", str(source.path))
+            raise UnsupportedEvidence("no MISP event in this JSON", source.where)
         for n, event in enumerate(events):
             yield self._item(source, ctx, event, n)
 

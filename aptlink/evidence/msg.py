@@ -59,7 +59,7 @@ class MsgParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         data = source.read()
         if not data.startswith(OLE_MAGIC):
-            raise UnsupportedEvidence("not an OLE file", str(source.path))
+            raise UnsupportedEvidence("not an OLE file", source.where)
         prov = source.provenance(self.name)
         yield mail_item(parse_msg_bytes(data, prov, ctx), prov)
 

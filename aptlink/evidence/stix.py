@@ -76,7 +76,7 @@ class StixBundleParser(Parser):
         objects = [o for o in bundle.get("objects", []) if isinstance(o, dict) and "id" in o]
         if len(objects) > MAX_OBJECTS:
             raise CorruptEvidence(
-                f"{len(objects)} objects, over the {MAX_OBJECTS} limit", str(source.path)
+                f"{len(objects)} objects, over the {MAX_OBJECTS} limit", source.where
             )
         graph = BundleGraph(objects)
         containers = [o for o in objects if o.get("type") in CONTAINER_TYPES]
@@ -117,9 +117,9 @@ class StixBundleParser(Parser):
 def _load(source: Source) -> Obj:
     data = read_json(source)
     if not isinstance(data, dict) or data.get("type") != "bundle":
-        raise UnsupportedEvidence("not a STIX bundle", str(source.path))
+        raise UnsupportedEvidence("not a STIX bundle", source.where)
     if not isinstance(data.get("objects", []), list):
-        raise CorruptEvidence("bundle 'objects' is not a list", str(source.path))
+        raise CorruptEvidence("bundle 'objects' is not a list", source.where)
     return data
 
 

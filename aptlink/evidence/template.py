@@ -37,11 +37,11 @@ class ObservationSheetParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         data = source.read()
         if not data.lstrip(b"\xef\xbb\xbf").startswith(MAGIC):
-            raise UnsupportedEvidence("not an observation sheet", str(source.path))
+            raise UnsupportedEvidence("not an observation sheet", source.where)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise CorruptEvidence(f"not UTF-8 at byte {exc.start}", str(source.path)) from None
+            raise CorruptEvidence(f"not UTF-8 at byte {exc.start}", source.where) from None
         prov = source.provenance(self.name)
         observations = []
         for number, line in enumerate(text.splitlines()[1:], 2):

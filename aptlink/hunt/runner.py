@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from aptlink.errors import EvidenceError
-from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regular
+from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regular, path_text
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
 from aptlink.hunt.rules import CompiledRule, RuleSet
@@ -290,7 +290,7 @@ def read_events(
         return iter(())  # (only EVTX files are split; the first piece reads the whole file)
     if EventJsonParser.sniff(head, path):
         return read_event_json(path, ctx)
-    raise EvidenceError("not an EVTX file nor JSON lines of Windows events", str(path))
+    raise EvidenceError("not an EVTX file nor JSON lines of Windows events", path_text(path))
 
 
 def event_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -311,17 +311,18 @@ Piece = Path | tuple[Path, int, int]  # a file, or a range of a big EVTX file's 
 def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterator[Row]:
     for piece in pieces:
         path, chunks = (piece, None) if isinstance(piece, Path) else (piece[0], piece[1:])
+        where = path_text(path)
         if not is_regular(path):  # a named pipe would block the worker; a device never ends
-            part.files[str(path)] = f"failed: {NOT_REGULAR}"
-            ctx.warn(str(path), NOT_REGULAR)
+            part.files[where] = f"failed: {NOT_REGULAR}"
+            ctx.warn(where, NOT_REGULAR)
             continue
         try:
             yield from read_events(path, ctx, chunks)
-            part.files.setdefault(str(path), "analysed")
+            part.files.setdefault(where, "analysed")
         except (EvidenceError, OSError) as exc:
             reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
-            part.files[str(path)] = f"failed: {reason}"
-            ctx.warn(str(path), reason)
+            part.files[where] = f"failed: {reason}"
+            ctx.warn(where, reason)
 
 
 Loader = Callable[[Any, "Part", ParseContext], Iterator[pa.Table | CellTable]]
@@ -563,5 +564,6 @@ def hunt(
     tasks = stream_tasks(found(paths), workers, batch_rows, piece_bytes)
     result = run_tasks(tasks, load_files, ruleset, workers=workers,
                        progress=progress_of_files if progress else None)  # fmt: skip
-    result.files = {str(f): result.files.get(str(f), "not read") for f in files}
+    names = map(path_text, files)
+    result.files = {name: result.files.get(name, "not read") for name in names}
     return result

@@ -95,3 +95,28 @@ def test_a_named_pipe_among_event_files_fails_without_blocking(tmp_path):
     summary = json.loads(result.stdout.splitlines()[-1])["summary"]
     assert summary["detections"] == sum(len(t) for t in hf.EXPECTED.values())
     assert "not a regular file" in summary["files_failed"][str(folder / "stuck.evtx")]
+
+
+SAMPLE_EVTX = (
+    Path(__file__).parents[2]
+    / "../shared/data/evtx/attack-samples/AutomatedTestingTools/Malware/rundll32_cmd_schtask.evtx"
+)
+
+
+def test_event_files_whose_names_are_not_utf8_are_read(tmp_path):
+    """A Shift_JIS or Latin-1 name copied from a Windows volume: the evtx parser is given the open
+    file (it would look the surrogate-escaped name up as another file), and the name is reported
+    with its bytes escaped (Arrow, JSON and SQLite refuse surrogates)."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / os.fsdecode(b"j\xfe.jsonl")).write_bytes(DATA.read_bytes())
+    (folder / os.fsdecode(b"r\x93x.evtx")).write_bytes(SAMPLE_EVTX.read_bytes())
+    result = run(str(folder), "--rules", str(PACKAGE_RULES), "--json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    summary = json.loads(lines[-1])["summary"]
+    assert summary["files"] == 2 and not summary["files_failed"]
+    assert summary["events"] > DATA.read_text().count("\n")  # the EVTX file's events too
+    assert summary["detections"] == sum(len(t) for t in hf.EXPECTED.values())
+    files = {json.loads(line)["file"] for line in lines[:-1]}
+    assert files == {str(folder) + "/j\\xfe.jsonl"}
