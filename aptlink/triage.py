@@ -27,7 +27,7 @@ from aptlink.analysis.filetype import MSG_MARK, OLE_MAGIC
 from aptlink.detect.maildomains import Directory, Person
 from aptlink.detect.phishing import Judge, load_rules
 from aptlink.errors import AptlinkError
-from aptlink.evidence.base import Limits, ParseContext, is_regular
+from aptlink.evidence.base import Limits, ParseContext, is_regular, path_text
 from aptlink.evidence.email import (
     MBOX_SEP,
     Mail,
@@ -171,15 +171,15 @@ def attachment_kind(data: bytes, path: str) -> str | None:
 
 
 def triage_file(path: Path, judge: Judge) -> list[TriageResult]:
-    limit = judge.limits.max_file_bytes
+    limit, name = judge.limits.max_file_bytes, path_text(path)
     try:
         size = path.stat().st_size
         if size > limit:
-            return [failed(str(path), f"file of {size} bytes is over the size limit")]
+            return [failed(name, f"file of {size} bytes is over the size limit")]
         with path.open("rb") as fh:  # a pipe (<(...)) or a device reports no size
-            return triage_stream(fh, str(path), judge)
+            return triage_stream(fh, name, judge)
     except OSError as exc:
-        return [failed(str(path), f"cannot read: {exc.strerror or exc}")]
+        return [failed(name, f"cannot read: {exc.strerror or exc}")]
 
 
 def triage_stream(stream: BinaryIO, name: str, judge: Judge) -> list[TriageResult]:

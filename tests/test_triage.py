@@ -228,3 +228,16 @@ def test_an_empty_file_is_not_judged_clean() -> None:
         (result,) = triage_bytes(data, "empty.eml", judge)
         assert (result.verdict, result.score) == ("clean", 0.0)
         assert [r.code for r in result.reasons] == ["content:empty"]
+
+
+def test_a_mail_whose_file_name_is_not_utf8_is_judged_under_its_escaped_name(
+    tmp_path: Path,
+) -> None:
+    """A Shift_JIS name (0x93...) from a Japanese volume: judged, and named with the byte escaped
+    (JSON cannot carry Python's surrogates)."""
+    mail = tmp_path / os.fsdecode(b"\x93\x8c.eml")
+    mail.write_bytes(b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\n\r\nhello\r\n")
+    results = list(iter_triage(mail_files([tmp_path]), TriageConfig(), jobs=1))
+    assert [(r.to_json()["path"], r.verdict) for r in results] == [
+        (str(tmp_path) + "/\\x93\\x8c.eml", "clean")
+    ]

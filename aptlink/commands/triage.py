@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from aptlink.errors import ConfigError
+from aptlink.evidence.base import path_text
 
 if TYPE_CHECKING:  # the triage machinery loads at run time, not when the CLI starts
     from aptlink.triage import TriageConfig, TriageResult
@@ -119,7 +120,7 @@ def _summary(counts: Counter[str], left_out: list[Path], as_json: bool, out: Con
     mails, lone = counts["kind:mail"], counts["kind:attachment"]
     line = f"{mails} mails" + (f", {lone} attachments" if lone else "") + f": {parts or 'none'}"
     if left_out:
-        shown = ", ".join(p.name for p in left_out[:3]) + (", …" if len(left_out) > 3 else "")
+        shown = ", ".join(path_text(p.name) for p in left_out[:3]) + (", …" if len(left_out) > 3 else "")
         line += (
             f"; {len(left_out)} files in the folders are not mail and were left out ({shown}):"
             " name a file to judge it as an attachment"
