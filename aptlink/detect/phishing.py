@@ -1355,6 +1355,7 @@ class Judge:
         yield from self._disguise(mail)
         yield from self._disguised_brand(mail)
         yield from self._brand_transaction(mail)
+        yield from self._brand_signoff(mail)
         markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
         only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
         # only "one to three" matters: the pictures of the HTML are counted up to four
@@ -1383,6 +1384,34 @@ class Judge:
                 yield self.reason(
                     "content:oversize", f"{att.name or att.content_type} is about {att.size} bytes"
                 )
+
+    def _brand_signoff(self, mail: Mail) -> Iterator[Reason]:
+        """The text signs off as a brand ("The MetaMask Support Team", "© 2025 Ledger. All rights
+        reserved") that does not own the sending domain: a brand's own mail comes from its own
+        domains, an impersonator copies its footer. Only the holder of a copyright line and the
+        name before "team" in a sign-off count, not a brand merely named."""
+        if mail.sender is None or not mail.body:
+            return
+        body = mail.body[:MAX_SCAN_CHARS]
+        text = body.lower() if body.isascii() else nfkc_lines(body).lower()
+        if not any(mark in text for mark in (*COPYRIGHT_MARKS, "team")):
+            return
+        sender = mail.sender.domain
+        reg = registered_domain(sender)
+        for brand, line in _signoff_brands(self.rules.brand_names, text):
+            owned = self.rules.brands.get(brand)
+            if (
+                owned
+                and reg not in owned
+                and not in_domain_list(sender, owned)
+                and not (names_own_domain(line, reg) and brand not in reg)
+            ):
+                yield self.reason(
+                    "content:brand-signoff",
+                    f"the text signs off as {brand} ({line.strip()[:60]!r}), "
+                    f"but the mail comes from {sender}",
+                )
+                return
 
     def _brand_transaction(self, mail: Mail) -> Iterator[Reason]:
         """A subject announcing a brand's order, payment or renewal ("Amazon Purchase Complete")
@@ -2088,6 +2117,64 @@ def _scrambled_suffix(subject: str) -> str:
     return token
 
 
+# Where a brand signs a text: the holder of a copyright line ("© 2016 - 2023 Binance.com", "Copyright
+# © 2022 Stellar Development Foundation"), and the name before "team" after a greeting or a sign-off
+# ("The MetaMask Support Team", "Kind regards, Ledger Support Team", "— the Electrum team").
+COPYRIGHT_MARKS = ("©", "copyright", "(c)")
+HOLDER_LEAD = re.compile(r"[\s©]*(?:\d{4}(?:\s*[-–]\s*\d{4})?[\s,.]*)?(?:the\s+)?")
+SIGNOFF_TEAM = re.compile(  # what may stand between the brand and "team"
+    r"\s+(?:(?:support|security|customer care|customer service|customer support|account|accounts"
+    r"|billing|help|wallet|service|services|notification|notifications|rewards|verification"
+    r"|compliance)\s+)?team"
+)
+TEAM_LEAD = re.compile(
+    r"(?:\bthe|\byour|\bthanks,?|\bthank you,?|\bregards,?|\bsincerely,?|\bcheers,?|[—–-])\s+$"
+)
+TEAM_END = re.compile(r"[ \t]*[.!,:;]?[ \t]*(?:[\r\n©|·•—–-]|$)")  # a sign-off ends its line
+SIGNOFF_WINDOW = 60  # characters read after a copyright mark, and before "team"
+MAX_SIGNOFF_MARKS = 50  # copyright marks and "team"s looked at a mail
+
+
+def _signoff_brands(automaton: Any, text: str) -> Iterator[tuple[str, str]]:
+    """(brand, the words around it) for each brand that holds a copyright line or signs a "team"
+    ending its line in the lower-case ``text``: the brand automaton runs over a short window at each copyright mark
+    and each "team" (found with str.find), never over the whole text."""
+    for mark in COPYRIGHT_MARKS:
+        at = text.find(mark)
+        for _ in range(MAX_SIGNOFF_MARKS):
+            if at < 0:
+                break
+            start = at + len(mark)
+            window = text[start : start + SIGNOFF_WINDOW]
+            lead = HOLDER_LEAD.match(window)
+            holder = lead.end() if lead else 0
+            for brand, b_start, _ in _brands_in(automaton, window):
+                if b_start == holder:
+                    yield brand, window
+            at = text.find(mark, start)
+    at = text.find("team")
+    for _ in range(MAX_SIGNOFF_MARKS):
+        if at < 0:
+            break
+        if TEAM_END.match(text, at + 4):  # the sign-off ends there: not "teams", "team services"
+            window = text[max(0, at - SIGNOFF_WINDOW) : at + 4]
+            for brand, b_start, b_end in _brands_in(automaton, window):
+                if SIGNOFF_TEAM.fullmatch(window, b_end) and TEAM_LEAD.search(window[:b_start]):
+                    yield brand, window
+        at = text.find("team", at + 4)
+
+
+def _brands_in(automaton: Any, text: str) -> Iterator[tuple[str, int, int]]:
+    """(term, start, end) of the automaton's terms in ``text`` that stand as whole words."""
+    for last, (term, _) in automaton.iter(text):
+        start, end = last - len(term) + 1, last + 1
+        if term[0].isalnum() and start > 0 and text[start - 1].isalnum():
+            continue
+        if term[-1].isalnum() and end < len(text) and text[end].isalnum():
+            continue
+        yield term, start, end
+
+
 # Zero-width, soft-hyphen and joiner characters: typed by nobody, inserted to split words that filters
 # look for ("Fi\u200bnal wa\u200brning").
 INVISIBLE = re.compile(
@@ -2110,14 +2197,27 @@ def _without_marks(text: str) -> str:
     )
 
 
+# Variation selectors of the supplement (U+E0100-E01EF, meant only for ideographs) and tag
+# characters (U+E0000-E007F, meant only inside flag emoji) right after a Latin letter or digit:
+# invisible, typed by nobody, and they split a word a filter looks for ("Co\U000e0139inbase
+# Serv\U000e0139ices").
+SALTED_SELECTOR = re.compile("[A-Za-z0-9][\U000e0000-\U000e007f\U000e0100-\U000e01ef]")
+
+
 def _invisible_in(subject: str, display: str) -> str:
     """Why the subject or sender name is salted with invisible characters, or ''."""
     head = subject[:300]
-    if len(INVISIBLE.findall(head)) >= 2:
-        return f"subject {INVISIBLE.sub('', head)[:60]!r} is split by invisible characters"
+    if len(INVISIBLE.findall(head)) >= 2 or (
+        not head.isascii() and len(SALTED_SELECTOR.findall(head)) >= 2
+    ):
+        shown = SALTED_SELECTOR.sub(lambda m: m.group(0)[0], INVISIBLE.sub("", head))
+        return f"subject {shown[:60]!r} is split by invisible characters"
     name = display[:200]
-    if INVISIBLE.search(name) or (name.isascii() is False and FOREIGN_MARK.search(name)):
-        return f"sender name {INVISIBLE.sub('', name)[:60]!r} carries invisible or stray marks"
+    if INVISIBLE.search(name) or (
+        not name.isascii() and (FOREIGN_MARK.search(name) or SALTED_SELECTOR.search(name))
+    ):
+        shown = SALTED_SELECTOR.sub(lambda m: m.group(0)[0], INVISIBLE.sub("", name))
+        return f"sender name {shown[:60]!r} carries invisible or stray marks"
     return ""
 
 
