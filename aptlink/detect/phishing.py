@@ -634,6 +634,7 @@ class Judge:
             reasons += self.forwarded_sender_reasons(mail, forwarder)
         reasons += self.lure_reasons(mail)
         reasons += self.contact_reasons(mail, reasons)
+        reasons += self.windfall_reasons(mail)
         reasons += self.link_reasons(mail)
         reasons += self.foreign_call_reasons(mail)
         reasons += self.recipient_list_reasons(mail)
@@ -1091,6 +1092,43 @@ class Judge:
                     f"the lure asks for answers at {address}, a webmail address not the sender's",
                 )
                 return
+
+    def windfall_reasons(self, mail: Mail) -> Iterator[Reason]:
+        """Advance-fee fraud's promise: a sum of millions held out to the reader ("donate the sum
+        of $3.5 Million USD to you", "doou cinco milhões de dólares para você"), with the answers
+        going to a webmail account (the sender's own, the Reply-To, or one the text names): an
+        estate, a donation or a compensation no one offers from a webmail address. A sum in a
+        news item is no offer to the reader and has no webmail reply channel beside it."""
+        if mail.sender is None:
+            return
+        channel = self._webmail_channel(mail)
+        if not channel:
+            return
+        text = f"{mail.subject}\n{mail.body[:WINDFALL_CHARS]}"
+        for found in WINDFALL_SUM.finditer(text):
+            around = text[max(0, found.start() - READER_REACH) : found.end() + READER_REACH]
+            if READER_WORD.search(around):
+                yield self.reason(
+                    "lure:windfall",
+                    f"the text holds out {found.group(0).strip()!r} to the reader, "
+                    f"answers going to {channel}",
+                )
+                return
+
+    def _webmail_channel(self, mail: Mail) -> str:
+        """The webmail address answers go to, or '': the sender's own on a webmail domain, a
+        Reply-To or an address in the text on one that is not the sender's."""
+        sender = mail.sender.address if mail.sender else ""
+        if mail.sender and in_domain_list(mail.sender.domain, self.rules.freemail):
+            return sender
+        for reply in mail.reply_to:
+            if reply.address != sender and in_domain_list(reply.domain, self.rules.freemail):
+                return reply.address
+        if "@" in mail.body:
+            for address in _addresses_in(mail.body[:WINDFALL_CHARS]):
+                if address != sender and address.rpartition("@")[2] in self.rules.freemail:
+                    return address
+        return ""
 
     # --- links ---------------------------------------------------------------------------
 
@@ -2115,6 +2153,30 @@ def _scrambled_suffix(subject: str) -> str:
     if re.fullmatch(r"(?:0x)?(?:[0-9a-f]+|[0-9A-F]+)", token):
         return ""  # hex ids (commits, tickets) are machine tags with a meaning
     return token
+
+
+# A sum of millions: digits grouped in thousands twice or more ("US$15,800,000.00", "$5.200.000,00")
+# or a number of millions in words ("$8.5 million", "cinco milhões de dólares"), with its currency
+# before or after; and a word addressing the reader within READER_REACH characters of it.
+_GROUPED = r"\d{1,3}(?:[.,]\d{3}){2,}(?:[.,]\d{1,2})?"
+_MILLIONS = (
+    r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|um|dois"
+    r"|três|cinco|dez|uno|dos|tres|diez|fünf|zehn|cinq|dix)\s*(?:millions?|milhões|milhão|millones"
+    r"|millón|millionen|milioni|mln|m)\b"
+)
+_CURRENCY_BEFORE = r"(?:us\s?\$|usd|\$|€|eur|euros?|£|gbp|r\$)"
+_CURRENCY_AFTER = (
+    r"(?:(?:us\s?)?dollars?|usd|euros?|eur|pounds|gbp|dólares|de dólares|reais|de reais|us\$|\$)"
+)
+WINDFALL_SUM = re.compile(
+    rf"{_CURRENCY_BEFORE}\s?(?:{_GROUPED}|{_MILLIONS})|(?:{_GROUPED}|{_MILLIONS})\s?{_CURRENCY_AFTER}",
+    re.I,
+)
+READER_WORD = re.compile(
+    r"\b(?:you|your|yours|você|voce|vocês|seu|sua|usted|ustedes|vous|votre|ihnen|dich|dir)\b", re.I
+)
+READER_REACH = 100
+WINDFALL_CHARS = 20_000
 
 
 # Where a brand signs a text: the holder of a copyright line ("© 2016 - 2023 Binance.com", "Copyright
