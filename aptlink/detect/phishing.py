@@ -1394,6 +1394,7 @@ class Judge:
         yield from self._disguised_brand(mail)
         yield from self._brand_transaction(mail)
         yield from self._brand_signoff(mail)
+        yield from self._brand_attachment(mail)
         markup = lowered(mail.html[:MAX_SCAN_CHARS])  # the parser lowered it already
         only_images = all(a.content_type.startswith("image/") for a in mail.attachments)
         # only "one to three" matters: the pictures of the HTML are counted up to four
@@ -1450,6 +1451,32 @@ class Judge:
                     f"but the mail comes from {sender}",
                 )
                 return
+
+    def _brand_attachment(self, mail: Mail) -> Iterator[Reason]:
+        """An attachment named after a brand that does not own the sending domain ("Ledger
+        Support.pdf", "Caixa_Tem_PnhXzq9VgA.pdf" from gmail.com): a brand's document comes from
+        the brand; an impersonator's lure names it to be opened."""
+        if mail.sender is None or not mail.attachments:
+            return
+        sender = mail.sender.domain
+        reg = registered_domain(sender)
+        for att in mail.attachments[:MAX_NAMED_ATTACHMENTS]:
+            words = NAME_SEPARATORS.sub(" ", unicodedata.normalize("NFKC", att.name[:200]).lower())
+            own_named = names_own_domain(words, reg)
+            for brand in find_terms(self.rules.brand_names, words):
+                owned = self.rules.brands.get(brand)
+                if (
+                    owned
+                    and reg not in owned
+                    and not in_domain_list(sender, owned)
+                    and not (own_named and brand not in reg)
+                ):
+                    yield self.reason(
+                        "content:brand-attachment",
+                        f"attachment {att.name[:80]!r} is named after {brand}, "
+                        f"but the mail comes from {sender}",
+                    )
+                    return
 
     def _brand_transaction(self, mail: Mail) -> Iterator[Reason]:
         """A subject announcing a brand's order, payment or renewal ("Amazon Purchase Complete")
@@ -2177,6 +2204,10 @@ READER_WORD = re.compile(
 )
 READER_REACH = 100
 WINDFALL_CHARS = 20_000
+
+
+NAME_SEPARATORS = re.compile(r"[_.\-]+")  # between the words of a file name
+MAX_NAMED_ATTACHMENTS = 20
 
 
 # Where a brand signs a text: the holder of a copyright line ("© 2016 - 2023 Binance.com", "Copyright

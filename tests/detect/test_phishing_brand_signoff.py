@@ -55,3 +55,37 @@ def test_a_flag_emoji_and_an_ideographic_variant_are_not_salting() -> None:
     subject = f"Match day {england} 葛\U000e0100城 tickets"
     codes = judged("Club <club@example-club.test>", subject, "See you there.")[1]
     assert "content:invisible-characters" not in codes
+
+
+def _with_attachment(sender: str, name: str) -> set[str]:
+    from email.message import EmailMessage
+
+    from lure_judge import _judge
+
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "user@example.org"
+    msg["Subject"] = "Your statement"
+    msg.set_content("Please find the document attached.")
+    msg.add_attachment(b"%PDF-1.4\n%%EOF\n", maintype="application", subtype="pdf", filename=name)
+    return _judge(msg)[1]
+
+
+def test_an_attachment_named_after_a_brand_from_another_domain() -> None:
+    assert "content:brand-attachment" in _with_attachment(
+        "id@elisanet.example.fi", "Ledger Support..pdf"
+    )
+    assert "content:brand-attachment" in _with_attachment("x@gmail.com", "PayPal_Invoice_7731.pdf")
+    assert "content:brand-attachment" not in _with_attachment(
+        "docs@ledger.com", "Ledger Support.pdf"
+    )
+    assert "content:brand-attachment" not in _with_attachment(
+        "a@example-shop.test", "invoice_7731.pdf"
+    )
+
+
+def test_ripple_is_a_brand_its_domains_own() -> None:
+    assert (
+        "sender:brand-display-name" in judged("Ripple News <xrp@dmi-ida.test>", "Claim", "XRP.")[1]
+    )
+    assert "sender:brand-display-name" not in judged("Ripple <news@ripple.com>", "News", "XRP.")[1]
