@@ -41,3 +41,8 @@ def test_a_sum_in_the_news_is_no_windfall() -> None:
     # an offer to the reader, but no webmail channel: a company's own mail
     offer = "You could win $1,000,000 in our annual draw. Visit our site."
     assert "lure:windfall" not in judged("Shop <news@shop.example.test>", "Draw", offer)[1]
+
+
+def test_compensation_funds_in_the_plural_is_an_advance_fee_phrase() -> None:
+    body = "Congratulation, you have been approved Compensation funds of 1,500,000. Reply now."
+    assert "lure:advance-fee-phrases" in judged("Fund <mail@starweb.example.br>", "Re", body)[1]
