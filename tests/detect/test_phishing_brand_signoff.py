@@ -89,3 +89,10 @@ def test_ripple_is_a_brand_its_domains_own() -> None:
         "sender:brand-display-name" in judged("Ripple News <xrp@dmi-ida.test>", "Claim", "XRP.")[1]
     )
     assert "sender:brand-display-name" not in judged("Ripple <news@ripple.com>", "News", "XRP.")[1]
+
+
+def test_an_authority_named_in_the_display_name_from_elsewhere() -> None:
+    sender = "U.S. Federal Court System <survey@qp-mail.test>"
+    assert "sender:brand-display-name" in judged(sender, "Automated notice", "Your case file.")[1]
+    sender = "Federal Court <notices@uscourts.gov>"
+    assert "sender:brand-display-name" not in judged(sender, "Notice", "Your case file.")[1]
