@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -154,6 +155,74 @@ def normalise(kind: Kind, value: str) -> str:
         value = technique_id(value)
     elif kind is Kind.CVE:
         value = value.upper()
+    return value
+
+
+# A DNS name as an indicator: two labels or more of letters, digits, "_" and "-" (Unicode letters
+# for names not yet in punycode), the last one letters or punycode; 253 characters at most.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\Z)(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.|_[\w-]{1,62}\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})\.?\Z",
+    re.IGNORECASE,
+)
+
+
+def host_kind(host: str) -> tuple[Kind, str] | None:
+    """A URL's or an address's host as an indicator: an IP address (also in the forms browsers
+    read as one: ``2997024026``, ``0x33c3770d``, ``012345267142``), a domain name, or None for
+    what is neither (a single label, template text such as ``{{{ pm``, markup left in a broken
+    link such as ``3d"https``), which would only be noise in links between incidents and in
+    shared intel."""
+    import ipaddress
+
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            return Kind.IPV6, str(ipaddress.IPv6Address(host[1:-1]))
+        except ValueError:
+            return None
+    number = _ipv4_number(host)
+    if number is not None:
+        return Kind.IPV4, str(ipaddress.IPv4Address(number))
+    try:
+        return Kind.IPV6, str(ipaddress.IPv6Address(host))
+    except ValueError:
+        pass
+    # (as browsers map a name before looking it up: "𝐚𝐦𝐚𝐳𝐨𝐧.𝐝𝐞" is amazon.de)
+    name = unicodedata.normalize("NFKC", host)
+    return (Kind.DOMAIN, name) if _HOST_NAME.match(name) else None
+
+
+_DIGITS = {
+    8: frozenset("01234567"),
+    10: frozenset("0123456789"),
+    16: frozenset("0123456789abcdefABCDEF"),
+}
+
+
+def _ipv4_number(host: str) -> int | None:
+    """The address of a host made of 1-4 numbers (decimal, ``0x`` hex or ``0``-led octal), as
+    the WHATWG URL standard (every browser) reads it; None for anything else."""
+    parts = host.split(".")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        base, digits = 10, part
+        if part[:2].lower() == "0x":
+            base, digits = 16, part[2:] or "0"
+        elif len(part) > 1 and part.startswith("0"):
+            base, digits = 8, part[1:]
+        if not digits or not set(digits) <= _DIGITS[base]:
+            return None
+        numbers.append(int(digits, base))
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = last
+    for index, n in enumerate(leading):
+        value += n << (8 * (3 - index))
     return value
 
 

@@ -34,7 +34,7 @@ from typing import TypeVar
 from aptlink.errors import CorruptEvidence, UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source
 from aptlink.evidence.mimetree import message_tree
-from aptlink.model import Kind, Observation, Provenance, utc
+from aptlink.model import Kind, Observation, Provenance, host_kind, utc
 
 # Headers that open an RFC 822 message; two of them in the first lines make a mail.
 HEADER_NAMES = frozenset(
@@ -1250,7 +1250,8 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
         return value.strip().lower() not in readers
 
     if mail.sender and sent_by(mail.sender.address):
-        found += [(Kind.EMAIL, mail.sender.address), (Kind.DOMAIN, mail.sender.domain)]
+        found.append((Kind.EMAIL, mail.sender.address))
+        found += filter(None, [host_kind(mail.sender.domain)])
     if mail.sender and not any(r in mail.sender.name.lower() for r in readers):
         found.append((Kind.DISPLAY_NAME, mail.sender.name))
     found += [(Kind.EMAIL, a.address) for a in mail.reply_to if sent_by(a.address)]
@@ -1259,7 +1260,12 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
     found.append((Kind.SUBJECT, mail.subject))
     found.append((Kind.MESSAGE_ID, mail.message_id))
     for link in mail.links[:100]:
-        found += [(Kind.URL, link.url[:2000]), (Kind.DOMAIN, link.host)]
+        host = host_kind(link.host) if link.host else None
+        if link.host and host is None:
+            continue  # a link to no real host (markup, template text) is no indicator
+        found.append((Kind.URL, link.url[:2000]))
+        if host is not None:
+            found.append(host)
     for att in mail.attachments:
         found.append((Kind.FILE_NAME, att.name))
         if att.data:
