@@ -11,6 +11,7 @@ command lines, files, hashes and network indicators of the matched events as obs
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from aptlink.model import (
     Reason,
     Severity,
     Verdict,
+    host_kind,
     utc,
 )
 
@@ -261,4 +263,14 @@ def _indicators(name: str, value: str) -> Iterator[tuple[Kind, str]]:
         return
     if observed is Kind.ACCOUNT and value.lower() in SKIPPED_ACCOUNTS:
         return
+    if observed is Kind.DOMAIN:  # an address, a DNS name, or a host's own name (NetBIOS "DC01")
+        host = host_kind(value)
+        if host is not None:
+            yield host
+        elif _HOST_LABEL.match(value):
+            yield Kind.HOSTNAME, value
+        return
     yield observed, value[:2048]
+
+
+_HOST_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}\Z")

@@ -120,3 +120,13 @@ def test_event_files_whose_names_are_not_utf8_are_read(tmp_path):
     assert summary["detections"] == sum(len(t) for t in hf.EXPECTED.values())
     files = {json.loads(line)["file"] for line in lines[:-1]}
     assert files == {str(folder) + "/j\\xfe.jsonl"}
+
+
+def test_network_names_of_events_become_the_right_indicator():
+    """DestinationHostname and QueryName hold DNS names, addresses and a host's own name."""
+    from aptlink.detect.hunt import _indicators
+
+    assert list(_indicators("QueryName", "c2.example.net")) == [(Kind.DOMAIN, "c2.example.net")]
+    assert list(_indicators("DestinationHostname", "20.194.10.5")) == [(Kind.IPV4, "20.194.10.5")]
+    assert list(_indicators("DestinationHostname", "DC01")) == [(Kind.HOSTNAME, "DC01")]
+    assert list(_indicators("QueryName", "<unknown>")) == []
