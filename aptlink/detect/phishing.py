@@ -2704,8 +2704,11 @@ class PhishingDetector(Detector):
         self._pending.clear()
 
     def _first_seen(self, result: Assessment, sender: str) -> None:
-        if result.score <= 0:
-            return  # a first-time sender of an otherwise unremarkable mail is not news
+        """A sender with one mail in the case adds to a mail already judged suspicious; it never
+        makes one: in a mailing-list archive or a collection of reports nearly every sender is new
+        (838 modern and Japanese ham: it turned three clean mails suspicious)."""
+        if result.verdict is Verdict.CLEAN:
+            return
         result.reasons.append(
             self.judge.reason("sender:first-seen", f"{sender} sent one mail in this case")
         )

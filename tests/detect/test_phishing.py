@@ -162,3 +162,29 @@ def test_known_indicators_from_the_knowledge_base() -> None:
     data = _mail(body="materials: http://45.32.13.180/files/a.zip", sender=("x", "x@gmail.com"))
     hit = next(r for r in _assess(data, judge).reasons if r.code == "link:known-bad")
     assert "MirrorFace" in hit.detail and hit.technique == "T1566.002"
+
+
+def _raw(sender: str, subject: str, body: str) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: soc@ministry.example.jp\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{abs(hash(subject))}@x>\r\nDate: Tue, 1 Oct 2024 10:00:00 +0900\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def test_a_first_time_sender_adds_to_a_suspicious_mail_but_never_makes_one() -> None:
+    """In a mailing-list archive nearly every sender is new: the signal corroborates only."""
+    borderline = _raw("xdcple@163.com", "signal from the B205mini", "The signal is unstable.")
+    lure = _raw(
+        "Support <xdcple7@163.com>",
+        "Your mailbox is full",
+        "Verify your password now or your account will be suspended: http://203.0.113.9/verify",
+    )
+    regular = [_raw("colleague@ministry.example.jp", f"minutes {n}", "See you.") for n in (1, 2)]
+    assert _assess(borderline).verdict is Verdict.CLEAN and _assess(borderline).score > 0
+    items = []
+    for n, data in enumerate([borderline, lure, *regular]):
+        p = Provenance(file=f"{n}.eml", sha256=f"{n:064x}", chain=("eml",))
+        items.append(mail_item(parse_message_bytes(data, p, ParseContext()), p))
+    findings = run_detectors(items, DetectContext(), [PhishingDetector])
+    assert [f.provenance.file for f in findings] == ["1.eml"]
+    assert "sender:first-seen" in {r.code for r in findings[0].reasons}
