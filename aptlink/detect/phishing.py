@@ -1443,19 +1443,24 @@ class Judge:
         sender = mail.sender.domain
         reg = registered_domain(sender)
         for brand, line in _signoff_brands(self.rules.brand_names, text):
-            owned = self.rules.brands.get(brand)
-            if (
-                owned
-                and reg not in owned
-                and not in_domain_list(sender, owned)
-                and not (names_own_domain(line, reg) and brand not in reg)
-            ):
+            if self._foreign_brand(brand, sender, reg, names_own_domain(line, reg)):
                 yield self.reason(
                     "content:brand-signoff",
                     f"the text signs off as {brand} ({line.strip()[:60]!r}), "
                     f"but the mail comes from {sender}",
                 )
                 return
+
+    def _foreign_brand(self, brand: str, sender: str, reg: str, names_own: bool) -> bool:
+        """The brand owns domains and the sender's is not one of them; a text that also names the
+        sender's own domain is the sender's (a reseller, a partner) unless the brand is in it."""
+        owned = self.rules.brands.get(brand)
+        return bool(
+            owned
+            and reg not in owned
+            and not in_domain_list(sender, owned)
+            and not (names_own and brand not in reg)
+        )
 
     def _brand_attachment(self, mail: Mail) -> Iterator[Reason]:
         """An attachment named after a brand that does not own the sending domain ("Ledger
@@ -1469,13 +1474,7 @@ class Judge:
             words = NAME_SEPARATORS.sub(" ", unicodedata.normalize("NFKC", att.name[:200]).lower())
             own_named = names_own_domain(words, reg)
             for brand in find_terms(self.rules.brand_names, words):
-                owned = self.rules.brands.get(brand)
-                if (
-                    owned
-                    and reg not in owned
-                    and not in_domain_list(sender, owned)
-                    and not (own_named and brand not in reg)
-                ):
+                if self._foreign_brand(brand, sender, reg, own_named):
                     yield self.reason(
                         "content:brand-attachment",
                         f"attachment {att.name[:80]!r} is named after {brand}, "
