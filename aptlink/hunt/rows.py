@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import compress
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 import msgspec
@@ -450,8 +451,7 @@ def _plain_data(body: dict[str, _DataScalar | _DataText]) -> Row | None:
     """The row of an ``EventData`` whose keys are field names already (no hash list to split)
     and whose values are texts and integers, as most events' are, made by C-level dict
     operations instead of ``_typed_data``'s loop (same keys, order and texts); None otherwise.
-    (Its integers need no range check: binary XML holds none beyond 64 bits, within orjson's
-    range.) Rows with hash lists or booleans cost more this way than in the loop (measured)."""
+    Rows with hash lists or booleans cost more this way than in the loop (measured)."""
     keys = tuple(body)
     plain = _PLAIN_KEYS.get(keys)
     if plain is None:
@@ -465,7 +465,15 @@ def _plain_data(body: dict[str, _DataScalar | _DataText]) -> Row | None:
     if kinds == _TEXTS:  # (decoded for this row alone: it is the row, no copy)
         row = cast(Row, body)
     elif kinds <= _TEXTS_AND_INTS:
-        row = dict(zip(keys, map(str, values), strict=True))
+        texts = list(map(str, values))
+        # an integer orjson reads as a float (beyond 64 bits) has 20 digits or more: only then
+        # are the integers compared one by one (the general path gives those rows)
+        digits = max(map(len, compress(texts, map(int.__instancecheck__, values))))
+        if digits >= 20 and not all(
+            _LOWEST_INT <= v <= _HIGHEST_INT for v in values if type(v) is int
+        ):
+            return None
+        row = dict(zip(keys, texts, strict=True))
     else:
         return None
     if "" in row.values():
