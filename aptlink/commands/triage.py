@@ -120,7 +120,9 @@ def _summary(counts: Counter[str], left_out: list[Path], as_json: bool, out: Con
     mails, lone = counts["kind:mail"], counts["kind:attachment"]
     line = f"{mails} mails" + (f", {lone} attachments" if lone else "") + f": {parts or 'none'}"
     if left_out:
-        shown = ", ".join(path_text(p.name) for p in left_out[:3]) + (", …" if len(left_out) > 3 else "")
+        shown = ", ".join(path_text(p.name) for p in left_out[:3]) + (
+            ", …" if len(left_out) > 3 else ""
+        )
         line += (
             f"; {len(left_out)} files in the folders are not mail and were left out ({shown}):"
             " name a file to judge it as an attachment"
