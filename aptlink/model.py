@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import ipaddress
 import json
 import re
 import unicodedata
@@ -172,8 +173,6 @@ def host_kind(host: str) -> tuple[Kind, str] | None:
     what is neither (a single label, template text such as ``{{{ pm``, markup left in a broken
     link such as ``3d"https``), which would only be noise in links between incidents and in
     shared intel."""
-    import ipaddress
-
     host = host.strip()
     if host.startswith("[") and host.endswith("]"):
         try:
