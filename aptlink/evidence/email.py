@@ -1249,7 +1249,7 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
     def sent_by(value: str) -> bool:
         return value.strip().lower() not in readers
 
-    if mail.sender and sent_by(mail.sender.address):
+    if mail.sender and sent_by(mail.sender.address) and not _forged_from(mail):
         found.append((Kind.EMAIL, mail.sender.address))
         found += filter(None, [host_kind(mail.sender.domain)])
     if mail.sender and not any(r in mail.sender.name.lower() for r in readers):
@@ -1272,6 +1272,14 @@ def mail_observations(mail: Mail, prov: Provenance) -> tuple[Observation, ...]:
             found.append((Kind.SHA256, hashlib.sha256(att.data).hexdigest()))
             found.append((Kind.MD5, hashlib.md5(att.data).hexdigest()))
     return _observations(found, prov, mail.date)
+
+
+def _forged_from(mail: Mail) -> bool:
+    """DMARC failed for the From domain (and nothing passed): the address is the impersonated
+    party's, not the sender's, so it links no two attacks (a brand's reply@ address spoofed by
+    unrelated senders did); the Reply-To and bounce addresses, where answers go, still do."""
+    results = set(mail.auth_results("dmarc"))
+    return bool(results & {"fail", "permerror"}) and "pass" not in results
 
 
 # The headers naming the mailbox a mail was delivered to (the reader's, as well as To and Cc).

@@ -51,3 +51,27 @@ def test_host_kind() -> None:
     assert host_kind("99999999999") is None  # beyond 32 bits: no browser reads it as an address
     assert host_kind("0x7f.1") == (Kind.IPV4, "127.0.0.1")  # as browsers read it (WHATWG URL)
     assert host_kind("08.1.1.1") is None  # 8 is no octal digit
+
+
+def test_a_from_address_that_fails_dmarc_is_not_the_senders() -> None:
+    """A brand's address spoofed by unrelated senders linked their mails; where replies go
+    (Reply-To) is the sender's own and stays."""
+    head = (
+        "From: Telekom <reply@telekom.example>\r\nTo: a@example.org\r\n"
+        "Reply-To: claims-desk@mailbox.example.net\r\nSubject: Rechnung\r\n"
+    )
+    body = "Content-Type: text/plain\r\n\r\nIhre Rechnung.\r\n"
+    forged = (
+        head + "Authentication-Results: mx.example.org; dmarc=fail header.from=telekom.example\r\n"
+    )
+    passed = (
+        head + "Authentication-Results: mx.example.org; dmarc=pass header.from=telekom.example\r\n"
+    )
+    spoofed, genuine = (
+        _observations((forged + body).encode()),
+        _observations((passed + body).encode()),
+    )
+    assert ("email-addr", "reply@telekom.example") not in spoofed
+    assert ("domain-name", "telekom.example") not in spoofed
+    assert ("email-addr", "claims-desk@mailbox.example.net") in spoofed
+    assert ("email-addr", "reply@telekom.example") in genuine
