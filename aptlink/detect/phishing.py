@@ -246,14 +246,17 @@ def scan_text(subject: str, body: str) -> str:
 
 def find_terms(automaton: Any, text: str) -> Iterator[str]:
     """Lexicon terms in the text; ASCII terms only as whole words (so 'ups' is not in 'groups')."""
-    for end, (term, ascii_term) in automaton.iter(text):
-        if ascii_term:
-            start = end - len(term) + 1
-            if term[0].isalnum() and start > 0 and text[start - 1].isalnum():
-                continue
-            if term[-1].isalnum() and end + 1 < len(text) and text[end + 1].isalnum():
-                continue
-        yield term
+    for last, (term, ascii_term) in automaton.iter(text):
+        if not ascii_term or stands_alone(text, term, last - len(term) + 1, last + 1):
+            yield term
+
+
+def stands_alone(text: str, term: str, start: int, end: int) -> bool:
+    """The term at ``text[start:end]`` is a whole word: no letter or digit joins its own first or
+    last letter or digit."""
+    if term[0].isalnum() and start > 0 and text[start - 1].isalnum():
+        return False
+    return not (term[-1].isalnum() and end < len(text) and text[end].isalnum())
 
 
 def load_themes(paths: Sequence[Path]) -> dict[str, Theme]:
@@ -2255,8 +2258,8 @@ MAX_SIGNOFF_MARKS = 50  # copyright marks and "team"s looked at a mail
 
 def _signoff_brands(automaton: Any, text: str) -> Iterator[tuple[str, str]]:
     """(brand, the words around it) for each brand that holds a copyright line or signs a "team"
-    ending its line in the lower-case ``text``: the brand automaton runs over a short window at each copyright mark
-    and each "team" (found with str.find), never over the whole text."""
+    ending its line in the lower-case ``text``: the brand automaton runs over a short window at
+    each copyright mark and each "team" (found with str.find), never over the whole text."""
     for mark in COPYRIGHT_MARKS:
         at = text.find(mark)
         for _ in range(MAX_SIGNOFF_MARKS):
@@ -2286,11 +2289,8 @@ def _brands_in(automaton: Any, text: str) -> Iterator[tuple[str, int, int]]:
     """(term, start, end) of the automaton's terms in ``text`` that stand as whole words."""
     for last, (term, _) in automaton.iter(text):
         start, end = last - len(term) + 1, last + 1
-        if term[0].isalnum() and start > 0 and text[start - 1].isalnum():
-            continue
-        if term[-1].isalnum() and end < len(text) and text[end].isalnum():
-            continue
-        yield term, start, end
+        if stands_alone(text, term, start, end):
+            yield term, start, end
 
 
 # Zero-width, soft-hyphen and joiner characters: typed by nobody, inserted to split words that filters

@@ -824,9 +824,8 @@ def extract_links(
 
 
 MAX_TAGS = 10_000  # of each kind (anchors, sources ...): 140 at most in a shared mail
-MAX_CHARREFS = (
-    20_000  # decoded in the visible text, and in the links: 4,637 at most in a shared mail
-)
+# character references decoded in the visible text, and in the links: 4,637 at most in a shared mail
+MAX_CHARREFS = 20_000
 CHARREFS_CUT = (
     f"more than {MAX_CHARREFS} character references in {{where}}; the rest were left undecoded"
 )
@@ -1016,10 +1015,10 @@ def _anchors(markup: str) -> Iterator[tuple[str, int]]:
 def _anchor_text(markup: str, start: int, unescape: Callable[[str], str] = html.unescape) -> str:
     """The displayed text of the <a> whose tag ends at ``start``: what lies before the next </a>,
     looked for in the next 4,000 characters, without its tags; at most 300 characters."""
-    close = lowered(markup).find("</a", start, start + 4000)
+    close = lowered(markup[start : start + 4000]).find("</a")  # (the window only, not the mail)
     if close < 0:
         return ""
-    inner = markup[start:close]
+    inner = markup[start : start + close]
     return _collapse_blanks(unescape(strip_tags(inner, TAG_RE))).strip()[:300] if inner else ""
 
 
