@@ -20,6 +20,8 @@ from typing import Annotated, Any, Generic, TypeVar, cast
 
 import msgspec
 
+from aptlink.hunt.winlogbeat import dig, moved_fields
+
 Row = dict[str, str]
 
 META_FILE = "@file"
@@ -528,6 +530,10 @@ def _flatten_winlogbeat(event: Mapping[str, Any]) -> Row:
         row.setdefault("SystemTime", timestamp)
     if "Computer" not in row and isinstance(event.get("host"), Mapping):
         _put(row, "Computer", event["host"].get("name"))
+    if "EventID" not in row:
+        _put(row, "EventID", dig(event, "event.code"))
+    for name, value in moved_fields(event, row).items():  # what Elastic's processing renamed
+        _put(row, name, value)
     return row
 
 
