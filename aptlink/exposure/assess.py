@@ -168,6 +168,13 @@ class Assessor:
         if product is None:
             reason = f"no known edge product matches {asset.vendor!r} {asset.product!r}"
             return AssetReport(asset=asset, status="unknown-product", reason=reason)
+        endpoint = self.catalogue.endpoint_word(asset.vendor, asset.product)
+        if endpoint is not None:
+            return AssetReport(
+                asset=asset,
+                status="unknown-product",
+                reason=_endpoint_reason(asset, product, endpoint),
+            )
         unranged = tuple(self.unranged_cves(product))
         if not asset.version.strip():
             return AssetReport(
@@ -287,6 +294,15 @@ class Assessor:
             "Check by hand against the vendor advisories (KEV lists them for this product, aptlink has "
             f"no version range): {', '.join(unranged)}.",
         )
+
+
+def _endpoint_reason(asset: Asset, product: Product, word: str) -> str:
+    # Client software shares the appliance's vendor and name (FortiClient SSLVPN, Pulse Secure Desktop
+    # Client) but not its CVEs or version numbers: matching it to the appliance reports false exploits.
+    return (
+        f"{asset.product!r} is client or agent software ({word!r}), not the {product.name} appliance: the"
+        " appliance's exploited CVEs and version ranges do not apply; check it against its own advisories"
+    )
 
 
 def minimum_fixed(product: Product, hits: tuple[CveHit, ...]) -> str | None:

@@ -109,8 +109,10 @@ class Catalogue:
         products: Iterable[Product],
         ranges: Iterable[CveRanges] = (),
         actors: Mapping[str, list[ActorClaim]] | None = None,
+        endpoint_software: Iterable[re.Pattern[str]] = (),
     ) -> None:
         self.products = {p.id: p for p in products}
+        self.endpoint_patterns = tuple(endpoint_software)
         self._ranges: dict[tuple[str, str], CveRanges] = {}
         self._by_product: dict[str, list[CveRanges]] = {}
         self.actors: dict[str, list[ActorClaim]] = dict(actors or {})
@@ -130,6 +132,12 @@ class Catalogue:
         """The family an inventory's vendor and product name, or None when unknown."""
         text = match_text(vendor, product)
         return next((p for p in self.products.values() if p.matches(text)), None)
+
+    def endpoint_word(self, vendor: str, product: str) -> str | None:
+        """The word that makes a row client or agent software (``client``, ``forticlient``), else None."""
+        text = match_text(vendor, product)
+        found = next((m for p in self.endpoint_patterns if (m := p.search(text))), None)
+        return found.group(0) if found else None
 
     def ranges_for(self, product_id: str) -> list[CveRanges]:
         if product_id not in self._by_product:
@@ -172,11 +180,13 @@ def default_nvd_path() -> Path | None:
 
 def load_catalogue(ranges_path: Path | None = None, nvd_path: Path | None = None) -> Catalogue:
     """The packaged products and curated ranges (or ``ranges_path``), plus NVD ranges when given."""
-    products = [_product(pid, spec) for pid, spec in _data("products.yaml")["products"].items()]
+    spec = _data("products.yaml")
+    products = [_product(pid, entry) for pid, entry in spec["products"].items()]
+    endpoint = [re.compile(p) for p in spec.get("endpoint_software", ())]
     raw = yaml.safe_load(ranges_path.read_text("utf-8")) if ranges_path else _data("ranges.yaml")
     by_id = {p.id: p for p in products}
     ranges, actors = _curated(raw, by_id, str(ranges_path or "aptlink/exposure/data/ranges.yaml"))
-    catalogue = Catalogue(products, ranges, actors)
+    catalogue = Catalogue(products, ranges, actors, endpoint_software=endpoint)
     if nvd_path is not None:
         apply_nvd_ranges(catalogue, nvd_path)
     return catalogue

@@ -217,3 +217,29 @@ def test_one_upgrade_target_for_several_cves(assessor: Assessor) -> None:
         "Upgrade FortiOS to 7.2.7 or later: the first release on this branch that fixes all "
         "3 exploited CVEs found."
     )
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product", "version"),
+    [
+        ("Fortinet", "FortiClient SSLVPN", "7.0.7"),
+        ("Pulse Secure", "Pulse Secure Desktop Client", "9.1R14"),
+        ("Array Networks", "Array SSL VPN Client", "9.4.0.481"),
+        ("NetApp", "E-Series Array Agent", "1.2.3"),
+        ("Progress", "MOVEit Automation", "2023.0.0"),
+    ],
+)
+def test_clients_and_look_alikes_report_no_appliance_cve(
+    assessor: Assessor, vendor: str, product: str, version: str
+) -> None:
+    # Each was 'vulnerable' before 2026-11-26 (FortiClient to seven FortiOS CVEs).
+    report = assess(assessor, vendor, product, version)
+    assert report.status == "unknown-product"
+    assert not report.hits
+    assert product in report.reason
+
+
+def test_a_client_says_why_it_is_not_assessed(assessor: Assessor) -> None:
+    report = assess(assessor, "Fortinet", "FortiClient SSLVPN", "7.0.7")
+    assert "client or agent software ('forticlient')" in report.reason
+    assert "not the FortiOS appliance" in report.reason

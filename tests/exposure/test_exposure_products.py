@@ -88,3 +88,55 @@ def test_every_kev_pair_named_in_products_exists_in_kev() -> None:
     for product in CATALOGUE.products.values():
         for vendor, name in product.kev:
             assert kev.for_product(vendor, name), (product.id, vendor, name)
+
+
+# Software inventories (SCCM, Intune, an SBOM) list VPN clients under the appliance vendor's name. Before
+# 2026-11-26 each of these matched an appliance family, and 'Fortinet FortiClient SSLVPN 7.0.7' was reported
+# vulnerable to seven FortiOS CVEs, 'NetApp E-Series Array Agent 1.2.3' to the ArrayOS AG CVE.
+@pytest.mark.parametrize(
+    ("vendor", "product", "word"),
+    [
+        ("Fortinet", "FortiClient SSLVPN", "forticlient"),
+        ("Pulse Secure", "Pulse Secure Desktop Client", "client"),
+        ("SonicWall", "SonicWALL SSL VPN NetExtender", "netextender"),
+        ("Array Networks", "Array SSL VPN Client", "client"),
+        ("Citrix", "Citrix Gateway Plug-in", "plug in"),
+        ("Check Point", "Harmony Endpoint", "endpoint"),
+        ("Palo Alto Networks", "GlobalProtect App", "app"),
+    ],
+)
+def test_client_software_is_not_the_appliance(vendor: str, product: str, word: str) -> None:
+    assert CATALOGUE.identify(vendor, product) is not None  # the family's name is in it ...
+    assert CATALOGUE.endpoint_word(vendor, product) == word  # ... but it is the client
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product"),
+    [
+        ("Siemens", "SIMATIC PCS 7"),  # a DCS, not Pulse Connect Secure
+        ("Acme", "PPS 3000"),
+        ("NetApp", "E-Series Array Agent"),  # 'array ... ag*' was ArrayOS AG
+        ("Dell", "Array Aggregator"),
+        ("Progress", "MOVEit Automation"),  # not affected by the MOVEit Transfer CVEs
+        ("Microsoft", "Exchange Online"),
+    ],
+)
+def test_look_alike_names_are_not_edge_families(vendor: str, product: str) -> None:
+    assert CATALOGUE.identify(vendor, product) is None
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product"),
+    [
+        ("Fortinet", "FortiGate 60F"),
+        ("Array Networks", "Array AG1000T"),
+        ("Ivanti", "PCS 9.1"),
+        ("Pulse Secure", "PPS"),
+        ("Citrix", "NetScaler Gateway"),
+        ("Progress", "MOVEit Transfer 2023"),
+        ("Microsoft", "Exchange Server 2019"),
+    ],
+)
+def test_appliances_are_not_taken_for_clients(vendor: str, product: str) -> None:
+    assert CATALOGUE.identify(vendor, product) is not None
+    assert CATALOGUE.endpoint_word(vendor, product) is None
