@@ -169,3 +169,27 @@ def test_classic_powershell_data(sample_events):
         lines = rebuilt.split("\n")
         assert any(line.startswith("HostApplication=") for line in lines)
         assert all(f"\t{line}\n" in original + "\n" for line in lines), rebuilt
+
+
+@pytest.mark.slow
+def test_sigmahq_over_the_elastic_export_finds_what_it_finds_in_the_evtx(sample_events, tmp_path):
+    """All 8,255 sample events exported the Elastic way (other channels as raw Winlogbeat): the
+    SigmaHQ Windows rules give the same detections as over the .evtx files (1,214 of 342 rules;
+    420 of 51 rules before the fields were put back)."""
+    lines = []
+    for path in sorted(SAMPLES.rglob("*.evtx")):
+        for record in evtx.PyEvtxParser(str(path)).records_json():
+            doc = ee.elastic(ee.winlogbeat(orjson.loads(record["data"])))
+            lines.append(json.dumps(doc, ensure_ascii=False))
+    export = tmp_path / "elastic.ndjson"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ruleset = load_rules([SAMPLES.parents[1] / "sigma" / "rules" / "windows"])
+
+    def found(paths: list[Path]) -> set[tuple[str, str | None, str, str | None]]:
+        result = hunt(paths, ruleset, workers=1)
+        assert result.events == 8255
+        return {(d.rule_id, d.computer, d.record, d.channel) for d in result.detections}
+
+    native = found([SAMPLES])
+    assert len(native) >= 1214
+    assert found([export]) == native
