@@ -62,6 +62,8 @@ def read_event_json(path: Path, ctx: ParseContext) -> Iterator[Row]:
 
 def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:
     line = line.strip()
+    if number == 1:
+        line = line.removeprefix(b"\xef\xbb\xbf")  # (Windows PowerShell writes UTF-8 with a BOM)
     if not line:
         return None
     where = f"{path_text(path)}:{number}"
@@ -76,6 +78,9 @@ def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:
     if not isinstance(event, dict):
         ctx.warn(where, "not a JSON object")
         return None
+    source = event.get("_source")
+    if isinstance(source, dict) and not {"winlog", "Event", "System"} & event.keys():
+        event = source  # an Elasticsearch document (elasticdump, a scroll or search export)
     row = flatten(event)
     row[META_FILE] = path_text(path)
     row[META_RECORD] = row.get("EventRecordID") or f"line {number}"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from aptlink.errors import UnsupportedEvidence
@@ -121,6 +123,29 @@ def test_json_lines_bad_line_is_a_warning_with_its_line(tmp_path):
     assert rows[0]["@time"] == "2024-01-02T03:04:05Z"
     assert rows[0]["@record"] == "7"
     assert [(w.where, w.message[:8]) for w in ctx.warnings] == [(f"{path}:2", "not JSON")]
+
+
+def test_json_lines_with_a_bom_and_elasticsearch_documents(tmp_path):
+    """Windows PowerShell writes UTF-8 with a byte-order mark, and elasticdump (or a scroll
+    export) wraps each Winlogbeat event in an Elasticsearch document: neither loses an event."""
+    doc = {"winlog": {"channel": "Security", "event_id": "4625", "computer_name": "dc01",
+                      "record_id": 11, "event_data": {"TargetUserName": "admin"}},
+           "@timestamp": "2024-01-02T03:04:05.000Z"}  # fmt: skip
+    lines = [
+        json.dumps(doc),
+        json.dumps({"_index": "winlogbeat-8", "_id": "x1", "_source": {**doc, "winlog": {
+            **doc["winlog"], "record_id": 12}}}),
+    ]  # fmt: skip
+    path = tmp_path / "export.json"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    assert choose_parser(Source(path)) is EventJsonParser
+    ctx = ParseContext()
+    rows = [r for item in EventJsonParser().parse(Source(path), ctx) for r in item.data.to_pylist()]
+    assert ctx.warnings == []
+    assert [(r["@record"], r["Channel"], r["EventID"], r["TargetUserName"]) for r in rows] == [
+        ("11", "Security", "4625", "admin"),
+        ("12", "Security", "4625", "admin"),
+    ]
 
 
 def test_user_data_channel_does_not_hide_the_system_channel():
