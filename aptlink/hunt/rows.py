@@ -41,6 +41,7 @@ SYSTEM_NAMES = {
     ("Correlation", "ActivityID"): "ActivityID",
     ("Correlation", "RelatedActivityID"): "RelatedActivityID",
     ("EventID", "Qualifiers"): "Qualifiers",
+    ("EventID", "Value"): "EventID",  # (Velociraptor, golang-evtx)
 }
 # Fields holding "ALG=hex,ALG=hex" lists that rules also address one hash at a time.
 HASH_LIST_FIELDS = ("Hashes", "Hash", "ConfigurationFileHash")
@@ -219,8 +220,10 @@ def _flat_system(system: dict[str, Any], row: Row) -> None:
         elif kind is dict:
             attributes = value.get("#attributes")
             if len(value) != 1 or type(attributes) is not dict:
-                _walk({key: value}, ("System",), row, 1)
-                continue
+                if not _bare_attributes(value):
+                    _walk({key: value}, ("System",), row, 1)
+                    continue
+                attributes = value  # (``{"Provider": {"Name": ...}}``: no ``#attributes`` level)
             for attr, item in attributes.items():
                 name = attribute_names.get((key, attr))
                 if name is None:
@@ -247,6 +250,14 @@ def _flat_system(system: dict[str, Any], row: Row) -> None:
 
 
 _ATTRIBUTE_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _bare_attributes(element: dict[str, Any]) -> bool:
+    """A System element written as its attributes alone, as golang-evtx (WHIDS, evtxdump) and
+    other tools write ``Event`` JSON: ``"Provider": {"Name": ..., "Guid": ...}``, ``"EventID":
+    {"Qualifiers": ..., "Value": ...}``; read like ``#attributes``, so ``Name`` is
+    ``Provider_Name`` and ``Value`` the ``EventID``."""
+    return "#text" not in element and all(type(v) in _SCALARS for v in element.values())
 
 
 # -- the evtx parser's JSON decoded straight into typed records ---------------------------------
@@ -551,6 +562,8 @@ def _flatten_velociraptor(event: Mapping[str, Any]) -> Row:
         elif key == "Provider" and isinstance(value, Mapping):
             _put(row, "Provider_Name", value.get("Name"))
             _put(row, "Guid", value.get("Guid"))
+        elif key == "Keywords" and type(value) is int and value >= 0:
+            _put(row, key, hex(value))  # (a number here; Windows and the evtx parser write hex)
         elif isinstance(value, Mapping):
             _walk(value, (key,), row)
         else:

@@ -77,6 +77,47 @@ def test_fast_flatten_odd_shapes() -> None:
     assert "Empty" not in row and "Nothing" not in row and "xmlns" not in row
 
 
+def test_system_elements_without_an_attributes_level() -> None:
+    """golang-evtx (WHIDS, evtxdump) and other tools write ``Event`` JSON whose System elements
+    hold their attributes directly: the row is the evtx parser's, field for field."""
+    parser_shape = {
+        "Event": {
+            "System": {
+                "Provider": {
+                    "#attributes": {"Name": "Service Control Manager", "Guid": "{555908d1}"}
+                },
+                "EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045},
+                "TimeCreated": {"#attributes": {"SystemTime": "2024-06-20T01:00:00.000000Z"}},
+                "Execution": {"#attributes": {"ProcessID": 640, "ThreadID": 1}},
+                "Channel": "System",
+                "Computer": "ws01",
+                "Security": {"#attributes": {"UserID": "S-1-5-18"}},
+            },
+            "EventData": {"ServiceName": "tunnel", "ImagePath": "C:\\Users\\a\\code.exe tunnel"},
+        }
+    }
+    bare_shape = {
+        "Event": {
+            "System": {
+                "Provider": {"Name": "Service Control Manager", "Guid": "{555908d1}"},
+                "EventID": {"Qualifiers": "16384", "Value": "7045"},
+                "TimeCreated": {"SystemTime": "2024-06-20T01:00:00.000000Z"},
+                "Execution": {"ProcessID": "640", "ThreadID": "1"},
+                "Channel": "System",
+                "Computer": "ws01",
+                "Security": {"UserID": "S-1-5-18"},
+                "Correlation": {},
+            },
+            "EventData": {"ServiceName": "tunnel", "ImagePath": "C:\\Users\\a\\code.exe tunnel"},
+        }
+    }
+    assert events.flatten(bare_shape) == events.flatten(parser_shape)
+    assert events.flatten(bare_shape)["Provider_Name"] == "Service Control Manager"
+    velociraptor = {"System": {"EventID": {"Value": 4624}, "Keywords": 9232379236109516800,
+                    "Channel": "Security"}, "EventData": {"LogonType": 3}}  # fmt: skip
+    assert events.flatten(velociraptor)["Keywords"] == "0x8020000000000000"
+
+
 @pytest.mark.parametrize("rows", [
     [{"a": "1", "b": "x"}, {"b": "y"}, {}, {"c": "z", "a": "2"}],
     [{"a": "1"}, {"a": "2"}],
