@@ -72,19 +72,34 @@ def timeline_rows(detections: Iterable[Detection]) -> list[dict[str, str]]:
     return rows
 
 
+# A cell starting with one of these is a formula to Excel and LibreOffice (=cmd|' /C calc'!A0
+# runs a program when the sheet is opened): command lines, host and file names come from the
+# evidence, i.e. from the attacker.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` as text a spreadsheet shows and never evaluates: a leading apostrophe before a
+    formula's first character (OWASP's advice for CSV injection), anything else as it is."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def write_timeline(detections: Iterable[Detection], path: Path) -> int:
-    """Write the timeline as CSV or JSONL (by extension); returns the number of rows."""
+    """Write the timeline as CSV or JSONL (by extension); returns the number of rows. The CSV is
+    for spreadsheets: UTF-8 with a byte-order mark (without one, Excel reads Japanese paths and
+    names as Shift_JIS) and no cell a spreadsheet would evaluate. A lone surrogate (from a
+    JSON-lines export) is written escaped, in both forms."""
     rows = timeline_rows(detections)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=TIMELINE_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
-        path.write_text(buffer.getvalue(), encoding="utf-8")
+        writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
+        path.write_text(buffer.getvalue(), encoding="utf-8-sig", errors="backslashreplace")
     elif suffix in (".jsonl", ".ndjson", ".json"):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", errors="backslashreplace")
     else:
         raise ConfigError("timeline must end in .csv or .jsonl", str(path))
     return len(rows)

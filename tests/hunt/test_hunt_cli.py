@@ -40,7 +40,7 @@ def test_json_lines_timeline_and_summary(tmp_path):
     assert summary["per_tactic"]["stealth"] == 10  # 8 sandbox detections, staging, side-loading
     assert {"rule_id", "title", "level", "attack", "file", "event_record_id", "timestamp",
             "computer", "channel", "event_id", "matched"} <= set(detections[0])  # fmt: skip
-    rows = list(csv.DictReader(timeline.read_text(encoding="utf-8").splitlines()))
+    rows = list(csv.DictReader(timeline.read_text(encoding="utf-8-sig").splitlines()))
     assert len(rows) == expected
     assert [r["timestamp"] for r in rows] == sorted(r["timestamp"] for r in rows)
 
