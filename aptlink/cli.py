@@ -90,13 +90,15 @@ def investigate(
 
 def _print_summary(summary: Any, as_json: bool) -> None:
     from aptlink.casework import render_summary
+    from aptlink.textsafe import terminal_text
 
     if as_json:
         import json
 
         out.print_json(json.dumps(summary, ensure_ascii=False))
     else:
-        out.print(render_summary(summary))
+        # the summary quotes the evidence (subjects, names): no markup, no control characters
+        out.print(terminal_text(render_summary(summary)), markup=False)
 
 
 @app.command()
@@ -160,10 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="aptlink")
     except AptlinkError as exc:
+        from aptlink.textsafe import terminal_text
+
         if debug:
             traceback.print_exc()
         # soft_wrap: one line per error whatever the terminal width
-        console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        console.print(terminal_text(f"error: {exc}"), markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("error: interrupted", markup=False)

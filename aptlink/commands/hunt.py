@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from aptlink.errors import ConfigError
+from aptlink.textsafe import terminal_text
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
 
@@ -48,11 +49,11 @@ def hunt(
     _check(paths, rules or [], min_level)
     ruleset = load_rules(rules or default_rule_dirs()).at_least(min_level)
     for problem in ruleset.problems:
-        typer.echo(f"warning: rule not loaded: {problem}", err=True)
+        typer.echo(terminal_text(f"warning: rule not loaded: {problem}"), err=True)
     with progress_bar() as progress:
         result = run_hunt(paths, ruleset, workers=workers or None, progress=progress)
     for warning in result.warnings:
-        typer.echo(f"warning: {warning.message} ({warning.where})", err=True)
+        typer.echo(terminal_text(f"warning: {warning.message} ({warning.where})"), err=True)
     if timeline is not None:
         write_timeline(result.detections, timeline)
     report = summary(result, ruleset)
@@ -95,9 +96,11 @@ def _echo_lines(lines: Iterable[str], block: int = 2000) -> None:
 
 
 def _print(detections: list[Any], report: dict[str, Any]) -> None:
-    _echo_lines(
-        f"{d.time or '-'}  {d.level:<8} {d.title}  [{','.join(d.techniques) or '-'}]  "
-        f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
+    _echo_lines(  # (host names, channels and titles come from the evidence and the rules)
+        terminal_text(
+            f"{d.time or '-'}  {d.level:<8} {d.title}  [{','.join(d.techniques) or '-'}]  "
+            f"{d.computer or '-'} {d.channel or '-'}:{d.event_id or '-'} #{d.record}"
+        )
         for d in detections
     )
     extra = "".join(
@@ -112,6 +115,6 @@ def _print(detections: list[Any], report: dict[str, Any]) -> None:
         f"from {report['rules_hit']} rules"
     )
     for row in report["per_rule"][:20]:
-        typer.echo(f"  {row['events']:>6}  {row['level']:<8} {row['title']}")
+        typer.echo(terminal_text(f"  {row['events']:>6}  {row['level']:<8} {row['title']}"))
     if report["per_tactic"]:
         typer.echo("per tactic: " + ", ".join(f"{k} {v}" for k, v in report["per_tactic"].items()))

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from aptlink.errors import ConfigError
 from aptlink.evidence.base import path_text
+from aptlink.textsafe import terminal_text
 
 if TYPE_CHECKING:  # the triage machinery loads at run time, not when the CLI starts
     from aptlink.triage import TriageConfig, TriageResult
@@ -96,7 +97,7 @@ def _emit(result: TriageResult, as_json: bool, out: Console) -> None:
     if as_json:
         out.print(json.dumps(result.to_json(), ensure_ascii=False), markup=False, highlight=False)
         return
-    out.print(line_for(result), markup=False, highlight=False)
+    out.print(terminal_text(line_for(result)), markup=False, highlight=False)
 
 
 def line_for(r: TriageResult) -> str:
@@ -130,6 +131,6 @@ def _summary(counts: Counter[str], left_out: list[Path], as_json: bool, out: Con
     if as_json:
         from aptlink.cli import console
 
-        console.print(line, markup=False, highlight=False)
+        console.print(terminal_text(line), markup=False, highlight=False)
     else:
-        out.print(line, markup=False, highlight=False)
+        out.print(terminal_text(line), markup=False, highlight=False)

@@ -130,3 +130,19 @@ def test_network_names_of_events_become_the_right_indicator():
     assert list(_indicators("DestinationHostname", "20.194.10.5")) == [(Kind.IPV4, "20.194.10.5")]
     assert list(_indicators("DestinationHostname", "DC01")) == [(Kind.HOSTNAME, "DC01")]
     assert list(_indicators("QueryName", "<unknown>")) == []
+
+
+def test_text_output_shows_hostile_names_as_text(tmp_path):
+    """A host name carrying escape sequences (retitle the window, clear the screen) is printed
+    escaped, never sent to the analyst's terminal as it is."""
+    event = {"@timestamp": "2024-06-20T01:00:00Z", "winlog": {
+        "channel": hf.SYSMON, "event_id": 1, "computer_name": "ws\x1b]0;pwned\x07\x1b[2J",
+        "record_id": 5, "event_data": hf.process(
+            "C:\\Tools\\procdump64.exe", "procdump64.exe -ma lsass.exe C:\\x\\l.dmp")}}  # fmt: skip
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    result = run(str(path), "--rules", str(PACKAGE_RULES), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "LSASS Memory Dumped" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "ws\\x1b]0;pwned\\x07\\x1b[2J" in result.stdout
