@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import sys
+import textwrap
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from aptlink.errors import ConfigError, UnsupportedEvidence
+
+if TYPE_CHECKING:
+    from aptlink.evidence.base import Parser, Source
+    from aptlink.exposure.assess import Asset, AssetReport
 
 STATUS_ORDER = (
     "vulnerable",
@@ -44,20 +52,48 @@ def exposure(
     ] = None,
 ) -> None:
     """Which edge devices run a version with a known exploited vulnerability, and what to do."""
-    result = run_exposure(inventory, kev, nvd)
+    result = assess_inventory(inventory, kev, nvd)
     if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        write_json(result, sys.stdout)
     else:
         _print(result)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExposureRun:
+    """One inventory assessed: its reports (in inventory order), the KEV used and the warnings."""
+
+    inventory: str
+    kev: dict[str, Any]
+    reports: list[AssetReport]
+    warnings: list[dict[str, str]]
+
+    def summary(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUS_ORDER}
+        for report in self.reports:
+            counts[report.status] = counts.get(report.status, 0) + 1
+        counts["assets"] = len(self.reports)
+        return counts
+
+    def head(self) -> dict[str, Any]:
+        return {"inventory": self.inventory, "kev": self.kev, "summary": self.summary()}
 
 
 def run_exposure(
     inventory: Path, kev: Path | None = None, nvd: Path | None = None
 ) -> dict[str, Any]:
     """Parse the inventory and assess every asset; the result as plain JSON types."""
+    result = assess_inventory(inventory, kev, nvd)
+    rows = [r.to_dict() for r in result.reports]
+    return result.head() | {"assets": rows, "warnings": result.warnings}
+
+
+def assess_inventory(
+    inventory: Path, kev: Path | None = None, nvd: Path | None = None
+) -> ExposureRun:
+    """Parse the inventory and assess every asset; reports stay objects until they are written."""
     from aptlink.cli import load_kb
-    from aptlink.evidence.base import ParseContext, Source, choose_parser
-    from aptlink.evidence.inventory import CycloneDxInventoryParser, InventoryCsvParser
+    from aptlink.evidence.base import ParseContext, Source
     from aptlink.exposure.assess import Assessor, Asset
     from aptlink.exposure.catalogue import default_nvd_path, load_catalogue
     from aptlink.kb.kev import load_kev
@@ -65,67 +101,129 @@ def run_exposure(
     if not inventory.is_file():
         raise ConfigError("no such inventory file", str(inventory))
     source, ctx = Source(inventory), ParseContext()
-    parser = choose_parser(source)
-    if parser not in (InventoryCsvParser, CycloneDxInventoryParser):
-        raise UnsupportedEvidence("not an inventory CSV or CycloneDX JSON", str(inventory))
-    assert parser is not None
+    parser = _inventory_parser(source)
     assets = [a for item in parser().parse(source, ctx) for a in item.data if isinstance(a, Asset)]
     catalogue = load_catalogue(nvd_path=nvd or default_nvd_path())
     kev_catalogue = load_kev(kev)
-    reports = Assessor(kev=kev_catalogue, catalogue=catalogue, kb=load_kb(None)).assess_all(assets)
-    rows = [r.to_dict() for r in reports]
-    return {
-        "inventory": str(inventory),
-        "kev": {
+    assessor = Assessor(kev=kev_catalogue, catalogue=catalogue, kb=load_kb(None))
+    warnings = [{"where": w.where, "message": w.message} for w in ctx.warnings]
+    return ExposureRun(
+        inventory=str(inventory),
+        kev={
             "version": kev_catalogue.version,
             "source": kev_catalogue.source,
             "count": len(kev_catalogue),
         },
-        "summary": _summary(rows),
-        "assets": rows,
-        "warnings": [{"where": w.where, "message": w.message} for w in ctx.warnings],
-    }
+        reports=assessor.assess_all(assets),
+        warnings=warnings + _duplicates(assets, source.where),
+    )
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, int]:
-    counts = {status: 0 for status in STATUS_ORDER}
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-    counts["assets"] = len(rows)
-    return counts
+def _inventory_parser(source: Source) -> type[Parser]:
+    from aptlink.evidence.base import choose_parser
+    from aptlink.evidence.inventory import CycloneDxInventoryParser, InventoryCsvParser
+
+    parser = choose_parser(source)
+    if parser in (InventoryCsvParser, CycloneDxInventoryParser):
+        assert parser is not None
+        return parser
+    raise UnsupportedEvidence(_not_an_inventory(source), source.where)
 
 
-def _print(result: dict[str, Any]) -> None:
+def _not_an_inventory(source: Source) -> str:
+    """Why the file is not read as an inventory, naming the header line and the columns it lacks."""
+    from aptlink.evidence.inventory import COLUMNS, MAX_PREAMBLE, REQUIRED, column_key
+
+    head = source.head(8192)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "not an inventory: the file is UTF-16 text; save it as CSV UTF-8"
+    lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[:MAX_PREAMBLE]
+    number, header = next(
+        ((n, line) for n, line in enumerate(lines, 1) if line.strip() and line[0] != "#"), (0, "")
+    )
+    if not header or header.lstrip().startswith(("{", "[")):
+        return "not an inventory CSV (no header line) or CycloneDX JSON (no bomFormat 'CycloneDX')"
+    cells = {column_key(c) for c in re.split(r"[,;\t]", header)}
+    missing = [f for f in REQUIRED if not cells & {column_key(n) for n in COLUMNS[f]}]
+    accepted = "; ".join(f"{f}: {', '.join(COLUMNS[f])}" for f in missing)
+    return (
+        f"not an inventory CSV: the header (line {number}) has no column for "
+        f"{', '.join(missing) or 'the required fields'} (accepted names, any case or spacing: {accepted})"
+    )
+
+
+def _duplicates(assets: list[Asset], where: str) -> list[dict[str, str]]:
+    """A warning for each asset listed again: the summary counts it twice, or it has two versions."""
+    first: dict[str, Asset] = {}
+    found: list[dict[str, str]] = []
+    for asset in assets:
+        seen = first.setdefault(asset.name.casefold(), asset)
+        if seen is asset:
+            continue
+        same = (seen.vendor, seen.product, seen.version) == (
+            asset.vendor,
+            asset.product,
+            asset.version,
+        )
+        what = "listed again" if same else f"listed again with version {asset.version!r}"
+        found.append(
+            {
+                "where": _where(where, asset.record),
+                "message": f"asset {asset.name!r} {what} (first at {seen.record}: "
+                f"{seen.vendor} {seen.product} {seen.version!r}); both are assessed",
+            }
+        )
+    return found
+
+
+def _where(path: str, record: str) -> str:
+    return f"{path}:{record[5:]}" if record.startswith("line ") else f"{path}#{record}"
+
+
+def write_json(result: ExposureRun, stream: TextIO) -> None:
+    """The JSON document, one asset at a time: a 100,000-row inventory never sits in memory as text."""
+    head = json.dumps(result.head(), ensure_ascii=False, indent=2)
+    stream.write(head[: -len("\n}")] + ',\n  "assets": [')
+    for index, report in enumerate(result.reports):
+        text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+        stream.write(("," if index else "") + "\n" + textwrap.indent(text, "    "))
+    stream.write("\n  ]," if result.reports else "],")
+    warnings = json.dumps(result.warnings, ensure_ascii=False, indent=2)
+    stream.write('\n  "warnings": ' + textwrap.indent(warnings, "  ")[2:] + "\n}\n")
+
+
+def _print(result: ExposureRun) -> None:
+    # Plain writes, not rich's print: 100,000 assets are a million lines (rich took 119 s for them).
     from aptlink.cli import out
 
-    kev = result["kev"]
-    out.print(
-        f"{result['inventory']}: {result['summary']['assets']} asset(s); KEV {kev['version']} ({kev['count']} CVEs)"
+    kev, summary = result.kev, result.summary()
+    write = out.file.write
+    write(
+        f"{result.inventory}: {summary['assets']} asset(s); KEV {kev['version']} ({kev['count']} CVEs)\n"
     )
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    for row in sorted(result["assets"], key=lambda r: (order.get(r["status"], 9), r["asset"])):
-        _print_asset(row)
-    for w in result["warnings"]:
-        out.print(f"warning: {w['message']} ({w['where']})", markup=False)
-    summary = ", ".join(f"{k} {v}" for k, v in result["summary"].items() if k != "assets" and v)
-    out.print(f"summary: {summary}", markup=False)
+    for report in sorted(result.reports, key=lambda r: (order.get(r.status, 9), r.asset.name)):
+        write("".join(f"{line}\n" for line in asset_lines(report.to_dict())))
+    for w in result.warnings:
+        write(f"warning: {w['message']} ({w['where']})\n")
+    counts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "assets" and v)
+    write(f"summary: {counts}\n")
+    out.file.flush()
 
 
-def _print_asset(row: dict[str, Any]) -> None:
-    from aptlink.cli import out
-
+def asset_lines(row: dict[str, Any]) -> list[str]:
+    """One asset as the table shows it: status and label, the reason, one line per CVE, the actions."""
     label = f"{row['asset']} [{row['exposure']}] {row['vendor']} {row['product']} {row['version']}"
-    out.print(f"\n{row['status'].upper():<20} {label}", markup=False)
+    lines = ["", f"{row['status'].upper():<20} {label}"]
     if row["reason"]:
-        out.print(f"  {row['reason']}", markup=False)
+        lines.append(f"  {row['reason']}")
     for cve in row["cves"]:
         actors = ", ".join(cve["actors"]) or "-"
         ransom = "yes" if cve["ransomware_use"] else "unknown"
         fixed = " / ".join(cve["fixed"]) or "no fix on this branch"
-        out.print(
+        lines.append(
             f"  {cve['cve']}  KEV {cve['kev_date_added']}  ransomware: {ransom}  actors: {actors}  "
-            f"affected {cve['affected_range']}  fixed: {fixed}",
-            markup=False,
+            f"affected {cve['affected_range']}  fixed: {fixed}"
         )
-    for action in row["actions"]:
-        out.print(f"  - {action}", markup=False)
+    lines.extend(f"  - {action}" for action in row["actions"])
+    return lines

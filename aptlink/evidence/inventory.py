@@ -25,12 +25,29 @@ MAX_ROWS = 100_000
 MAX_FIELD = 512
 MAX_COMPONENT_DEPTH = 8
 MAX_PREAMBLE = 10
-# Column names accepted for each field, case-insensitive; the first column matching wins.
+# Column names accepted for each field (compared by column_key); the first column matching wins.
 COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "asset": ("asset", "hostname", "host", "device", "name", "資産", "ホスト名"),
-    "vendor": ("vendor", "manufacturer", "maker", "ベンダー", "メーカー"),
-    "product": ("product", "model", "platform", "製品", "製品名"),
-    "version": ("version", "firmware", "firmware_version", "os_version", "バージョン"),
+    "asset": (
+        "asset",
+        "hostname",
+        "host",
+        "device",
+        "name",
+        "asset name",
+        "device name",
+        "資産",
+        "ホスト名",
+    ),
+    "vendor": ("vendor", "manufacturer", "maker", "vendor name", "ベンダー", "メーカー"),
+    "product": ("product", "model", "platform", "product name", "製品", "製品名"),
+    "version": (
+        "version",
+        "firmware",
+        "firmware_version",
+        "os_version",
+        "software version",
+        "バージョン",
+    ),
     "exposure": ("exposure", "facing", "zone", "公開"),
     "role": ("role", "function", "用途", "役割"),
     "organisation": ("organisation", "organization", "org", "owner", "victim", "組織"),
@@ -39,11 +56,16 @@ REQUIRED = ("asset", "vendor", "product", "version")
 CYCLONEDX = re.compile(rb'"bomFormat"\s*:\s*"CycloneDX"')
 
 
+def column_key(name: str) -> str:
+    """A column name as it is compared: case, spaces, ``_`` and ``-`` ignored ('Host Name' is hostname)."""
+    return re.sub(r"[\s_\-]+", "", name.strip().strip('"').lstrip("\ufeff").casefold())
+
+
 def _header_fields(line: str) -> dict[str, int]:
-    cells = [c.strip().strip('"').lstrip("\ufeff").casefold() for c in re.split(r"[,;\t]", line)]
+    cells = [column_key(c) for c in re.split(r"[,;\t]", line)]
     found: dict[str, int] = {}
     for field, names in COLUMNS.items():
-        index = next((cells.index(n) for n in names if n in cells), None)
+        index = next((cells.index(k) for k in map(column_key, names) if k in cells), None)
         if index is not None:
             found[field] = index
     return found

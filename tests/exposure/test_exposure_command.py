@@ -1,0 +1,158 @@
+"""`aptlink exposure` as an analyst runs it: large inventories, repeated assets, files that are not
+inventories (each error names the file, the header line and what is missing)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aptlink.cli import _register_subcommands, app
+from aptlink.commands.exposure import assess_inventory, run_exposure, write_json
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "exposure"
+HEADER = "asset,vendor,product,version,exposure,role\n"
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    _register_subcommands()
+    return CliRunner()
+
+
+def test_streamed_json_is_the_document(runner: CliRunner) -> None:
+    for name in ("mixed.csv", "sjis.csv", "mirrorface-vulnerable.csv"):
+        done = runner.invoke(app, ["exposure", str(DATA / name), "--json"])
+        assert done.exit_code == 0, done.output
+        expected = json.dumps(run_exposure(DATA / name), ensure_ascii=False, indent=2)
+        assert done.stdout == expected + "\n"
+
+
+def test_streamed_json_of_an_inventory_with_no_asset(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text(HEADER)
+    sink = io.StringIO()
+    write_json(assess_inventory(path), sink)
+    assert json.loads(sink.getvalue()) == run_exposure(path)
+    assert sink.getvalue() == json.dumps(run_exposure(path), indent=2) + "\n"
+
+
+class _Count(io.TextIOBase):
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.chars += len(text)
+        return len(text)
+
+
+def test_json_is_written_asset_by_asset(tmp_path: Path) -> None:
+    # Before 2026-11-26 the whole document was one string: 100,000 FortiGates took 1.47 GB (peak RSS)
+    # for a 253 MB answer; streamed, 260 MB.
+    path = tmp_path / "many.csv"
+    rows = (f"fw{i},Fortinet,FortiGate 60F,7.2.{i % 9},internet,vpn\n" for i in range(3000))
+    path.write_text(HEADER + "".join(rows))
+    result = assess_inventory(path)
+    sink = _Count()
+    tracemalloc.start()
+    try:
+        write_json(result, sink)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sink.chars > 5_000_000
+    assert peak < sink.chars / 20
+
+
+def test_a_repeated_asset_is_a_warning_naming_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(
+        HEADER
+        + "vpn-gw-01,Fortinet,FortiOS,7.2.4,internet,vpn\n"
+        + "array,Array Networks,Array AG,9.4.0.484,internet,vpn\n"
+        + "vpn-gw-01,Fortinet,FortiOS,7.2.4,internet,vpn\n"
+        + "VPN-GW-01,Fortinet,FortiOS,7.2.5,internet,vpn\n"
+    )
+    result = run_exposure(path)
+    assert result["summary"]["assets"] == 4  # nothing dropped ...
+    assert result["warnings"] == [  # ... but the analyst is told
+        {
+            "where": f"{path}:4",
+            "message": "asset 'vpn-gw-01' listed again (first at line 2: Fortinet FortiOS "
+            "'7.2.4'); both are assessed",
+        },
+        {
+            "where": f"{path}:5",
+            "message": "asset 'VPN-GW-01' listed again with version '7.2.5' (first at line 2: "
+            "Fortinet FortiOS '7.2.4'); both are assessed",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "# export 2026-11-26\nHost Name,Maker,Model,Serial\nfw,Fortinet,FortiGate,FG1\n",
+            "the header (line 2) has no column for version (accepted names, any case or spacing: version: "
+            "version, firmware,",
+        ),
+        (
+            "asset,vendor,product,exposure\nfw,Fortinet,FortiOS,internet\n",
+            "has no column for version",
+        ),
+        ("hello\n", "has no column for asset, vendor, product, version"),
+        ('{"a": 1}\n', "not an inventory CSV (no header line) or CycloneDX JSON"),
+    ],
+)
+def test_not_an_inventory_says_what_is_missing(
+    runner: CliRunner, tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "inventory.csv"
+    path.write_text(text, encoding="utf-8")
+    done = runner.invoke(app, ["exposure", str(path)])
+    assert done.exit_code != 0
+    # Before 2026-11-26 every case was 'not an inventory CSV or CycloneDX JSON', nothing more.
+    assert expected in str(done.exception)
+    assert str(path) in getattr(done.exception, "where", "")
+
+
+def test_utf16_text_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "excel-unicode.csv"
+    path.write_bytes((HEADER + "fw,Fortinet,FortiOS,7.2.4,internet,vpn\n").encode("utf-16"))
+    done = runner.invoke(app, ["exposure", str(path)])
+    assert "UTF-16 text; save it as CSV UTF-8" in str(done.exception)
+
+
+def test_table_tells_what_to_do(runner: CliRunner) -> None:
+    done = runner.invoke(app, ["exposure", str(DATA / "mirrorface-vulnerable.csv")])
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    fortios = next(line for line in lines if line.startswith("  CVE-2023-27997"))
+    assert fortios == (
+        "  CVE-2023-27997  KEV 2023-06-13  ransomware: yes  actors: MirrorFace  "
+        "affected >= 7.2.0, < 7.2.5  fixed: 7.2.5"
+    )
+    assert "  - Upgrade FortiOS to 7.2.7 or later: the first release on this branch that fixes all 3 exploited CVEs found." in lines  # fmt: skip
+    assert lines[-1] == "summary: vulnerable 3"
+
+
+def test_column_names_with_spaces_as_asset_exports_write_them(tmp_path: Path) -> None:
+    # Before 2026-11-26: 'not an inventory CSV or CycloneDX JSON'.
+    path = tmp_path / "export.csv"
+    path.write_text(
+        '\ufeff"Asset Name";"Vendor Name";"Product Name";"Software Version";"Exposure"\r\n'
+        '"vpn-gw-01";"Fortinet";"FortiGate 60F";"FortiOS v7.2.4 build1396";"Internet"\r\n'
+        '"ag-01";"Array Networks";"Array AG";"9.4.0.481";"DMZ"\r\n',
+        encoding="utf-8",
+    )
+    result = run_exposure(path)
+    assert [(a["asset"], a["exposure"], a["status"]) for a in result["assets"]] == [
+        ("vpn-gw-01", "internet", "vulnerable"),
+        ("ag-01", "internet", "vulnerable"),
+    ]
+    assert result["warnings"] == []
