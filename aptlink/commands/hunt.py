@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
 
 def hunt(
-    paths: Annotated[list[Path], typer.Argument(help=".evtx / JSON-lines files and folders")],
+    paths: Annotated[
+        list[Path], typer.Argument(help=".evtx, JSON-lines and XML event files, and folders")
+    ],
     rules: Annotated[
         list[Path] | None,
         typer.Option(
@@ -109,6 +111,10 @@ def _print(detections: list[Any], report: dict[str, Any]) -> None:
                         (len(report["filters_applied"]), "filter"))
         if n
     )  # fmt: skip
+    skipped = report["files_skipped"]
+    if skipped:  # (each is in the JSON summary; named here, a few)
+        names = ", ".join(list(skipped)[:3]) + (", ..." if len(skipped) > 3 else "")
+        typer.echo(terminal_text(f"{len(skipped)} files skipped, not event logs: {names}"))
     typer.echo(
         f"\n{report['events']} events in {report['files']} files, {report['rules_loaded']} rules"
         f"{extra} ({report['rules_not_loaded']} not loaded): {report['detections']} detections "

@@ -105,12 +105,17 @@ def write_timeline(detections: Iterable[Detection], path: Path) -> int:
     return len(rows)
 
 
+def _skipped(status: str) -> bool:
+    return status.startswith("skipped:")
+
+
 def summary(result: HuntResult, ruleset: RuleSet) -> dict[str, Any]:
     """Counts for the closing report: files, events, rules, hits per rule and per tactic."""
-    failed = {f: s for f, s in result.files.items() if s != "analysed"}
+    failed = {f: s for f, s in result.files.items() if s not in ("analysed",) and not _skipped(s)}
     return {
         "files": len(result.files),
         "files_failed": failed,
+        "files_skipped": {f: s for f, s in result.files.items() if _skipped(s)},
         "events": result.events,
         "rules_loaded": len(ruleset.rules),
         "correlations_loaded": len(ruleset.correlations),

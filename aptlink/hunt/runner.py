@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from aptlink.errors import EvidenceError
+from aptlink.errors import EvidenceError, UnsupportedEvidence
 from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regular, path_text
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
@@ -276,6 +276,7 @@ def read_events(
     """Rows of one event file, by content: EVTX (``chunks``: a range of its chunks) or JSON
     lines; anything else raises."""
     from aptlink.evidence.eventjson import EventJsonParser, read_event_json
+    from aptlink.evidence.eventxml import EventXmlParser, read_event_xml
     from aptlink.evidence.evtx import MAGIC, read_evtx
 
     fd = os.open(path, os.O_RDONLY)  # (not a buffered file: a hunt opens tens of thousands)
@@ -290,7 +291,11 @@ def read_events(
         return iter(())  # (only EVTX files are split; the first piece reads the whole file)
     if EventJsonParser.sniff(head, path):
         return read_event_json(path, ctx)
-    raise EvidenceError("not an EVTX file nor JSON lines of Windows events", path_text(path))
+    if EventXmlParser.sniff(head, path):
+        return read_event_xml(path, ctx)
+    raise UnsupportedEvidence(
+        "not an EVTX file nor Windows events as JSON lines or XML", path_text(path)
+    )
 
 
 def event_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -299,7 +304,7 @@ def event_files(paths: Iterable[Path]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if name.lower().endswith((".evtx", ".jsonl", ".ndjson", ".json")):
+                    if name.lower().endswith((".evtx", ".jsonl", ".ndjson", ".json", ".xml")):
                         yield Path(root) / name
         else:
             yield path
@@ -319,6 +324,8 @@ def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterato
         try:
             yield from read_events(path, ctx, chunks)
             part.files.setdefault(where, "analysed")
+        except UnsupportedEvidence as exc:  # not an event log (an XML or JSON file of a folder)
+            part.files[where] = f"skipped: {exc.message}"
         except (EvidenceError, OSError) as exc:
             reason = exc.message if isinstance(exc, EvidenceError) else str(exc)
             part.files[where] = f"failed: {reason}"
