@@ -220,7 +220,7 @@ def asset_lines(row: dict[str, Any]) -> list[str]:
     for cve in row["cves"]:
         actors = ", ".join(cve["actors"]) or "-"
         ransom = "yes" if cve["ransomware_use"] else "unknown"
-        fixed = " / ".join(cve["fixed"]) or "no fix on this branch"
+        fixed = " / ".join(cve["fixed"]) or "no fixed release recorded (see the advisory)"
         lines.append(
             f"  {cve['cve']}  KEV {cve['kev_date_added']}  ransomware: {ransom}  actors: {actors}  "
             f"affected {cve['affected_range']}  fixed: {fixed}"

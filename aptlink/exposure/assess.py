@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aptlink.exposure.catalogue import Catalogue, CveRanges, Product, load_catalogue
+from aptlink.exposure.catalogue import Catalogue, CveRanges, Product, Range, load_catalogue
 from aptlink.exposure.versions import Version, VersionError, parse_version
 from aptlink.kb.kev import Kev, KevEntry, load_kev
 
@@ -188,6 +188,8 @@ class Assessor:
                 asset=asset, status="unparseable-version", product=product, unranged=unranged,
                 reason=str(exc), actions=self._check_by_hand(unranged),
             )  # fmt: skip
+        if version.parts < product.release_parts:
+            return self._imprecise(asset, product, version, unranged)
         hits = self._hits_for(product, version)
         return AssetReport(
             asset=asset,
@@ -198,6 +200,33 @@ class Assessor:
             unranged=unranged,
             actions=self._actions(asset, product, hits, unranged),
         )
+
+    def _imprecise(
+        self, asset: Asset, product: Product, version: Version, unranged: tuple[str, ...]
+    ) -> AssetReport:
+        # '7.2' is not release 7.2.0: it says nothing of the patch level, so no range may decide on it.
+        low, high = branch_bounds(version)
+        found = [
+            f"{r.cve} ({_ranges_text(r.overlapping(low, high))})"
+            for r in self.catalogue.ranges_for(product.id)
+            if r.overlapping(low, high) and self.kev.get(r.cve) is not None
+        ]
+        if not found:
+            status = "check-by-hand" if unranged else "not-affected"
+            return AssetReport(
+                asset=asset, status=status, product=product, version=version, unranged=unranged,
+                actions=self._check_by_hand(unranged),
+            )  # fmt: skip
+        reason = (
+            f"{asset.version!r} does not name a {product.name} release ({product.release_parts} parts, "
+            f"such as {_example(version, product.release_parts)}); exploited CVEs affect some releases "
+            f"of {version}: {'; '.join(found)}"
+        )
+        action = f"Read the full {product.name} release from the device and run the check again."
+        return AssetReport(
+            asset=asset, status="unparseable-version", product=product, version=version,
+            unranged=unranged, reason=reason, actions=(action, *self._check_by_hand(unranged)),
+        )  # fmt: skip
 
     def _identify(self, vendor: str, product: str) -> Product | None:
         key = (vendor, product)
@@ -273,10 +302,13 @@ class Assessor:
                 f"fixes all {len(hits)} exploited CVEs found."
             )
         for hit in hits:
-            target = " or ".join(hit.fixed) if hit.fixed else "a fixed release"
-            actions.append(
-                f"{hit.cve}: upgrade {product.name} to {target} or later ({hit.advisory})."
-            )
+            if hit.fixed:
+                target = f"to {' or '.join(hit.fixed)} or later"
+            else:  # a last_affected range: the advisory names the fix, the range file does not
+                target = (
+                    f"past the affected range ({hit.affected}) to the release the advisory names"
+                )
+            actions.append(f"{hit.cve}: upgrade {product.name} {target} ({hit.advisory}).")
             actions.append(f"{hit.cve}: CISA KEV required action: {hit.kev.required_action}")
         if hits and asset.exposure == "internet":
             actions.append(INTERNET_ACTION)
@@ -294,6 +326,24 @@ class Assessor:
             "Check by hand against the vendor advisories (KEV lists them for this product, aptlink has "
             f"no version range): {', '.join(unranged)}.",
         )
+
+
+def branch_bounds(version: Version) -> tuple[Version, Version]:
+    """The releases an imprecise version may be: '7.2' is 7.2 (inclusive) to 7.3 (exclusive)."""
+    given = (list(version.key) + [0] * version.parts)[: max(version.parts, 1)]
+    high = (*given[:-1], given[-1] + 1)
+    return Version(version.key), Version(high)
+
+
+def _ranges_text(ranges: list[Range]) -> str:
+    shown = [r.describe() for r in ranges[:2]]
+    more = f" and {len(ranges) - 2} more range(s)" if len(ranges) > 2 else ""
+    return " or ".join(shown) + more
+
+
+def _example(version: Version, parts: int) -> str:
+    given = (list(version.key) + [0] * parts)[: max(version.parts, 1)]
+    return ".".join(map(str, given)) + ".x" * (parts - len(given))
 
 
 def _endpoint_reason(asset: Asset, product: Product, word: str) -> str:

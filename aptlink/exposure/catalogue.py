@@ -40,6 +40,7 @@ class Product:
     name: str
     category: str
     scheme: str
+    release_parts: int = 0
     vpn: bool = False
     patterns: tuple[re.Pattern[str], ...] = ()
     kev: tuple[tuple[str, str], ...] = ()
@@ -66,6 +67,13 @@ class Range:
             return False
         return not (self.last_affected is not None and version > self.last_affected)
 
+    def overlaps(self, low: Version, high: Version) -> bool:
+        return (
+            (self.introduced is None or self.introduced < high)
+            and (self.fixed is None or low < self.fixed)
+            and (self.last_affected is None or not self.last_affected < low)
+        )
+
     def describe(self) -> str:
         start = f">= {self.introduced}" if self.introduced else "all"
         if self.fixed:
@@ -88,6 +96,10 @@ class CveRanges:
 
     def affecting(self, version: Version) -> Range | None:
         return next((r for r in self.ranges if version in r), None)
+
+    def overlapping(self, low: Version, high: Version) -> list[Range]:
+        """The ranges holding some version from ``low`` (inclusive) to ``high`` (exclusive)."""
+        return [r for r in self.ranges if r.overlaps(low, high)]
 
     def fixed_versions(self) -> list[str]:
         return [str(r.fixed) for r in self.ranges if r.fixed]
@@ -200,6 +212,7 @@ def _product(pid: str, spec: Mapping[str, Any]) -> Product:
             name=spec["name"],
             category=spec.get("category", ""),
             scheme=spec.get("scheme", "dotted"),
+            release_parts=int(spec.get("release_parts", 0)),
             vpn=bool(spec.get("vpn", False)),
             patterns=tuple(re.compile(p) for p in spec.get("match", ())),
             kev=tuple((str(v), str(p)) for v, p in spec.get("kev", ())),

@@ -243,3 +243,46 @@ def test_a_client_says_why_it_is_not_assessed(assessor: Assessor) -> None:
     report = assess(assessor, "Fortinet", "FortiClient SSLVPN", "7.0.7")
     assert "client or agent software ('forticlient')" in report.reason
     assert "not the FortiOS appliance" in report.reason
+
+
+@pytest.mark.parametrize(
+    ("vendor", "product", "version", "cves"),
+    [
+        ("Fortinet", "FortiOS", "7.2", {"CVE-2023-27997", "CVE-2024-21762"}),
+        ("Array Networks", "ArrayOS AG", "9.4", {"CVE-2023-28461"}),
+        ("NorthGrid", "Proself", "5", {"CVE-2023-45727"}),
+        ("Palo Alto Networks", "PAN-OS", "10.2", {"CVE-2024-0012", "CVE-2024-3400"}),
+    ],
+)
+def test_a_version_without_its_release_is_not_the_first_release(
+    assessor: Assessor, vendor: str, product: str, version: str, cves: set[str]
+) -> None:
+    # Before 2026-11-26 '7.2' was read as 7.2.0 and reported vulnerable to every CVE of that release;
+    # the device may run 7.2.11. Now: not assessable, naming the CVEs some releases of 7.2 have.
+    report = assess(assessor, vendor, product, version)
+    assert report.status == "unparseable-version"
+    assert not report.hits
+    assert f"{version!r} does not name a " in report.reason
+    assert all(cve in report.reason for cve in cves)
+    assert report.actions[0].startswith("Read the full ")
+
+
+def test_a_branch_with_no_exploited_release_is_not_affected(assessor: Assessor) -> None:
+    report = assess(assessor, "Array Networks", "ArrayOS AG", "10.1")
+    assert report.status == "not-affected" and not report.hits
+
+
+def test_full_width_and_comma_versions(assessor: Assessor) -> None:
+    assert {"CVE-2023-27997"} <= set(assess(assessor, "Fortinet", "FortiOS", "７．２．４").cves)
+    comma = assess(assessor, "Fortinet", "FortiOS", "7,2,4")  # was 7.0.0: nine FortiOS 7.0 CVEs
+    assert comma.status == "unparseable-version" and not comma.hits
+
+
+def test_a_range_without_a_recorded_fix_says_so(assessor: Assessor) -> None:
+    report = assess(assessor, "Fortinet", "FortiOS", "7.2.0")
+    [hit] = [h for h in report.hits if h.cve == "CVE-2022-40684"]
+    assert hit.fixed == ()  # the range file records 7.2.1 as last affected, not the fix
+    assert (
+        "CVE-2022-40684: upgrade FortiOS past the affected range (>= 7.2.0, <= 7.2.1) to the "
+        "release the advisory names (https://fortiguard.com/psirt/FG-IR-22-377)."
+    ) in report.actions

@@ -82,3 +82,41 @@ def test_unreadable_versions_raise(text: str, scheme: str) -> None:
 def test_unknown_scheme_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         parse_version("1.0", "roman")
+
+
+# Found on 2026-11-26 (session 8): each was misread before.
+@pytest.mark.parametrize(
+    ("text", "scheme", "key"),
+    [
+        ("７．２．４", "dotted", (7, 2, 4)),  # full-width, as a Japanese IME types it: was (7,)
+        ("Ｖｅｒ５．６１", "dotted", (5, 61)),
+        ("NS13.1: Build 49.13.nc", "citrix", (13, 1, 49, 13)),  # `show version`: was unreadable
+        ("NS13.1 49.13", "citrix", (13, 1, 49, 13)),
+        ("13.1-49.13.nc", "citrix", (13, 1, 49, 13)),
+    ],
+)
+def test_parse_as_people_type_it(text: str, scheme: str, key: tuple[int, ...]) -> None:
+    parsed = parse_version(text, scheme)
+    assert parsed.key == key
+    assert str(parsed) == text  # shown as the inventory wrote it
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme"),
+    [
+        ("7,2,4", "dotted"),  # was version 7 (7.0.0): FortiOS 7.0 CVEs on a 7.2 device
+        ("7, 2", "dotted"),
+        ("\u0667.2.4", "dotted"),  # Arabic-Indic seven: not an ASCII digit
+        ("13.1-37.236.fips", "citrix"),  # FIPS builds have their own fixed builds
+    ],
+)
+def test_refused_rather_than_misread(text: str, scheme: str) -> None:
+    with pytest.raises(VersionError):
+        parse_version(text, scheme)
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"), [("7.2", 2), ("7.2.0", 3), ("Ver5.61", 2), ("9.4.0.481 build 3", 4)]
+)
+def test_parts_given_are_counted(text: str, parts: int) -> None:
+    assert parse_version(text).parts == parts
