@@ -13,6 +13,7 @@ import itertools
 import multiprocessing
 import os
 import stat
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regula
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
 from aptlink.hunt.rules import CompiledRule, RuleSet
+from aptlink.hunt.unpack import EVENT_SUFFIXES, Unpacked, is_collection, remove
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
@@ -293,6 +295,8 @@ def read_events(
         return read_event_json(path, ctx)
     if EventXmlParser.sniff(head, path):
         return read_event_xml(path, ctx)
+    if path.name.lower().endswith(".evtx"):  # (named as an event log: a broken one, failed)
+        raise EvidenceError("not an EVTX file (no ElfFile header)", path_text(path))
     raise UnsupportedEvidence(
         "not an EVTX file nor Windows events as JSON lines or XML", path_text(path)
     )
@@ -304,7 +308,7 @@ def event_files(paths: Iterable[Path]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if name.lower().endswith((".evtx", ".jsonl", ".ndjson", ".json", ".xml")):
+                    if name.lower().endswith((*EVENT_SUFFIXES, ".zip")):
                         yield Path(root) / name
         else:
             yield path
@@ -566,19 +570,42 @@ def hunt(
     own group of files (or chunk ranges of a big file), so both stages use every core."""
     workers = workers or min(2, os.cpu_count() or 1)
     files: list[Path] = []  # every file found so far (the tasks are made while they are found)
+    unpacked = Unpacked(Path(tempfile.mkdtemp(prefix="aptlink-hunt-")))
 
     def found(paths: Sequence[Path]) -> Iterator[Path]:
         for path in event_files(paths):
-            files.append(path)
-            yield path
+            members = unpacked.unpack(path) if is_collection(path) else iter((path,))
+            for member in members:
+                files.append(member)
+                yield member
 
     def progress_of_files(stage: str, done: int, total: int) -> None:
         assert progress is not None
         progress(stage, done, len(files) if stage == "files" else total)
 
     tasks = stream_tasks(found(paths), workers, batch_rows, piece_bytes)
-    result = run_tasks(tasks, load_files, ruleset, workers=workers,
-                       progress=progress_of_files if progress else None)  # fmt: skip
+    try:
+        result = run_tasks(tasks, load_files, ruleset, workers=workers,
+                           progress=progress_of_files if progress else None)  # fmt: skip
+    finally:
+        remove(unpacked.folder)
     names = map(path_text, files)
     result.files = {name: result.files.get(name, "not read") for name in names}
+    archives = unpacked.names or unpacked.skipped or unpacked.failed
+    return _named_by_archive(result, unpacked) if archives else result
+
+
+def _named_by_archive(result: HuntResult, unpacked: Unpacked) -> HuntResult:
+    """Files, detections and warnings of unpacked members named ``archive!member``; the members
+    that were not unpacked, with the reason."""
+    files = {unpacked.label(name): status for name, status in result.files.items()}
+    files |= {name: f"skipped: {reason}" for name, reason in unpacked.skipped.items()}
+    files |= {name: f"failed: {reason}" for name, reason in unpacked.failed.items()}
+    result.files = files
+    result.warnings = [Warning_(unpacked.label(w.where), w.message) for w in result.warnings]
+    result.warnings += [Warning_(name, reason) for name, reason in unpacked.failed.items()]
+    result.detections = sorted(
+        (dataclasses.replace(d, file=unpacked.label(d.file)) for d in result.detections),
+        key=lambda d: (d.time or "", d.file, d.record, d.rule_id),
+    )
     return result
