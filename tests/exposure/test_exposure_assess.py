@@ -286,3 +286,27 @@ def test_a_range_without_a_recorded_fix_says_so(assessor: Assessor) -> None:
         "CVE-2022-40684: upgrade FortiOS past the affected range (>= 7.2.0, <= 7.2.1) to the "
         "release the advisory names (https://fortiguard.com/psirt/FG-IR-22-377)."
     ) in report.actions
+
+
+@pytest.mark.parametrize(
+    ("version", "affected"),
+    [
+        (
+            "10.2.8-h3",
+            False,
+        ),  # hotfixed: was reported affected (one range per branch, to 10.2.9-h1)
+        ("10.2.4-h16", False),
+        ("11.0.3-h10", False),
+        ("10.2.8-h2", True),
+        ("10.2.8", True),
+        ("10.2.9", True),
+        ("10.2.9-h1", False),
+        ("11.1.1", True),
+        ("10.1.14", False),  # 10.1 is not affected
+    ],
+)
+def test_pan_os_cve_2024_3400_per_maintenance_hotfix(
+    assessor: Assessor, version: str, affected: bool
+) -> None:
+    report = assess(assessor, "Palo Alto Networks", "PAN-OS", version)
+    assert ("CVE-2024-3400" in report.cves) is affected
