@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from aptlink.errors import UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source, read_json
@@ -321,11 +322,9 @@ def _bom_asset(
     comp: Mapping[str, Any], defaults: Mapping[str, str], where: str, ctx: ParseContext
 ) -> Asset | None:
     props = _properties(comp)
-    cpe = str(comp.get("cpe", "")).split(":")
-    vendor = _supplier(comp) or (cpe[3] if len(cpe) > 5 else "")
-    version = str(comp.get("version", "")) or (
-        cpe[5] if len(cpe) > 5 and cpe[5] not in "*-" else ""
-    )
+    (cpe_vendor, cpe_version), (purl_vendor, purl_version) = _cpe(comp), _purl(comp)
+    vendor = _supplier(comp) or cpe_vendor or purl_vendor
+    version = str(comp.get("version", "")) or cpe_version or purl_version
     values = {
         "asset": props.get("aptlink:asset") or defaults.get("asset") or str(comp.get("name", "")),
         "vendor": vendor,
@@ -337,6 +336,24 @@ def _bom_asset(
     }
     values = {k: v.strip()[:MAX_FIELD] for k, v in values.items()}
     return _asset(values, where.rsplit("#", 1)[1], where, ctx)
+
+
+def _cpe(comp: Mapping[str, Any]) -> tuple[str, str]:
+    """(vendor, version) of a CPE 2.3 name or a CPE 2.2 URI (``cpe:/o:fortinet:fortios:7.2.4``)."""
+    text = str(comp.get("cpe", ""))
+    parts = text.split(":")[1 if text.startswith("cpe:/") else 2 :]
+    version = parts[3] if len(parts) > 3 and parts[3] not in ("*", "-") else ""
+    return (parts[1] if len(parts) > 3 else ""), unquote(version.replace("\\", ""))
+
+
+def _purl(comp: Mapping[str, Any]) -> tuple[str, str]:
+    """(namespace, version) of a package URL (``pkg:generic/arraynetworks/arrayos_ag@9.4.0.481``)."""
+    text = str(comp.get("purl", ""))
+    if not text.startswith("pkg:"):
+        return "", ""
+    path, _, version = text[4:].split("?", 1)[0].split("#", 1)[0].partition("@")
+    names = path.split("/")
+    return (unquote(names[1]) if len(names) > 2 else ""), unquote(version)
 
 
 def _supplier(comp: Mapping[str, Any]) -> str:

@@ -156,3 +156,34 @@ def test_column_names_with_spaces_as_asset_exports_write_them(tmp_path: Path) ->
         ("ag-01", "internet", "vulnerable"),
     ]
     assert result["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        # CycloneDX 1.5/1.6 from scanners: a package URL or a CPE 2.2 URI, no 'version' field. Before
+        # 2026-11-26 both were 'no-version' (and the purl one had no vendor).
+        {
+            "type": "firmware",
+            "name": "arrayos-ag",
+            "purl": "pkg:generic/arraynetworks/arrayos_ag@9.4.0.481",
+        },
+        {
+            "type": "firmware",
+            "name": "ArrayOS AG",
+            "cpe": "cpe:/o:arraynetworks:arrayos_ag:9.4.0.481",
+        },
+        {
+            "type": "firmware",
+            "name": "ArrayOS AG",
+            "cpe": "cpe:2.3:o:arraynetworks:arrayos_ag:9.4.0.481:*:*:*:*:*:*:*",
+        },
+    ],
+)
+def test_cyclonedx_version_from_purl_or_cpe(tmp_path: Path, component: dict[str, str]) -> None:
+    path = tmp_path / "edge.cdx.json"
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [component]}
+    path.write_text(json.dumps(bom))
+    [asset] = run_exposure(path)["assets"]
+    assert (asset["vendor"], asset["version"]) == ("arraynetworks", "9.4.0.481")
+    assert [c["cve"] for c in asset["cves"]] == ["CVE-2023-28461"]
