@@ -9,6 +9,7 @@ version), ``check-by-hand`` (no range holds it, but KEV lists CVEs for the famil
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +25,27 @@ EXPOSURES = {
     "external": "internet",
     "public": "internet",
     "internet-facing": "internet",
+    "public-facing": "internet",
+    "external-facing": "internet",
+    "exposed": "internet",
+    "wan": "internet",
+    "outside": "internet",
     "dmz": "internet",
     "internal": "internal",
+    "internal-only": "internal",
     "intranet": "internal",
     "private": "internal",
+    "inside": "internal",
     "lan": "internal",
     # Japanese inventories
     "インターネット": "internet",
+    "インターネット公開": "internet",
     "外部": "internet",
+    "外部公開": "internet",
     "公開": "internet",
     "内部": "internal",
     "社内": "internal",
+    "非公開": "internal",
 }
 VPN_ACTION = (
     "Treat the VPN as possibly compromised: check it for implants and unknown admin accounts "
@@ -68,7 +79,7 @@ class Asset:
 
 def exposure_of(value: str) -> str | None:
     """``internet`` / ``internal`` from the inventory's words; ``unknown`` when empty; None when unreadable."""
-    key = value.strip().lower().replace("_", "-")
+    key = re.sub(r"[\s_]+", "-", value.strip().lower())
     if not key:
         return "unknown"
     return EXPOSURES.get(key)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aptlink.exposure.assess import Assessor, Asset, AssetReport
+from aptlink.exposure.assess import Assessor, Asset, AssetReport, exposure_of
 from aptlink.exposure.catalogue import load_catalogue
 from aptlink.kb.kev import Kev, load_kev
 from aptlink.model import Actor
@@ -310,3 +310,26 @@ def test_pan_os_cve_2024_3400_per_maintenance_hotfix(
 ) -> None:
     report = assess(assessor, "Palo Alto Networks", "PAN-OS", version)
     assert ("CVE-2024-3400" in report.cves) is affected
+
+
+@pytest.mark.parametrize(
+    ("word", "exposure"),
+    [
+        # Each was 'unknown exposure ...; taken as unknown' before 2026-11-26: no T1190, no
+        # 'take it off the internet' action, a lower score.
+        ("Internet facing", "internet"),
+        ("Public-facing", "internet"),
+        ("WAN", "internet"),
+        ("外部公開", "internet"),
+        ("Internal only", "internal"),
+        ("非公開", "internal"),
+        ("  internet  ", "internet"),
+    ],
+)
+def test_exposure_words(word: str, exposure: str) -> None:
+    assert exposure_of(word) == exposure
+
+
+def test_unknown_exposure_words_stay_unknown() -> None:
+    assert exposure_of("yes") is None  # which way? the inventory must say
+    assert exposure_of("") == "unknown"
