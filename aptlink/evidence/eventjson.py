@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -51,13 +52,46 @@ class EventJsonParser(Parser):
             yield Item(kind="eventlog", provenance=prov, data=table)
 
 
-def read_event_json(path: Path, ctx: ParseContext) -> Iterator[Row]:
-    """Flat rows, one per JSON line; bad lines become warnings with their line number."""
+def read_event_json(
+    path: Path, ctx: ParseContext, span: tuple[int, int, int] | None = None
+) -> Iterator[Row]:
+    """Flat rows, one per JSON line; bad lines become warnings with their line number.
+
+    ``span`` (start, end, lines before start): only the lines that start in that byte range, so
+    that the processes of a hunt share one big export (a line belongs to the range it starts in;
+    the caller counted the lines before ``start``, which number the ones read)."""
+    start, end, before = span if span is not None else (0, -1, 0)
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, 1):
-            row = _row(line, number, path, ctx)
-            if row is not None:
-                yield row
+        number = before + 1
+        if start > 0:
+            fh.seek(start - 1)
+            if fh.readline(1) != b"\n":  # the tail of a line of the range before
+                _skip_line(fh)
+                number += 1
+        offset = fh.tell()
+        while end < 0 or offset < end:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            offset += len(line)
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                offset += _skip_line(fh)  # (never held whole: a hostile file may have no newline)
+                ctx.warn(f"{path_text(path)}:{number}", f"line over the {MAX_LINE_BYTES} limit")
+            else:
+                row = _row(line, number, path, ctx)
+                if row is not None:
+                    yield row
+            number += 1
+
+
+def _skip_line(fh: BinaryIO) -> int:
+    """Read past the end of the current line, a megabyte at a time; the bytes skipped."""
+    skipped = 0
+    while True:
+        part = fh.readline(1 << 20)
+        skipped += len(part)
+        if not part or part.endswith(b"\n"):
+            return skipped
 
 
 def _row(line: bytes, number: int, path: Path, ctx: ParseContext) -> Row | None:

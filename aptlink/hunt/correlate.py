@@ -185,7 +185,9 @@ def _one(detections: Sequence[Detection], c: Correlation) -> list[Detection]:
             groups[key].append((_seconds(d.time), d))
     found: list[Detection] = []
     for key, timed in sorted(groups.items()):
-        timed.sort(key=lambda pair: pair[0])
+        # (ties broken by the event, not by which worker sent its detection first: the same
+        # correlations whatever the number of processes)
+        timed.sort(key=lambda pair: (pair[0], pair[1].file, pair[1].record, pair[1].rule_id))
         found.extend(_detection(c, key, window) for window in _episodes(timed, c))
     return found
 

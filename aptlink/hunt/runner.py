@@ -36,6 +36,10 @@ Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
 PIECE_BYTES = 32 << 20  # a big EVTX file is read in ranges of chunks of about this size, at most
 JSON_BYTES_PER_EVENT = 1000  # a JSON-lines export's events, estimated from its size
+SPLIT_JSON_BYTES = 32 << 20  # a bigger JSON-lines export is counted and shared among the workers
+JSON_LINES = (".jsonl", ".ndjson", ".json")
+BLOCK_BYTES = 64 << 10  # the ranges of a big JSON-lines export are of these blocks (as EVTX chunks)
+READ_BYTES = 1 << 20
 # Fields worth keeping with a detection: what an analyst pivots on, and what becomes observations.
 CONTEXT_FIELDS = (
     "Image",
@@ -273,10 +277,10 @@ def detections(found: Iterable[Found]) -> Iterator[Detection]:
 
 
 def read_events(
-    path: Path, ctx: ParseContext, chunks: tuple[int, int] | None = None
+    path: Path, ctx: ParseContext, chunks: tuple[int, ...] | None = None
 ) -> Iterator[Row]:
-    """Rows of one event file, by content: EVTX (``chunks``: a range of its chunks) or JSON
-    lines; anything else raises."""
+    """Rows of one event file, by content: EVTX (``chunks``: a range of its chunks), JSON lines
+    (``chunks``: a range of 64 KB blocks and the lines before it) or XML; anything else raises."""
     from aptlink.evidence.eventjson import EventJsonParser, read_event_json
     from aptlink.evidence.eventxml import EventXmlParser, read_event_xml
     from aptlink.evidence.evtx import MAGIC, read_evtx
@@ -288,11 +292,15 @@ def read_events(
     finally:
         os.close(fd)
     if head.startswith(MAGIC):
-        return read_evtx(path, ctx, chunks, (head, size))
-    if chunks is not None and chunks[0] > 0:
-        return iter(())  # (only EVTX files are split; the first piece reads the whole file)
+        span = (chunks[0], chunks[1]) if chunks else None
+        return read_evtx(path, ctx, span, (head, size))
     if EventJsonParser.sniff(head, path):
+        if chunks is not None and len(chunks) == 3:  # (a range of a big export's lines)
+            first, end, before = chunks
+            return read_event_json(path, ctx, (first * BLOCK_BYTES, end * BLOCK_BYTES, before))
         return read_event_json(path, ctx)
+    if chunks is not None and chunks[0] > 0:
+        return iter(())  # (other files are not split; the first piece reads the whole file)
     if EventXmlParser.sniff(head, path):
         return read_event_xml(path, ctx)
     if path.name.lower().endswith(".evtx"):  # (named as an event log: a broken one, failed)
@@ -314,7 +322,9 @@ def event_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-Piece = Path | tuple[Path, int, int]  # a file, or a range of a big EVTX file's chunks
+# a file, a range of a big EVTX file's chunks, or a range of a big JSON-lines export's 64 KB blocks
+# with the lines before it
+Piece = Path | tuple[Path, int, int] | tuple[Path, int, int, int]
 
 
 def _all_rows(pieces: Sequence[Piece], part: Part, ctx: ParseContext) -> Iterator[Row]:
@@ -537,24 +547,47 @@ def _event_counts(path: Path) -> list[int]:
         found = chunk_records(path, st.st_size)
         if found is not None:
             return found
+    if (
+        st.st_size > SPLIT_JSON_BYTES
+        and path.name.lower().endswith(JSON_LINES)
+        and stat.S_ISREG(st.st_mode)
+    ):
+        return _lines_per_block(path)
     return [max(1, st.st_size // JSON_BYTES_PER_EVENT)]
+
+
+def _lines_per_block(path: Path) -> list[int]:
+    """Lines (events) per 64 KB block of a big JSON-lines export, counted in C a megabyte at a
+    time: what splits it among the workers and numbers the lines of each range. [1] when the
+    file cannot be read (its read fails, with the reason, where it is read)."""
+    counts: list[int] = []
+    try:
+        with path.open("rb") as fh:
+            while data := fh.read(READ_BYTES):  # (whole blocks: a short read only at the end)
+                blocks = range(0, len(data), BLOCK_BYTES)
+                counts += [data.count(b"\n", at, at + BLOCK_BYTES) for at in blocks]
+    except OSError:
+        return [1]
+    return counts or [1]
 
 
 def _pieces(
     path: Path, per_chunk: list[int], target: int, most_chunks: int
 ) -> Iterator[tuple[Piece, int]]:
-    """The file whole, or (a big .evtx) as chunk ranges of at most ``target`` events and
-    ``most_chunks`` chunks, each with its events."""
+    """The file whole, or (a big .evtx or JSON-lines export) as ranges of chunks or blocks of at
+    most ``target`` events and ``most_chunks`` chunks, each with its events (a JSON range also
+    with the lines before it)."""
     if len(per_chunk) <= 1 or (sum(per_chunk) <= target and len(per_chunk) <= most_chunks):
         yield path, sum(per_chunk)
         return
-    first, held = 0, 0
+    lines = not path.name.lower().endswith(".evtx")
+    first, held, before = 0, 0, 0
     for number, events in enumerate(per_chunk):
         if number > first and (held + events > target or number - first >= most_chunks):
-            yield (path, first, number), held
-            first, held = number, 0
+            yield ((path, first, number, before) if lines else (path, first, number)), held
+            first, before, held = number, before + held, 0
         held += events
-    yield (path, first, len(per_chunk)), held
+    yield ((path, first, len(per_chunk), before) if lines else (path, first, len(per_chunk))), held
 
 
 def hunt(

@@ -4,6 +4,7 @@ same detections as reading it whole, and a broken file is still reported once, w
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +109,71 @@ def test_tasks_come_before_every_file_is_counted(shared: Path) -> None:
 
     first = next(stream_tasks(walk(), workers=2, batch_rows=300))
     assert len(first[0]) < len(pulled) < len(files) // 2
+
+
+def _big_export(path: Path, copies: int) -> None:
+    """The MirrorFace cases again and again (record ids made unique), with the lines a real
+    export has now and then: an empty one, one that is not JSON, one without a record id."""
+    import json
+
+    from hunt_factory import CASES, event
+
+    lines = []
+    for copy in range(copies):
+        for record, shape, channel, event_id, data, _ in CASES:
+            if shape in ("winlogbeat", "evtx", "flat"):
+                text = json.dumps(event(copy * 1000 + record, shape, channel, event_id, data))
+                when = f"2024-{1 + copy // 28:02d}-{1 + copy % 28:02d}T01:{record:02d}:00.000Z"
+                lines.append(re.sub(r"2024-06-20T01:\d+:00.000Z", when, text))
+        lines += ["", "{not json" if copy % 7 == 3 else '{"Channel": "System", "EventID": 7036}']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_big_json_lines_export_is_shared_by_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of 64 KB blocks, cut anywhere in a line: every line read once, numbered as in the
+    whole file (warnings name the same lines), and the same detections with two workers."""
+    from aptlink.evidence import eventjson
+    from aptlink.hunt import runner
+
+    path = tmp_path / "winlogbeat.ndjson"
+    _big_export(path, copies=120)
+    size = path.stat().st_size
+    assert size > 4 * runner.BLOCK_BYTES
+    whole_ctx = ParseContext()
+    whole = list(eventjson.read_event_json(path, whole_ctx))
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
+    per_block = runner._event_counts(path)
+    assert len(per_block) == -(-size // runner.BLOCK_BYTES)
+    assert sum(per_block) == path.read_bytes().count(b"\n")
+    tasks = file_tasks([path], workers=2, batch_rows=500, piece_bytes=runner.BLOCK_BYTES)
+    pieces = [piece for group, _ in tasks for piece in group]
+    assert len(pieces) == len(per_block) and all(len(p) == 4 for p in pieces)
+    split_ctx = ParseContext()
+    split = [r for p in pieces for r in runner.read_events(path, split_ctx, p[1:])]
+    assert split == whole
+    assert split_ctx.warnings == whole_ctx.warnings and whole_ctx.warnings
+    rules = load_rules([PACKAGE_RULES])
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1 << 40)
+    one = hunt([path], rules, workers=1)
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
+    two = hunt([path], rules, workers=2, batch_rows=500, piece_bytes=2 * runner.BLOCK_BYTES)
+    assert [d.to_dict() for d in two.detections] == [d.to_dict() for d in one.detections]
+    assert sorted(two.warnings, key=str) == sorted(one.warnings, key=str)
+    assert two.events == one.events == len(whole) and two.files == one.files
+
+
+def test_an_export_without_newlines_is_read_in_bounded_pieces(tmp_path: Path) -> None:
+    from aptlink.evidence import eventjson
+
+    path = tmp_path / "one-line.jsonl"
+    path.write_bytes(
+        b'{"Channel": "' + b"x" * (eventjson.MAX_LINE_BYTES + 10) + b'"}\n{"EventID": 1}'
+    )
+    ctx = ParseContext()
+    rows = list(eventjson.read_event_json(path, ctx))
+    assert [r["EventID"] for r in rows] == ["1"]
+    assert [(w.where, w.message) for w in ctx.warnings] == [
+        (f"{path}:1", f"line over the {eventjson.MAX_LINE_BYTES} limit")
+    ]
