@@ -99,7 +99,12 @@ def assess_inventory(
     from aptlink.kb.kev import load_kev
 
     if not inventory.is_file():
-        raise ConfigError("no such inventory file", str(inventory))
+        what = (
+            "the inventory is a folder, not a file"
+            if inventory.is_dir()
+            else "no such inventory file"
+        )
+        raise ConfigError(what, str(inventory))
     source, ctx = Source(inventory), ParseContext()
     parser = _inventory_parser(source)
     assets = [a for item in parser().parse(source, ctx) for a in item.data if isinstance(a, Asset)]
@@ -141,6 +146,8 @@ def _not_an_inventory(source: Source) -> str:
     number, header = next(
         ((n, line) for n, line in enumerate(lines, 1) if line.strip() and line[0] != "#"), (0, "")
     )
+    if not head.strip():
+        return "not an inventory: the file is empty"
     if not header or header.lstrip().startswith(("{", "[")):
         return "not an inventory CSV (no header line) or CycloneDX JSON (no bomFormat 'CycloneDX')"
     cells = {column_key(c) for c in re.split(r"[,;\t]", header)}

@@ -187,3 +187,12 @@ def test_cyclonedx_version_from_purl_or_cpe(tmp_path: Path, component: dict[str,
     [asset] = run_exposure(path)["assets"]
     assert (asset["vendor"], asset["version"]) == ("arraynetworks", "9.4.0.481")
     assert [c["cve"] for c in asset["cves"]] == ["CVE-2023-28461"]
+
+
+def test_empty_file_and_folder_are_named(runner: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "inventory.csv"
+    empty.write_bytes(b"")
+    done = runner.invoke(app, ["exposure", str(empty)])
+    assert "the file is empty" in str(done.exception)
+    done = runner.invoke(app, ["exposure", str(tmp_path)])
+    assert "is a folder, not a file" in str(done.exception)  # was 'no such inventory file'
