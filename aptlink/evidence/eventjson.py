@@ -18,7 +18,6 @@ from aptlink.evidence.base import Item, ParseContext, Parser, Source, path_text
 from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
 from aptlink.hunt.rows import event_time as row_time
 
-BATCH_ROWS = 50_000
 MAX_LINE_BYTES = 4 * 1024 * 1024
 # Keys that show a JSON object is a Windows event in one of the shapes we read.
 EVENT_MARKERS = (b'"winlog"', b'"EventID"', b'"Event"', b'"System"', b'"event_id"')
@@ -45,11 +44,9 @@ class EventJsonParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if self.sniff(source.head(), source.path) == 0:
             raise UnsupportedEvidence("not JSON lines of Windows events", source.where)
-        from aptlink.hunt.events import batched  # Arrow, only once events are read
+        from aptlink.hunt.events import eventlog_items  # Arrow, only once events are read
 
-        for number, table in enumerate(batched(read_event_json(source.path, ctx), BATCH_ROWS)):
-            prov = source.provenance(self.name, record=f"batch {number}")
-            yield Item(kind="eventlog", provenance=prov, data=table)
+        yield from eventlog_items(self.name, source, read_event_json(source.path, ctx))
 
 
 def read_event_json(

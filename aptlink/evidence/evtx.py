@@ -33,7 +33,6 @@ from aptlink.hunt.rows import event_time as row_time
 MAGIC = b"ElfFile\x00"
 HEADER_BYTES = 4096
 CHUNK_BYTES = 65536
-BATCH_ROWS = 50_000
 MAX_ERRORS_PER_FILE = 1000
 
 
@@ -51,11 +50,9 @@ class EvtxParser(Parser):
     def parse(self, source: Source, ctx: ParseContext) -> Iterator[Item]:
         if not source.head(8).startswith(MAGIC):
             raise UnsupportedEvidence("not an EVTX file (no ElfFile header)", source.where)
-        from aptlink.hunt.events import batched  # Arrow, only once events are read
+        from aptlink.hunt.events import eventlog_items  # Arrow, only once events are read
 
-        for number, table in enumerate(batched(read_evtx(source.path, ctx), BATCH_ROWS)):
-            prov = source.provenance(self.name, record=f"batch {number}")
-            yield Item(kind="eventlog", provenance=prov, data=table)
+        yield from eventlog_items(self.name, source, read_evtx(source.path, ctx))
 
 
 def read_evtx(

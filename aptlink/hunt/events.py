@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from aptlink.evidence.base import Item, Source
 from aptlink.hunt.rows import (
     HASH_LIST_FIELDS,
     META_FIELDS,
@@ -45,6 +46,9 @@ __all__ = [
     "text",
     "to_table",
 ]
+
+
+BATCH_ROWS = 50_000  # rows per table of an event file in ``investigate``
 
 
 def to_table(rows: Iterable[Row]) -> pa.Table:
@@ -183,6 +187,14 @@ class CellTable:
         if not self.column_names:
             return pa.table({META_RECORD: pa.nulls(self.num_rows, pa.string())})
         return self.select(self.column_names)
+
+
+def eventlog_items(parser: str, source: Source, rows: Iterable[Row]) -> Iterator[Item]:
+    """The items an event parser gives ``investigate``: tables of ``BATCH_ROWS`` rows, kind
+    ``eventlog``, each with its batch number as the record."""
+    for number, table in enumerate(batched(rows, BATCH_ROWS)):
+        prov = source.provenance(parser, record=f"batch {number}")
+        yield Item(kind="eventlog", provenance=prov, data=table)
 
 
 def batched(rows: Iterable[Row], size: int) -> Iterator[pa.Table]:
