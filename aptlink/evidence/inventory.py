@@ -303,6 +303,11 @@ def _bom_assets(
         if depth > MAX_COMPONENT_DEPTH:
             ctx.warn(source.where, f"components nested deeper than {MAX_COMPONENT_DEPTH}; not read")
         return
+    if len(components) > MAX_ROWS:
+        ctx.warn(
+            source.where,
+            f"{len(components)} components, more than {MAX_ROWS}; the rest is not read",
+        )
     for index, comp in enumerate(components[:MAX_ROWS]):
         if not isinstance(comp, dict):
             ctx.warn(f"{source.path}#components[{index}]", "component is not an object; skipped")

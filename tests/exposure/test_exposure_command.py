@@ -196,3 +196,29 @@ def test_empty_file_and_folder_are_named(runner: CliRunner, tmp_path: Path) -> N
     assert "the file is empty" in str(done.exception)
     done = runner.invoke(app, ["exposure", str(tmp_path)])
     assert "is a folder, not a file" in str(done.exception)  # was 'no such inventory file'
+
+
+def test_cyclonedx_beyond_the_row_bound_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before 2026-11-26 a BOM of 150,000 components gave 100,000 assets and no warning at all.
+    monkeypatch.setattr("aptlink.evidence.inventory.MAX_ROWS", 3)
+    comps = [
+        {
+            "type": "firmware",
+            "name": "FortiOS",
+            "version": "7.2.4",
+            "supplier": {"name": "Fortinet"},
+            "properties": [{"name": "aptlink:asset", "value": f"fw{i}"}],
+        }
+        for i in range(5)
+    ]
+    path = tmp_path / "many.cdx.json"
+    path.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": comps})
+    )
+    result = run_exposure(path)
+    assert result["summary"]["assets"] == 3
+    assert result["warnings"] == [
+        {"where": str(path), "message": "5 components, more than 3; the rest is not read"}
+    ]
