@@ -19,7 +19,7 @@ from typing import Any
 
 from aptlink.errors import UnsupportedEvidence
 from aptlink.evidence.base import Item, ParseContext, Parser, Source, path_text
-from aptlink.hunt.rows import META_FILE, META_RECORD, META_TIME, Row, flatten
+from aptlink.hunt.rows import MAX_DEPTH, META_FILE, META_RECORD, META_TIME, Row, flatten
 from aptlink.hunt.rows import event_time as row_time
 
 MAX_EVENT_BYTES = 4 * 1024 * 1024
@@ -213,9 +213,12 @@ def _event_data(element: ET.Element) -> dict[str, Any]:
     return named
 
 
-def _value(element: ET.Element) -> Any:
-    """Any other element (UserData, RenderingInfo ...): children by name (a list when one
-    repeats), ``#attributes``, and the text of a leaf."""
+def _value(element: ET.Element, depth: int = 0) -> Any:
+    """Any other element (UserData, RenderingInfo ...): children by name (``name_1`` ... when
+    one repeats), ``#attributes``, and the text of a leaf; nothing below ``MAX_DEPTH`` levels
+    (the row keeps no deeper field either, and a hostile nesting would exhaust the stack)."""
+    if depth > MAX_DEPTH:
+        return None
     attributes = _attributes(element)
     children = list(element)
     if not children:
@@ -225,7 +228,7 @@ def _value(element: ET.Element) -> Any:
         return {"#attributes": attributes, "#text": text} if text else {"#attributes": attributes}
     out: dict[str, Any] = {"#attributes": attributes} if attributes else {}
     for child in children:
-        _add(out, _local(child.tag), _value(child))
+        _add(out, _local(child.tag), _value(child, depth + 1))
     return out
 
 

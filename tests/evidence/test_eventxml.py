@@ -140,3 +140,13 @@ def test_an_xml_file_that_is_not_events_is_skipped_by_the_hunt(tmp_path: Path) -
     assert result.files[str(tmp_path / "security.xml")] == "analysed"
     assert result.files[str(tmp_path / "task.xml")].startswith("skipped: not an EVTX file")
     assert result.warnings == [] and len(result.detections) == 1
+
+
+def test_deep_nesting_is_bounded(tmp_path: Path) -> None:
+    """100,000 nested elements in one event (within the 4 MB bound) neither exhaust the stack
+    nor end the read."""
+    deep = "<UserData>" + "<a>" * 100_000 + "x" + "</a>" * 100_000 + "</UserData>"
+    path = tmp_path / "deep.xml"
+    path.write_text(_event(1).replace("<EventData>", deep + "<EventData>") + _event(2))
+    ctx = ParseContext()
+    assert [r["@record"] for r in read_event_xml(path, ctx)] == ["1", "2"]
