@@ -2,11 +2,11 @@
 triage folder), unpacked for the hunt into a scratch folder and reported as ``archive.zip!member``.
 
 The archive is hostile: members are written under numbered names (a member's own name, ``../``
-or absolute, never becomes a path), encrypted members and other archives inside are skipped with
-the reason, each member's size is bounded and checked while it is copied (the header's size is
-the attacker's word), and so is its compression ratio (a bomb) and the collection's total. Only
-members named like event files are unpacked; a collection's other files are not event logs, as in
-a folder.
+or absolute, never becomes a path), encrypted members are skipped with the reason, and so are
+members past a bounded number, size (checked again while copying: the header's size is the
+attacker's word), compression ratio (a bomb) or collection total. Only members named like event
+files are unpacked; a collection's other files (other archives among them) are not event logs,
+as in a folder.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ EVENT_SUFFIXES = (".evtx", ".jsonl", ".ndjson", ".json", ".xml")
 MAX_MEMBER_BYTES = 8 << 30  # a Security.evtx is rarely over 4 GB
 MAX_TOTAL_BYTES = 64 << 30
 MAX_RATIO = 5000  # sparse .evtx files (empty chunks) compress a few hundred times, no more
+MAX_MEMBERS = 100_000  # event files per collection (a host has a few hundred logs)
 COPY_BYTES = 1 << 20
 ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError)
 
@@ -87,6 +88,8 @@ class Unpacked:
             return f"compression ratio over {MAX_RATIO}:1 (a decompression bomb?)"
         if self.total + info.file_size > MAX_TOTAL_BYTES:
             return f"the collection's unpacked members would pass {MAX_TOTAL_BYTES} bytes"
+        if len(self.names) >= MAX_MEMBERS:
+            return f"over {MAX_MEMBERS} event files unpacked already"
         return None
 
     def _copy(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> str | None:

@@ -72,10 +72,17 @@ def test_hostile_members_are_refused_with_the_reason(
         zf.setpassword(b"infected")
         zf.writestr("secret/Security.evtx", b"ElfFile\x00" + bytes(100))
     monkeypatch.setattr(unpack, "MAX_RATIO", 100)
+    with zipfile.ZipFile(archive, "a") as zf:
+        first = DATA.read_text(encoding="utf-8").splitlines()[0]
+        zf.writestr("many/a.jsonl", first)
+        zf.writestr("many/b.jsonl", first)
+    monkeypatch.setattr(unpack, "MAX_MEMBERS", 2)
     result = hunt([archive], rules, workers=1)
     assert result.files[f"{archive}!ok/host.jsonl"] == "analysed"
     assert "compression ratio over 100:1" in result.files[f"{archive}!bomb/zeros.evtx"]
     assert "encrypted member" in result.files[f"{archive}!secret/Security.evtx"]
+    assert result.files[f"{archive}!many/a.jsonl"] == "analysed"  # (the second unpacked)
+    assert "over 2 event files" in result.files[f"{archive}!many/b.jsonl"]
     assert result.detections
 
 
