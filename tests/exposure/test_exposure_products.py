@@ -14,6 +14,13 @@ CATALOGUE = load_catalogue()
     ("vendor", "product", "family"),
     [
         ("Fortinet", "FortiGate 100F", "fortios"),
+        # model codes as CMDBs hold them (unknown products before 2026-11-26)
+        ("Fortinet", "FG-60F", "fortios"),
+        ("Fortinet", "FGT100F", "fortios"),
+        ("Fortinet", "FGVM64", "fortios"),
+        ("Fortinet", "FWF-61F", "fortios"),
+        ("Ivanti", "ISA6000", "ivanti-connect-secure"),
+        ("Ivanti", "PSA3000", "ivanti-connect-secure"),
         ("Fortinet", "FortiOS", "fortios"),
         ("fortinet", "FortiGate-VM64", "fortios"),
         ("Fortinet", "FortiProxy", "fortiproxy"),
@@ -70,6 +77,9 @@ def test_identify(vendor: str, product: str, family: str) -> None:
         ("Microsoft", "Windows Server 2019"),
         ("Cisco", "IP Phone 8841"),
         ("", ""),
+        ("Fortinet", "FortiSwitch 148F"),
+        ("Fortinet", "FortiAnalyzer 300G"),
+        ("", "FG-60F"),  # 'FG' alone names nothing
     ],
 )
 def test_unknown_products(vendor: str, product: str) -> None:
