@@ -13,7 +13,6 @@ import itertools
 import multiprocessing
 import os
 import stat
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,7 +29,7 @@ from aptlink.evidence.base import NOT_REGULAR, ParseContext, Warning_, is_regula
 from aptlink.hunt.engine import Batch, NeedleIndex, match_rules, matched_fields
 from aptlink.hunt.events import META_FILE, META_RECORD, META_TIME, CellTable, Row, batched_cells
 from aptlink.hunt.rules import CompiledRule, RuleSet
-from aptlink.hunt.unpack import EVENT_SUFFIXES, Unpacked, is_collection, remove
+from aptlink.hunt.unpack import EVENT_SUFFIXES, Unpacked, is_collection
 
 Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 50_000
@@ -603,7 +602,7 @@ def hunt(
     own group of files (or chunk ranges of a big file), so both stages use every core."""
     workers = workers or min(2, os.cpu_count() or 1)
     files: list[Path] = []  # every file found so far (the tasks are made while they are found)
-    unpacked = Unpacked(Path(tempfile.mkdtemp(prefix="aptlink-hunt-")))
+    unpacked = Unpacked()  # the collections' event files, unpacked as they are met
 
     def found(paths: Sequence[Path]) -> Iterator[Path]:
         for path in event_files(paths):
@@ -621,7 +620,7 @@ def hunt(
         result = run_tasks(tasks, load_files, ruleset, workers=workers,
                            progress=progress_of_files if progress else None)  # fmt: skip
     finally:
-        remove(unpacked.folder)
+        unpacked.remove()
     names = map(path_text, files)
     result.files = {name: result.files.get(name, "not read") for name in names}
     archives = unpacked.names or unpacked.skipped or unpacked.failed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def is_collection(path: Path) -> bool:
 class Unpacked:
     """What the hunt reads in place of its collections: scratch file -> ``archive!member``."""
 
-    folder: Path
+    folder: Path | None = None  # (made when the first collection is met)
     names: dict[str, str] = dataclasses.field(default_factory=dict)
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -60,6 +61,8 @@ class Unpacked:
         except ZIP_ERRORS as exc:
             self.failed[where] = f"not a readable ZIP archive: {exc}"
             return
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="aptlink-hunt-"))
         with zf:
             for info in zf.infolist():
                 name = member_name(info)
@@ -112,8 +115,8 @@ class Unpacked:
         """``text`` (a scratch path, or a place that starts with one: ``path#record``,
         ``path:line``) as its archive and member."""
         found = self.names.get(text)
-        if found is not None:
-            return found
+        if found is not None or self.folder is None:
+            return found or text
         prefix = f"{path_text(self.folder)}/"
         if text.startswith(prefix):
             cut = min((i for i in (text.find("#", len(prefix)), text.find(":", len(prefix))) if i > 0),
@@ -122,6 +125,7 @@ class Unpacked:
                 return self.names[text[:cut]] + text[cut:]
         return text
 
-
-def remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+    def remove(self) -> None:
+        """The scratch folder and every member in it."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
