@@ -226,10 +226,11 @@ class Assessor:
             status = "check-by-hand" if unranged else "not-affected"
             return AssetReport(
                 asset=asset, status=status, product=product, version=version, unranged=unranged,
+                reason=f"no ranged exploited CVE affects any release of {version}",
                 actions=self._check_by_hand(unranged),
             )  # fmt: skip
         reason = (
-            f"{asset.version!r} does not name a {product.name} release ({product.release_parts} parts, "
+            f"{asset.version!r} does not name a release of {product.name} ({product.release_parts} parts, "
             f"such as {_example(version, product.release_parts)}); exploited CVEs affect some releases "
             f"of {version}: {'; '.join(found)}"
         )

@@ -270,6 +270,7 @@ def test_a_version_without_its_release_is_not_the_first_release(
 def test_a_branch_with_no_exploited_release_is_not_affected(assessor: Assessor) -> None:
     report = assess(assessor, "Array Networks", "ArrayOS AG", "10.1")
     assert report.status == "not-affected" and not report.hits
+    assert report.reason == "no ranged exploited CVE affects any release of 10.1"
 
 
 def test_full_width_and_comma_versions(assessor: Assessor) -> None:
