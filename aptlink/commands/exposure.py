@@ -210,12 +210,22 @@ def _print(result: ExposureRun) -> None:
     )
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     for report in sorted(result.reports, key=lambda r: (order.get(r.status, 9), r.asset.name)):
-        write("".join(f"{line}\n" for line in asset_lines(report.to_dict())))
+        write("".join(f"{terminal_safe(line)}\n" for line in asset_lines(report.to_dict())))
     for w in result.warnings:
-        write(f"warning: {w['message']} ({w['where']})\n")
+        write(terminal_safe(f"warning: {w['message']} ({w['where']})") + "\n")
     counts = ", ".join(f"{k} {v}" for k, v in summary.items() if k != "assets" and v)
     write(f"summary: {counts}\n")
     out.file.flush()
+
+
+# Inventories and BOMs come from elsewhere: an asset name holding ESC sequences could rewrite the
+# analyst's terminal (rich strips only BEL, BS, VT, FF and CR), a bidi override could reorder a line.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Control and bidi-override characters shown as escapes (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def asset_lines(row: dict[str, Any]) -> list[str]:

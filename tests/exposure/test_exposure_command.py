@@ -222,3 +222,27 @@ def test_cyclonedx_beyond_the_row_bound_is_a_warning(
     assert result["warnings"] == [
         {"where": str(path), "message": "5 components, more than 3; the rest is not read"}
     ]
+
+
+def test_table_shows_control_characters_as_escapes(runner: CliRunner, tmp_path: Path) -> None:
+    # A hostile BOM or export: ESC sequences (clear screen, set title) and a newline that forges a line.
+    # Before 2026-11-26 the ESC bytes reached the terminal (rich strips BEL, BS, VT, FF and CR only).
+    path = tmp_path / "edge.cdx.json"
+    name = "fw\x1b[2J\x1b]0;owned\x07\nsummary: vulnerable 0\u202e"
+    component = {
+        "type": "firmware",
+        "name": "FortiOS",
+        "version": "7.2.4",
+        "supplier": {"name": "Fortinet"},
+        "properties": [{"name": "aptlink:asset", "value": name}],
+    }
+    path.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [component]})
+    )
+    done = runner.invoke(app, ["exposure", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout and "\u202e" not in done.stdout
+    assert "fw\\x1b[2J\\x1b]0;owned\\x07\\nsummary: vulnerable 0\\u202e [unknown]" in done.stdout
+    assert [line for line in done.stdout.splitlines() if line.startswith("summary:")] == [
+        "summary: vulnerable 1"
+    ]
