@@ -218,14 +218,12 @@ def _print(result: ExposureRun) -> None:
     out.file.flush()
 
 
-# Inventories and BOMs come from elsewhere: an asset name holding ESC sequences could rewrite the
-# analyst's terminal (rich strips only BEL, BS, VT, FF and CR), a bidi override could reorder a line.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def terminal_safe(text: str) -> str:
-    """Control and bidi-override characters shown as escapes (``\\x1b``, ``\\u202e``)."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+    """One table line as the terminal may show it: textsafe's escapes, and a line feed from a field
+    (an asset name could forge a 'summary:' line) written as ``\\n``."""
+    from aptlink.textsafe import terminal_text
+
+    return terminal_text(text).replace("\n", "\\n")
 
 
 def asset_lines(row: dict[str, Any]) -> list[str]:
