@@ -190,14 +190,14 @@ class Assessor:
         if not asset.version.strip():
             return AssetReport(
                 asset=asset, status="no-version", product=product, unranged=unranged,
-                reason="the inventory gives no version", actions=self._check_by_hand(unranged),
+                reason="the inventory gives no version", actions=self._unread(product, unranged),
             )  # fmt: skip
         try:
             version = parse_version(asset.version, product.scheme)
         except VersionError as exc:
             return AssetReport(
                 asset=asset, status="unparseable-version", product=product, unranged=unranged,
-                reason=str(exc), actions=self._check_by_hand(unranged),
+                reason=str(exc), actions=self._unread(product, unranged),
             )  # fmt: skip
         if version.parts < product.release_parts:
             return self._imprecise(asset, product, version, unranged)
@@ -211,6 +211,15 @@ class Assessor:
             unranged=unranged,
             actions=self._actions(asset, product, hits, unranged),
         )
+
+    def _unread(self, product: Product, unranged: tuple[str, ...]) -> tuple[str, ...]:
+        # Without a version every ranged CVE of the family may apply; naming only the unranged ones
+        # (three old FortiOS CVEs) hid CVE-2023-27997 and the rest from the analyst.
+        ranged = [r.cve for r in self.catalogue.ranges_for(product.id) if self.kev.get(r.cve)]
+        read = f"Read the {product.name} version from the device and run the check again"
+        if ranged:
+            read += f": exploited CVEs affect some of its versions: {', '.join(ranged)}"
+        return (read + ".", *self._check_by_hand(unranged))
 
     def _imprecise(
         self, asset: Asset, product: Product, version: Version, unranged: tuple[str, ...]

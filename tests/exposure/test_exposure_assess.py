@@ -334,3 +334,17 @@ def test_exposure_words(word: str, exposure: str) -> None:
 def test_unknown_exposure_words_stay_unknown() -> None:
     assert exposure_of("yes") is None  # which way? the inventory must say
     assert exposure_of("") == "unknown"
+
+
+@pytest.mark.parametrize("version", ["", "seven point two"])
+def test_an_unread_version_names_every_exploited_cve_of_the_family(
+    assessor: Assessor, version: str
+) -> None:
+    # Before 2026-11-26 the only action named the three unranged FortiOS CVEs of 2018-2019, so an
+    # analyst could read that CVE-2023-27997 was not in question.
+    report = assess(assessor, "Fortinet", "FortiGate", version)
+    assert report.status in ("no-version", "unparseable-version")
+    first = report.actions[0]
+    assert first.startswith("Read the FortiOS version from the device and run the check again: ")
+    assert "CVE-2023-27997" in first and "CVE-2024-21762" in first
+    assert "CVE-2019-6693" in report.actions[1]  # unranged, still listed
