@@ -144,7 +144,8 @@ def _not_an_inventory(source: Source) -> str:
         return "not an inventory: the file is UTF-16 text; save it as CSV UTF-8"
     lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[:MAX_PREAMBLE]
     number, header = next(
-        ((n, line) for n, line in enumerate(lines, 1) if line.strip() and line[0] != "#"), (0, "")
+        ((n, line) for n, line in enumerate(lines, 1) if line.strip() and not _preamble_line(line)),
+        (0, ""),
     )
     if not head.strip():
         return "not an inventory: the file is empty"
@@ -157,6 +158,10 @@ def _not_an_inventory(source: Source) -> str:
         f"not an inventory CSV: the header (line {number}) has no column for "
         f"{', '.join(missing) or 'the required fields'} (accepted names, any case or spacing: {accepted})"
     )
+
+
+def _preamble_line(line: str) -> bool:
+    return line.startswith("#") or line.lower().startswith("sep=")
 
 
 def _duplicates(assets: list[Asset], where: str) -> list[dict[str, str]]:

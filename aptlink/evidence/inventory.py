@@ -112,9 +112,11 @@ class InventoryCsvParser(Parser):
 
 
 def _preamble(lines: list[str]) -> int:
-    """How many leading lines are blank or ``#`` comments (a title some exports write first)."""
+    """How many leading lines are blank, ``#`` comments (a title some exports write first) or Excel's
+    ``sep=;`` separator hint."""
     for index, line in enumerate(lines[:MAX_PREAMBLE]):
-        if line.strip().lstrip("\ufeff") and not line.lstrip("\ufeff").startswith("#"):
+        text = line.lstrip("\ufeff")
+        if text.strip() and not text.startswith("#") and not text.lower().startswith("sep="):
             return index
     return 0
 

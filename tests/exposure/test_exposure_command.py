@@ -246,3 +246,13 @@ def test_table_shows_control_characters_as_escapes(runner: CliRunner, tmp_path: 
     assert [line for line in done.stdout.splitlines() if line.startswith("summary:")] == [
         "summary: vulnerable 1"
     ]
+
+
+def test_excel_separator_hint_line(tmp_path: Path) -> None:
+    # Excel's 'sep=;' first line: before 2026-11-26 the file was 'not an inventory CSV'.
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "sep=;\nasset;vendor;product;version;exposure;role\nfw;Fortinet;FortiOS;7.2.4;internet;vpn\n"
+    )
+    [asset] = run_exposure(path)["assets"]
+    assert (asset["record"], asset["status"]) == ("line 3", "vulnerable")
