@@ -64,6 +64,16 @@ def _evtx() -> tuple[str, bytes]:
     return found[0].name, found[0].read_bytes()
 
 
+def _event_xml() -> tuple[str, bytes]:
+    """The evtx sample's events as XML, one after another (as wevtutil qe /f:xml writes them)."""
+    import evtx
+
+    name, _ = _evtx()
+    path = next((SHARED / "evtx" / "hayabusa-samples" / "EVTX-to-MITRE-Attack").rglob(name))
+    events = [r["data"] for r in evtx.PyEvtxParser(str(path)).records()]
+    return name.replace(".evtx", ".xml"), "\n".join(events).encode()
+
+
 def _attachment() -> tuple[str, bytes]:
     """The macro document of the first demo mail, saved alone."""
     msg = email.message_from_bytes(
@@ -93,6 +103,7 @@ SAMPLES: dict[str, Callable[[], tuple[str, bytes]]] = {
     "mbox": _mbox,
     "eventjson": _demo(roles()["ransomware_hosts"][0]),
     "evtx": _evtx,
+    "eventxml": _event_xml,
     "directory": _demo("directory/people.csv"),
     "attachment-file": _attachment,
     "msg": _shared("attachments/msg/plain_unsent.msg"),
