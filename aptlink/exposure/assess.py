@@ -52,6 +52,7 @@ VPN_ACTION = (
     "(vendor integrity checker, logs, configuration diff) and reset the credentials and sessions of "
     "every account that used it; patching does not remove an implant."
 )
+MAX_UPGRADE_STEPS = 8
 INTERNET_ACTION = (
     "Until it is patched, take the service off the internet or allow only known addresses."
 )
@@ -316,11 +317,12 @@ class Assessor:
         unranged: tuple[str, ...],
     ) -> tuple[str, ...]:
         actions: list[str] = []
-        minimum = minimum_fixed(product, hits)
-        if minimum and len(hits) > 1:
+        target = self.upgrade_target(product, hits)
+        single = len(hits) == 1 and hits[0].fixed == (target,)
+        if target and not single:
             actions.append(
-                f"Upgrade {product.name} to {minimum} or later: the first release on this branch that "
-                f"fixes all {len(hits)} exploited CVEs found."
+                f"Upgrade {product.name} to {target} or later: the lowest fixed release that fixes all "
+                f"{len(hits)} exploited CVE(s) found and is in no other exploited CVE's range here."
             )
         for hit in hits:
             if hit.fixed:
@@ -339,6 +341,27 @@ class Assessor:
             actions.extend(product.actions)
         actions.extend(self._check_by_hand(unranged))
         return tuple(dict.fromkeys(actions))
+
+    def upgrade_target(self, product: Product, hits: tuple[CveHit, ...]) -> str | None:
+        """The lowest fixed release free of every ranged exploited CVE, or None when there is no one.
+
+        The highest of the hits' fixed releases may itself be affected: FortiOS 6.4.15 was told to go
+        to 7.0.3 (the fix of CVE-2021-44168), which eight exploited CVEs affect; so climb to the fixes of
+        the target's own hits until none is left.
+        """
+        target = minimum_fixed(product, hits)
+        for _ in range(MAX_UPGRADE_STEPS):
+            if target is None:
+                return None
+            version = parse_version(target, product.scheme)
+            remaining = self._hits_for(product, version)
+            if not remaining:
+                return target
+            higher = minimum_fixed(product, remaining)
+            if higher is None or not version < parse_version(higher, product.scheme):
+                return None
+            target = higher
+        return None
 
     def _check_by_hand(self, unranged: tuple[str, ...]) -> tuple[str, ...]:
         if not unranged:

@@ -214,9 +214,36 @@ def test_more_ranges(
 def test_one_upgrade_target_for_several_cves(assessor: Assessor) -> None:
     report = assess(assessor, "Fortinet", "FortiOS", "7.2.4")
     assert report.actions[0] == (
-        "Upgrade FortiOS to 7.2.7 or later: the first release on this branch that fixes all "
-        "3 exploited CVEs found."
+        "Upgrade FortiOS to 7.2.7 or later: the lowest fixed release that fixes all 3 exploited "
+        "CVE(s) found and is in no other exploited CVE's range here."
     )
+
+
+SWEEP = [
+    ("Fortinet", "FortiOS", [f"{b}.{p}" for b in ("6.0", "6.2", "6.4", "7.0", "7.2", "7.4") for p in range(18)]),
+    ("Fortinet", "FortiProxy", [f"{b}.{p}" for b in ("7.0", "7.2", "7.4") for p in range(16)]),
+    ("Atlassian", "Confluence", [f"7.{m}.{p}" for m in range(4, 20) for p in range(0, 18, 3)]),
+    ("Citrix", "NetScaler ADC", [f"13.{m}-{b}.1" for m in (0, 1) for b in (37, 47, 49, 58, 91, 92)]),
+    ("Palo Alto Networks", "PAN-OS", [f"10.2.{p}" for p in range(13)] + [f"11.1.{p}" for p in range(6)]),
+]  # fmt: skip
+
+
+def test_the_upgrade_target_is_never_itself_exploitable(assessor: Assessor) -> None:
+    # Before 2026-11-26 FortiOS 6.4.15 (and every 6.2/6.4 release from 6.2.14 and 6.4.1) was told
+    # 'Upgrade FortiOS to 7.0.3 or later: the first release ... that fixes all': 7.0.3 is the fix of
+    # CVE-2021-44168 and in the ranges of eight exploited CVEs, CVE-2023-27997 among them.
+    told = 0
+    for vendor, product, versions in SWEEP:
+        for version in versions:
+            report = assess(assessor, vendor, product, version)
+            combined = [a for a in report.actions if a.startswith("Upgrade ")]
+            for action in combined:
+                target = action.split(" to ", 1)[1].split(" or later:", 1)[0]
+                assert assess(assessor, vendor, product, target).hits == (), (version, action)
+                told += 1
+    assert told > 100
+    report = assess(assessor, "Fortinet", "FortiOS", "6.4.15")
+    assert not any(a.startswith("Upgrade FortiOS to 7.0.3") for a in report.actions)
 
 
 @pytest.mark.parametrize(

@@ -137,7 +137,7 @@ def test_table_tells_what_to_do(runner: CliRunner) -> None:
         "  CVE-2023-27997  KEV 2023-06-13  ransomware: yes  actors: MirrorFace  "
         "affected >= 7.2.0, < 7.2.5  fixed: 7.2.5"
     )
-    assert "  - Upgrade FortiOS to 7.2.7 or later: the first release on this branch that fixes all 3 exploited CVEs found." in lines  # fmt: skip
+    assert "  - Upgrade FortiOS to 7.2.7 or later: the lowest fixed release that fixes all 3 exploited CVE(s) found and is in no other exploited CVE's range here." in lines  # fmt: skip
     assert lines[-1] == "summary: vulnerable 3"
 
 
