@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -27,8 +28,10 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def match_text(vendor: str, product: str) -> str:
-    """``vendor product`` as the product patterns see it: case-folded, punctuation as spaces."""
-    return _NON_WORD.sub(" ", f"{vendor} {product}".casefold()).strip()
+    """``vendor product`` as the product patterns see it: NFKC (full-width ``ＦｏｒｔｉＧａｔｅ`` as a Japanese
+    IME types it is FortiGate), case-folded, punctuation as spaces."""
+    text = unicodedata.normalize("NFKC", f"{vendor} {product}").casefold()
+    return _NON_WORD.sub(" ", text).strip()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,10 @@ CATALOGUE = load_catalogue()
         ("Fortinet", "FGVM64", "fortios"),
         ("Fortinet", "FWF-61F", "fortios"),
         ("Ivanti", "ISA6000", "ivanti-connect-secure"),
+        # full-width, as a Japanese IME types it (unknown products before 2026-11-26)
+        ("フォーティネット", "ＦｏｒｔｉＧａｔｅ ６０Ｆ", "fortios"),
+        ("ノースグリッド", "ＰｒｏＳｅｌｆ", "proself"),
+        ("Ａｒｒａｙ Ｎｅｔｗｏｒｋｓ", "ＡＧ１０００", "arrayos-ag"),
         ("Ivanti", "PSA3000", "ivanti-connect-secure"),
         ("Fortinet", "FortiOS", "fortios"),
         ("fortinet", "FortiGate-VM64", "fortios"),
