@@ -130,6 +130,7 @@ class AssetReport:
     unranged: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     reason: str = ""
+    upgrade_to: str | None = None
 
     @property
     def cves(self) -> list[str]:
@@ -151,6 +152,7 @@ class AssetReport:
             "product_name": self.product.name if self.product else None,
             "cves": [h.to_dict() for h in self.hits],
             "unranged_kev_cves": list(self.unranged),
+            "upgrade_to": self.upgrade_to,
             "actions": list(self.actions),
         }
 
@@ -203,6 +205,7 @@ class Assessor:
         if version.parts < product.release_parts:
             return self._imprecise(asset, product, version, unranged)
         hits = self._hits_for(product, version)
+        target = self.upgrade_target(product, hits) if hits else None
         return AssetReport(
             asset=asset,
             status="vulnerable" if hits else "check-by-hand" if unranged else "not-affected",
@@ -210,7 +213,8 @@ class Assessor:
             version=version,
             hits=hits,
             unranged=unranged,
-            actions=self._actions(asset, product, hits, unranged),
+            actions=self._actions(asset, product, hits, unranged, target),
+            upgrade_to=target,
         )
 
     def _unread(self, product: Product, unranged: tuple[str, ...]) -> tuple[str, ...]:
@@ -315,9 +319,9 @@ class Assessor:
         product: Product,
         hits: tuple[CveHit, ...],
         unranged: tuple[str, ...],
+        target: str | None,
     ) -> tuple[str, ...]:
         actions: list[str] = []
-        target = self.upgrade_target(product, hits)
         single = len(hits) == 1 and hits[0].fixed == (target,)
         if target and not single:
             actions.append(

@@ -256,3 +256,9 @@ def test_excel_separator_hint_line(tmp_path: Path) -> None:
     )
     [asset] = run_exposure(path)["assets"]
     assert (asset["record"], asset["status"]) == ("line 3", "vulnerable")
+
+
+def test_json_names_the_upgrade_target(runner: CliRunner) -> None:
+    done = runner.invoke(app, ["exposure", str(DATA / "mirrorface-vulnerable.csv"), "--json"])
+    targets = {a["asset"]: a["upgrade_to"] for a in json.loads(done.stdout)["assets"]}
+    assert targets == {"vpn-gw-01": "7.2.7", "array-ag-01": "9.4.0.484", "files-01": "5.63"}
