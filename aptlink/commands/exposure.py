@@ -165,19 +165,21 @@ def _preamble_line(line: str) -> bool:
 
 
 def _duplicates(assets: list[Asset], where: str) -> list[dict[str, str]]:
-    """A warning for each asset listed again: the summary counts it twice, or it has two versions."""
-    first: dict[str, Asset] = {}
+    """A warning for each asset and product listed again: the summary counts it twice, or it has two
+    versions. One host with several products (Exchange and Confluence, a BOM's device and its firmware)
+    is not a repeat."""
+    first: dict[tuple[str, str, str], Asset] = {}
     found: list[dict[str, str]] = []
     for asset in assets:
-        seen = first.setdefault(asset.name.casefold(), asset)
+        key = (asset.name.casefold(), asset.vendor.casefold(), asset.product.casefold())
+        seen = first.setdefault(key, asset)
         if seen is asset:
             continue
-        same = (seen.vendor, seen.product, seen.version) == (
-            asset.vendor,
-            asset.product,
-            asset.version,
+        what = (
+            "listed again"
+            if seen.version == asset.version
+            else f"listed again with version {asset.version!r}"
         )
-        what = "listed again" if same else f"listed again with version {asset.version!r}"
         found.append(
             {
                 "where": _where(where, asset.record),

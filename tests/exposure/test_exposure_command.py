@@ -262,3 +262,31 @@ def test_json_names_the_upgrade_target(runner: CliRunner) -> None:
     done = runner.invoke(app, ["exposure", str(DATA / "mirrorface-vulnerable.csv"), "--json"])
     targets = {a["asset"]: a["upgrade_to"] for a in json.loads(done.stdout)["assets"]}
     assert targets == {"vpn-gw-01": "7.2.7", "array-ag-01": "9.4.0.484", "files-01": "5.63"}
+
+
+def test_one_host_with_several_products_is_not_a_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.csv"
+    path.write_text(
+        HEADER
+        + "srv01,Microsoft,Exchange Server 2019,15.2.1118.7,internet,mail\n"
+        + "srv01,Atlassian,Confluence,7.13.6,internet,wiki\n"
+    )
+    assert run_exposure(path)["warnings"] == []
+    bom = tmp_path / "edge.cdx.json"
+    device = {
+        "type": "device",
+        "name": "edge-01",
+        "version": "1",
+        "components": [
+            {
+                "type": "firmware",
+                "name": "Proself",
+                "version": "5.61",
+                "supplier": {"name": "North Grid"},
+            }
+        ],
+    }
+    bom.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.4", "components": [device]})
+    )
+    assert run_exposure(bom)["warnings"] == []
