@@ -13,9 +13,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aptlink.exposure.catalogue import Catalogue, CveRanges, Product, Range, load_catalogue
+from aptlink.exposure.catalogue import (
+    Catalogue,
+    CveRanges,
+    Product,
+    Range,
+    load_catalogue,
+    match_text,
+)
 from aptlink.exposure.versions import Version, VersionError, parse_version
-from aptlink.kb.kev import Kev, KevEntry, load_kev
+from aptlink.kb.kev import Kev, KevEntry, load_kev, normalise_name
 
 if TYPE_CHECKING:
     from aptlink.kb import KnowledgeBase
@@ -53,6 +60,8 @@ VPN_ACTION = (
     "every account that used it; patching does not remove an implant."
 )
 MAX_UPGRADE_STEPS = 8
+MAX_KEV_PRODUCTS_SHOWN = 6
+_FILLER = frozenset({"and", "the", "of", "for", "series", "server", "software"})
 INTERNET_ACTION = (
     "Until it is patched, take the service off the internet or allow only known addresses."
 )
@@ -173,6 +182,7 @@ class Assessor:
         self._unranged: dict[str, list[str]] = {}
         self._identified: dict[tuple[str, str], Product | None] = {}
         self._hit_cache: dict[tuple[str, tuple[int, ...]], tuple[CveHit, ...]] = {}
+        self._vendor_entries: dict[str, list[tuple[str, str, str]]] = {}
 
     def assess_all(self, assets: Iterable[Asset]) -> list[AssetReport]:
         return [self.assess(a) for a in assets]
@@ -181,13 +191,17 @@ class Assessor:
         product = self._identify(asset.vendor, asset.product)
         if product is None:
             reason = f"no known edge product matches {asset.vendor!r} {asset.product!r}"
-            return AssetReport(asset=asset, status="unknown-product", reason=reason)
+            return AssetReport(
+                asset=asset, status="unknown-product", reason=reason,
+                actions=self._vendor_in_kev(asset.vendor, asset.product),
+            )  # fmt: skip
         endpoint = self.catalogue.endpoint_word(asset.vendor, asset.product)
         if endpoint is not None:
             return AssetReport(
                 asset=asset,
                 status="unknown-product",
                 reason=_endpoint_reason(asset, product, endpoint),
+                actions=self._vendor_in_kev(asset.vendor, asset.product),
             )
         unranged = tuple(self.unranged_cves(product))
         if not asset.version.strip():
@@ -215,6 +229,40 @@ class Assessor:
             unranged=unranged,
             actions=self._actions(asset, product, hits, unranged, target),
             upgrade_to=target,
+        )
+
+    def _vendor_in_kev(self, vendor: str, product: str) -> tuple[str, ...]:
+        # An unknown product says nothing of its risk; KEV may still list its vendor (Juniper, Ivanti EPMM).
+        key = normalise_name(vendor)
+        if not key:
+            return ()
+        if key not in self._vendor_entries:
+            names = {normalise_name(v) for v, _ in self.kev.products()}
+            same = [
+                n for n in names if n == key or n.startswith(key + " ") or key.startswith(n + " ")
+            ]
+            self._vendor_entries[key] = sorted(
+                {(e.vendor, e.product, e.cve) for n in same for e in self.kev.for_vendor(n)}
+            )
+        entries = self._vendor_entries[key]
+        if not entries:
+            return ()
+        # The KEV products that share a word with the inventory's product name come first.
+        words = set(match_text("", product).split()) - _FILLER
+        products = sorted(
+            dict.fromkeys(p for _, p, _ in entries),
+            key=lambda p: -len(words & set(match_text("", p).split())),
+        )
+        shown = ", ".join(products[:MAX_KEV_PRODUCTS_SHOWN])
+        more = (
+            f" and {len(products) - MAX_KEV_PRODUCTS_SHOWN} more"
+            if len(products) > MAX_KEV_PRODUCTS_SHOWN
+            else ""
+        )
+        return (
+            f"aptlink has no version ranges for this product, but KEV lists {len(entries)} exploited CVE(s) "
+            f"of vendor {entries[0][0]!r} ({shown}{more}): check whether this product and version are "
+            "among them.",
         )
 
     def _unread(self, product: Product, unranged: tuple[str, ...]) -> tuple[str, ...]:

@@ -375,3 +375,17 @@ def test_an_unread_version_names_every_exploited_cve_of_the_family(
     assert first.startswith("Read the FortiOS version from the device and run the check again: ")
     assert "CVE-2023-27997" in first and "CVE-2024-21762" in first
     assert "CVE-2019-6693" in report.actions[1]  # unranged, still listed
+
+
+def test_an_unknown_product_of_a_kev_vendor_says_so(assessor: Assessor) -> None:
+    # Before 2026-11-26 an unknown product had a reason and nothing to do, even when KEV lists
+    # exploited CVEs of its vendor (the shared KEV: seven for Juniper, all Junos OS).
+    report = assess(assessor, "Juniper Networks", "SRX300", "21.4R3")
+    assert report.status == "unknown-product"
+    assert report.actions == (
+        "aptlink has no version ranges for this product, but KEV lists 7 exploited CVE(s) of vendor "
+        "'Juniper' (Junos OS): check whether this product and version are among them.",
+    )
+    ivanti = assess(assessor, "Ivanti", "Endpoint Manager Mobile", "11.10").actions[0]
+    assert "of vendor 'Ivanti' (Endpoint Manager Mobile (EPMM)," in ivanti  # nearest names first
+    assert assess(assessor, "Acme", "LaserJet 9000", "1.2.3").actions == ()
