@@ -183,6 +183,7 @@ class Assessor:
         self._identified: dict[tuple[str, str], Product | None] = {}
         self._hit_cache: dict[tuple[str, tuple[int, ...]], tuple[CveHit, ...]] = {}
         self._vendor_entries: dict[str, list[tuple[str, str, str]]] = {}
+        self._vendor_actions: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def assess_all(self, assets: Iterable[Asset]) -> list[AssetReport]:
         return [self.assess(a) for a in assets]
@@ -233,6 +234,12 @@ class Assessor:
 
     def _vendor_in_kev(self, vendor: str, product: str) -> tuple[str, ...]:
         # An unknown product says nothing of its risk; KEV may still list its vendor (Juniper, Ivanti EPMM).
+        # Cached: a CMDB repeats 'Microsoft Windows 11' on thousands of rows.
+        if (vendor, product) not in self._vendor_actions:
+            self._vendor_actions[(vendor, product)] = self._vendor_action(vendor, product)
+        return self._vendor_actions[(vendor, product)]
+
+    def _vendor_action(self, vendor: str, product: str) -> tuple[str, ...]:
         key = normalise_name(vendor)
         if not key:
             return ()
