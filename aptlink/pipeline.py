@@ -27,6 +27,7 @@ from aptlink.evidence.base import (
     path_text,
     walk,
 )
+from aptlink.hunt.unpack import Unpacked, is_collection
 from aptlink.kb import KnowledgeBase
 from aptlink.link.attribute import attribute
 from aptlink.link.campaigns import link_incidents
@@ -55,18 +56,22 @@ class CaseResult:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
-    """Parse one file; a bad file becomes a skipped or failed Evidence, never an exception."""
+def ingest_file(
+    path: Path, ctx: ParseContext, name: str | None = None
+) -> tuple[Evidence, list[Item]]:
+    """Parse one file; a bad file becomes a skipped or failed Evidence, never an exception.
+    ``name``: what to call it when ``path`` stands in for it (a collection's member)."""
+    where = name or path_text(path)
     if not is_regular(path):  # reading a named pipe in an evidence folder would block the run
         return Evidence(
-            path=path_text(path), sha256="0" * 64, size=0, status=Status.SKIPPED, reason=NOT_REGULAR
+            path=where, sha256="0" * 64, size=0, status=Status.SKIPPED, reason=NOT_REGULAR
         ), []
-    source = Source(path, ctx.limits)
+    source = Source(path, ctx.limits, name=name)
     try:
         size, sha = source.size, source.sha256
     except OSError as exc:
         return Evidence(
-            path=path_text(path),
+            path=where,
             sha256="0" * 64,
             size=0,
             status=Status.FAILED,
@@ -74,12 +79,12 @@ def ingest_file(path: Path, ctx: ParseContext) -> tuple[Evidence, list[Item]]:
         ), []
     if size == 0:
         return Evidence(
-            path=path_text(path), sha256=sha, size=0, status=Status.SKIPPED, reason="empty file"
+            path=where, sha256=sha, size=0, status=Status.SKIPPED, reason="empty file"
         ), []
     parser_cls = choose_parser(source)
     if parser_cls is None:
         return Evidence(
-            path=path_text(path),
+            path=where,
             sha256=sha,
             size=size,
             status=Status.SKIPPED,
@@ -118,19 +123,61 @@ def ingest(
     evidence: list[Evidence] = []
     items: list[Item] = []
     seen: dict[str, str] = {}
-    for n, path in enumerate(files, 1):
-        ev, found = ingest_file(path, ctx)
-        if ev.status is Status.ANALYSED and ev.sha256 in seen:
-            ev = dataclasses.replace(
-                ev, status=Status.SKIPPED, reason=f"duplicate of {seen[ev.sha256]}"
-            )
-            found = []
-        seen.setdefault(ev.sha256, ev.path)
-        evidence.append(ev)
-        items.extend(found)
-        if progress:
-            progress("parse", n, len(files))
+    unpacked = Unpacked()  # a collection's event logs, hunted as files of their own
+    try:
+        for n, path in enumerate(files, 1):
+            for member, name in [(path, None), *_collection_members(path, unpacked, evidence)]:
+                ev, found = _ingest_once(member, name, ctx, seen, unpacked)
+                evidence.append(ev)
+                items.extend(found)
+            if progress:
+                progress("parse", n, len(files))
+    finally:
+        unpacked.remove()
     return evidence, items
+
+
+def _ingest_once(
+    path: Path, name: str | None, ctx: ParseContext, seen: dict[str, str], unpacked: Unpacked
+) -> tuple[Evidence, list[Item]]:
+    """``ingest_file``, a file seen before (same sha256) skipped as its duplicate; a member's
+    warnings name it, not its stand-in."""
+    warned = len(ctx.warnings)
+    ev, found = ingest_file(path, ctx, name)
+    if name is not None:
+        ctx.warnings[warned:] = [
+            dataclasses.replace(w, where=unpacked.label(w.where)) for w in ctx.warnings[warned:]
+        ]
+    if ev.status is Status.ANALYSED and ev.sha256 in seen:
+        ev = dataclasses.replace(
+            ev, status=Status.SKIPPED, reason=f"duplicate of {seen[ev.sha256]}"
+        )
+        found = []
+    seen.setdefault(ev.sha256, ev.path)
+    return ev, found
+
+
+def _collection_members(
+    path: Path, unpacked: Unpacked, evidence: list[Evidence]
+) -> list[tuple[Path, str]]:
+    """The event logs in a ZIP collection (Velociraptor, KAPE --zip), unpacked, with their names
+    ``archive!member``; the members refused, as skipped or failed evidence. The archive itself
+    is also analysed, as any file."""
+    if not is_collection(path):
+        return []
+    before_skipped, before_failed = set(unpacked.skipped), set(unpacked.failed)
+    members = [(m, unpacked.names[path_text(m)]) for m in unpacked.unpack(path)]
+    for name, reason in unpacked.skipped.items():
+        if name not in before_skipped:
+            evidence.append(_refused(name, Status.SKIPPED, reason))
+    for name, reason in unpacked.failed.items():
+        if name not in before_failed and name != path_text(path):  # (the archive: analysed too)
+            evidence.append(_refused(name, Status.FAILED, reason))
+    return members
+
+
+def _refused(name: str, status: Status, reason: str) -> Evidence:
+    return Evidence(path=name, sha256="0" * 64, size=0, status=status, reason=reason)
 
 
 def run_detectors(

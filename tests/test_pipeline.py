@@ -123,3 +123,33 @@ def test_a_file_whose_name_is_not_utf8_is_analysed_under_its_escaped_name(tmp_pa
     evidence, items = pipeline.ingest([tmp_path], ParseContext())
     assert [(Path(e.path).name, e.status) for e in evidence] == [("obs\\x93.obs", Status.ANALYSED)]
     assert items and all(item.provenance.file.endswith("obs\\x93.obs") for item in items)
+
+
+def test_a_zip_collection_is_investigated_like_its_folder(tmp_path: Path) -> None:
+    """Velociraptor's and KAPE's ZIP collections: the event logs inside are inputs of their own,
+    named archive!member (never a scratch path), with the folder's findings."""
+    import shutil
+    import zipfile
+
+    samples = Path(__file__).parents[1] / "../shared/data/evtx/attack-samples"
+    picked = sorted(samples.rglob("*_cleared.evtx")) + sorted(samples.rglob("*lsass*"))[:2]
+    folder = tmp_path / "Logs"
+    folder.mkdir()
+    for path in picked:
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.evtx").write_bytes(b"not an event log")
+    archive = tmp_path / "Collection-ws01.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, f"uploads/auto/C%3A/Logs/{path.name}")
+    plain = pipeline.investigate([folder], None, link=False)
+    zipped = pipeline.investigate([archive], None, link=False)
+    named = {e.path: e.status for e in zipped.evidence}
+    assert named[str(archive)] is Status.ANALYSED  # (the archive too, as any file)
+    members = {p: s for p, s in named.items() if p.startswith(f"{archive}!uploads/auto/C%3A/Logs/")}
+    assert len(members) == len(picked) + 1
+    by_name = {Path(e.path).name: e.status for e in plain.evidence}
+    assert {p.rsplit("/", 1)[-1]: s for p, s in members.items()} == by_name  # (broken one too)
+    key = lambda f: (f.title, f.provenance.record, f.provenance.file.rsplit("/", 1)[-1])  # noqa: E731
+    assert sorted(map(key, zipped.findings)) == sorted(map(key, plain.findings))
+    assert plain.findings and all(str(archive) in f.provenance.file for f in zipped.findings)

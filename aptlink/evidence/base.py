@@ -98,6 +98,7 @@ class Source:
     limits: Limits = dataclasses.field(default_factory=Limits)
     _data: bytes | None = None
     _sha256: str | None = None
+    name: str | None = None  # what reports call it when the path is a stand-in (archive!member)
 
     @property
     def size(self) -> int:
@@ -105,8 +106,8 @@ class Source:
 
     @property
     def where(self) -> str:
-        """The path as text for reports and errors (``path_text``)."""
-        return path_text(self.path)
+        """The file as text for reports and errors: its ``name``, else ``path_text``."""
+        return self.name or path_text(self.path)
 
     def head(self, n: int = HEAD_SIZE) -> bytes:
         if self._data is not None:

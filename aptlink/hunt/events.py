@@ -192,6 +192,8 @@ class CellTable:
 def eventlog_items(parser: str, source: Source, rows: Iterable[Row]) -> Iterator[Item]:
     """The items an event parser gives ``investigate``: tables of ``BATCH_ROWS`` rows, kind
     ``eventlog``, each with its batch number as the record."""
+    if source.name:  # (a stand-in file, e.g. a collection's member: rows name the member)
+        rows = ({**row, META_FILE: source.where} for row in rows)
     for number, table in enumerate(batched(rows, BATCH_ROWS)):
         prov = source.provenance(parser, record=f"batch {number}")
         yield Item(kind="eventlog", provenance=prov, data=table)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aptlink.analysis.archives import member_name
-from aptlink.evidence.base import path_text
+from aptlink.evidence.base import is_regular, path_text
 
 ZIP_MAGIC = b"PK\x03\x04"
 EVENT_SUFFIXES = (".evtx", ".jsonl", ".ndjson", ".json", ".xml")
@@ -34,8 +34,8 @@ ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, Value
 def is_collection(path: Path) -> bool:
     """A ZIP file (by its first bytes, whatever its name; a file named like an event log is
     not opened for this: a hunt meets tens of thousands of them)."""
-    if path.name.lower().endswith(EVENT_SUFFIXES):
-        return False
+    if path.name.lower().endswith(EVENT_SUFFIXES) or not is_regular(path):
+        return False  # (opening a named pipe would block)
     try:
         with path.open("rb") as fh:
             return fh.read(4) == ZIP_MAGIC
