@@ -81,15 +81,16 @@ def _event_texts(path: Path) -> Iterator[tuple[bytes | None, str]]:
         decoder = _Utf16() if utf16 else None
         if decoder is not None:
             buffer = decoder.feed(buffer)
+        at = 0  # (events are sliced out of the buffer, which is cut only between reads)
         while True:
-            start = _EVENT_START.search(buffer)
+            start = _EVENT_START.search(buffer, at)
             if start is None:
-                buffer = buffer[-16:]  # (a tag cut by the read)
+                buffer = buffer[max(at, len(buffer) - 16) :]  # (keep a tag cut by the read)
             else:
                 end = buffer.find(_EVENT_END, start.start())
                 if end >= 0:
-                    yield buffer[start.start() : end + len(_EVENT_END)], ""
-                    buffer = buffer[end + len(_EVENT_END) :]
+                    at = end + len(_EVENT_END)
+                    yield buffer[start.start() : at], ""
                     continue
                 buffer = buffer[start.start() :]
                 if len(buffer) > MAX_EVENT_BYTES:
@@ -101,6 +102,7 @@ def _event_texts(path: Path) -> Iterator[tuple[bytes | None, str]]:
                     yield None, "the last event is cut off (no </Event>)"
                 return
             buffer += decoder.feed(more) if decoder is not None else more
+            at = 0
 
 
 class _Utf16:
@@ -175,12 +177,22 @@ def _add(out: dict[str, Any], name: str, value: Any) -> None:
     out[key] = value
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    """A tag without its namespace (cached: an export repeats a few dozen tags endlessly)."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rsplit("}", 1)[-1]
+        if len(_LOCAL_NAMES) < 10_000:
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def _attributes(element: ET.Element) -> dict[str, str]:
-    return {_local(k): v for k, v in element.attrib.items()}
+    attrib = element.attrib
+    return {_local(k): v for k, v in attrib.items()} if attrib else {}
 
 
 def _system_value(element: ET.Element) -> Any:
