@@ -177,3 +177,31 @@ def test_an_export_without_newlines_is_read_in_bounded_pieces(tmp_path: Path) ->
     assert [(w.where, w.message) for w in ctx.warnings] == [
         (f"{path}:1", f"line over the {eventjson.MAX_LINE_BYTES} limit")
     ]
+
+
+def test_correlations_do_not_depend_on_the_number_of_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Equal or unreadable times (here the factory's minutes past 59): the correlation windows
+    are the same whichever worker's detections come back first."""
+    import json
+
+    from hunt_factory import CASES, event
+
+    from aptlink.hunt import runner
+
+    path = tmp_path / "ties.ndjson"
+    lines = [
+        json.dumps(event(copy * 1000 + record, shape, channel, event_id, data))
+        for copy in range(120)
+        for record, shape, channel, event_id, data, _ in CASES
+        if shape in ("winlogbeat", "evtx", "flat")
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules = load_rules([PACKAGE_RULES])
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1 << 40)
+    one = hunt([path], rules, workers=1)
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
+    two = hunt([path], rules, workers=2, batch_rows=500, piece_bytes=2 * runner.BLOCK_BYTES)
+    assert [d.to_dict() for d in two.detections] == [d.to_dict() for d in one.detections]
+    assert any("correlation" in d.fields for d in one.detections)
