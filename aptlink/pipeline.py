@@ -165,13 +165,12 @@ def _collection_members(
     is also analysed, as any file."""
     if not is_collection(path):
         return []
-    before_skipped, before_failed = set(unpacked.skipped), set(unpacked.failed)
+    skipped, failed = len(unpacked.skipped), len(unpacked.failed)
     members = [(m, unpacked.names[path_text(m)]) for m in unpacked.unpack(path)]
-    for name, reason in unpacked.skipped.items():
-        if name not in before_skipped:
-            evidence.append(_refused(name, Status.SKIPPED, reason))
-    for name, reason in unpacked.failed.items():
-        if name not in before_failed and name != path_text(path):  # (the archive: analysed too)
+    for name, reason in list(unpacked.skipped.items())[skipped:]:
+        evidence.append(_refused(name, Status.SKIPPED, reason))
+    for name, reason in list(unpacked.failed.items())[failed:]:
+        if name != path_text(path):  # (an unreadable archive: analysed as any file too)
             evidence.append(_refused(name, Status.FAILED, reason))
     return members
 

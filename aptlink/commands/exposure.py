@@ -137,14 +137,20 @@ def _inventory_parser(source: Source) -> type[Parser]:
 
 def _not_an_inventory(source: Source) -> str:
     """Why the file is not read as an inventory, naming the header line and the columns it lacks."""
-    from aptlink.evidence.inventory import COLUMNS, MAX_PREAMBLE, REQUIRED, column_key
+    from aptlink.evidence.inventory import (
+        COLUMNS,
+        MAX_PREAMBLE,
+        REQUIRED,
+        column_key,
+        preamble_line,
+    )
 
     head = source.head(8192)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "not an inventory: the file is UTF-16 text; save it as CSV UTF-8"
     lines = head.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[:MAX_PREAMBLE]
     number, header = next(
-        ((n, line) for n, line in enumerate(lines, 1) if line.strip() and not _preamble_line(line)),
+        ((n, line) for n, line in enumerate(lines, 1) if not preamble_line(line)),
         (0, ""),
     )
     if not head.strip():
@@ -158,10 +164,6 @@ def _not_an_inventory(source: Source) -> str:
         f"not an inventory CSV: the header (line {number}) has no column for "
         f"{', '.join(missing) or 'the required fields'} (accepted names, any case or spacing: {accepted})"
     )
-
-
-def _preamble_line(line: str) -> bool:
-    return line.startswith("#") or line.lower().startswith("sep=")
 
 
 def _duplicates(assets: list[Asset], where: str) -> list[dict[str, str]]:

@@ -112,13 +112,18 @@ class InventoryCsvParser(Parser):
 
 
 def _preamble(lines: list[str]) -> int:
-    """How many leading lines are blank, ``#`` comments (a title some exports write first) or Excel's
-    ``sep=;`` separator hint."""
+    """How many leading lines are preamble (``preamble_line``)."""
     for index, line in enumerate(lines[:MAX_PREAMBLE]):
-        text = line.lstrip("\ufeff")
-        if text.strip() and not text.startswith("#") and not text.lower().startswith("sep="):
+        if not preamble_line(line):
             return index
     return 0
+
+
+def preamble_line(line: str) -> bool:
+    """A line before the header: blank, a ``#`` comment (a title some exports write first) or
+    Excel's ``sep=;`` separator hint."""
+    text = line.lstrip("\ufeff")
+    return not text.strip() or text.startswith("#") or text.lower().startswith("sep=")
 
 
 def _dialect(header: str) -> type[csv.Dialect]:

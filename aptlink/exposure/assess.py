@@ -286,10 +286,13 @@ class Assessor:
     ) -> AssetReport:
         # '7.2' is not release 7.2.0: it says nothing of the patch level, so no range may decide on it.
         low, high = branch_bounds(version)
+        overlapping = (
+            (r.cve, r.overlapping(low, high)) for r in self.catalogue.ranges_for(product.id)
+        )
         found = [
-            f"{r.cve} ({_ranges_text(r.overlapping(low, high))})"
-            for r in self.catalogue.ranges_for(product.id)
-            if r.overlapping(low, high) and self.kev.get(r.cve) is not None
+            f"{cve} ({_ranges_text(ranges)})"
+            for cve, ranges in overlapping
+            if ranges and self.kev.get(cve) is not None
         ]
         if not found:
             status = "check-by-hand" if unranged else "not-affected"
@@ -433,9 +436,14 @@ class Assessor:
 
 def branch_bounds(version: Version) -> tuple[Version, Version]:
     """The releases an imprecise version may be: '7.2' is 7.2 (inclusive) to 7.3 (exclusive)."""
-    given = (list(version.key) + [0] * version.parts)[: max(version.parts, 1)]
+    given = _given_parts(version)
     high = (*given[:-1], given[-1] + 1)
     return Version(version.key), Version(high)
+
+
+def _given_parts(version: Version) -> list[int]:
+    """The components the text gave, zeros included ('7.0' is [7, 0]; the key drops the zero)."""
+    return (list(version.key) + [0] * version.parts)[: max(version.parts, 1)]
 
 
 def _ranges_text(ranges: list[Range]) -> str:
@@ -445,7 +453,7 @@ def _ranges_text(ranges: list[Range]) -> str:
 
 
 def _example(version: Version, parts: int) -> str:
-    given = (list(version.key) + [0] * parts)[: max(version.parts, 1)]
+    given = _given_parts(version)
     return ".".join(map(str, given)) + ".x" * (parts - len(given))
 
 

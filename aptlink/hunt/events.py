@@ -193,10 +193,16 @@ def eventlog_items(parser: str, source: Source, rows: Iterable[Row]) -> Iterator
     """The items an event parser gives ``investigate``: tables of ``BATCH_ROWS`` rows, kind
     ``eventlog``, each with its batch number as the record."""
     if source.name:  # (a stand-in file, e.g. a collection's member: rows name the member)
-        rows = ({**row, META_FILE: source.where} for row in rows)
+        rows = _named(rows, source.name)
     for number, table in enumerate(batched(rows, BATCH_ROWS)):
         prov = source.provenance(parser, record=f"batch {number}")
         yield Item(kind="eventlog", provenance=prov, data=table)
+
+
+def _named(rows: Iterable[Row], name: str) -> Iterator[Row]:
+    for row in rows:  # (each row is the reader's own, fresh dict)
+        row[META_FILE] = name
+        yield row
 
 
 def batched(rows: Iterable[Row], size: int) -> Iterator[pa.Table]:

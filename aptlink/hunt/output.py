@@ -111,7 +111,7 @@ def _skipped(status: str) -> bool:
 
 def summary(result: HuntResult, ruleset: RuleSet) -> dict[str, Any]:
     """Counts for the closing report: files, events, rules, hits per rule and per tactic."""
-    failed = {f: s for f, s in result.files.items() if s not in ("analysed",) and not _skipped(s)}
+    failed = {f: s for f, s in result.files.items() if s != "analysed" and not _skipped(s)}
     return {
         "files": len(result.files),
         "files_failed": failed,

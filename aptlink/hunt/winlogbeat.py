@@ -14,6 +14,7 @@ typed, process ids made decimal) are rebuilt here.
 from __future__ import annotations
 
 import functools
+from collections import ChainMap
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -60,20 +61,26 @@ def renames() -> dict[str, tuple[Renames, dict[str, Renames]]]:
     return table
 
 
-def moved_fields(event: Mapping[str, Any], row: Mapping[str, str]) -> dict[str, Any]:
+def moved_fields(event: Mapping[str, Any], row: dict[str, str]) -> dict[str, Any]:
     """Windows field -> value for the fields of ``event`` that Winlogbeat moved out of
     ``event_data`` and ``row`` (the event flattened so far, with Channel and EventID) lacks."""
     channel, event_id = row.get("Channel", ""), row.get("EventID", "")
     found: dict[str, Any] = {}
-    every, per_event = renames().get(channel, ({}, {}))
-    for ecs, name in {**every, **per_event.get(event_id, {})}.items():
+    for ecs, name in _renames_of(channel, event_id):
         if name not in row and name not in found:
             value = dig(event, ecs)
             if value is not None and not isinstance(value, Mapping):
                 found[name] = value
-    computed = _computed(event, channel, event_id, {**row, **found})
+    computed = _computed(event, channel, event_id, ChainMap(found, row))
     found.update((name, value) for name, value in computed.items() if name not in row)
     return found
+
+
+@functools.lru_cache(maxsize=4096)  # (bounded: channels and ids come from the evidence)
+def _renames_of(channel: str, event_id: str) -> tuple[tuple[str, str], ...]:
+    """The renames of one channel's event id: its own over the channel's common ones."""
+    every, per_event = renames().get(channel, ({}, {}))
+    return tuple({**every, **per_event.get(event_id, {})}.items())
 
 
 def dig(event: Mapping[str, Any], dotted: str) -> Any:
@@ -170,9 +177,8 @@ def _data_items(event: Mapping[str, Any], channel: str, row: Mapping[str, Any]) 
         if numbered:
             return [value for _, value in numbered if value]
     if channel == CLASSIC_POWERSHELL:
-        pairs = [
-            (key, row.get(key) or dig(event, f"winlog.event_data.{key}")) for key in _CLASSIC_KEYS
-        ]
-        lines = [f"{key}={value}" for key, value in pairs if isinstance(value, str) and value]
+        # (``row`` holds event_data's fields already, and the ones put back)
+        values = ((key, row.get(key)) for key in _CLASSIC_KEYS)
+        lines = [f"{key}={value}" for key, value in values if isinstance(value, str) and value]
         return ["\n".join(lines)] if lines else []
     return []

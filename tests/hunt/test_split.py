@@ -7,6 +7,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,9 +112,10 @@ def test_tasks_come_before_every_file_is_counted(shared: Path) -> None:
     assert len(first[0]) < len(pulled) < len(files) // 2
 
 
-def _big_export(path: Path, copies: int) -> None:
+def _big_export(path: Path, copies: int, dated: bool = True) -> None:
     """The MirrorFace cases again and again (record ids made unique), with the lines a real
-    export has now and then: an empty one, one that is not JSON, one without a record id."""
+    export has now and then: an empty one, one that is not JSON, one without a record id.
+    ``dated``: every copy on its own day; else the factory's times (minutes past 59, unreadable)."""
     import json
 
     from hunt_factory import CASES, event
@@ -124,9 +126,21 @@ def _big_export(path: Path, copies: int) -> None:
             if shape in ("winlogbeat", "evtx", "flat"):
                 text = json.dumps(event(copy * 1000 + record, shape, channel, event_id, data))
                 when = f"2024-{1 + copy // 28:02d}-{1 + copy % 28:02d}T01:{record:02d}:00.000Z"
-                lines.append(re.sub(r"2024-06-20T01:\d+:00.000Z", when, text))
+                lines.append(re.sub(r"2024-06-20T01:\d+:00.000Z", when, text) if dated else text)
         lines += ["", "{not json" if copy % 7 == 3 else '{"Channel": "System", "EventID": 7036}']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _whole_and_split(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The hunt of ``path`` read whole by one process, and shared by two in ranges of blocks."""
+    from aptlink.hunt import runner
+
+    rules = load_rules([PACKAGE_RULES])
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1 << 40)
+    one = hunt([path], rules, workers=1)
+    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
+    two = hunt([path], rules, workers=2, batch_rows=500, piece_bytes=2 * runner.BLOCK_BYTES)
+    return one, two
 
 
 def test_a_big_json_lines_export_is_shared_by_the_workers(
@@ -154,11 +168,7 @@ def test_a_big_json_lines_export_is_shared_by_the_workers(
     split = [r for p in pieces for r in runner.read_events(path, split_ctx, p[1:])]
     assert split == whole
     assert split_ctx.warnings == whole_ctx.warnings and whole_ctx.warnings
-    rules = load_rules([PACKAGE_RULES])
-    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1 << 40)
-    one = hunt([path], rules, workers=1)
-    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
-    two = hunt([path], rules, workers=2, batch_rows=500, piece_bytes=2 * runner.BLOCK_BYTES)
+    one, two = _whole_and_split(path, monkeypatch)
     assert [d.to_dict() for d in two.detections] == [d.to_dict() for d in one.detections]
     assert sorted(two.warnings, key=str) == sorted(one.warnings, key=str)
     assert two.events == one.events == len(whole) and two.files == one.files
@@ -184,24 +194,8 @@ def test_correlations_do_not_depend_on_the_number_of_processes(
 ) -> None:
     """Equal or unreadable times (here the factory's minutes past 59): the correlation windows
     are the same whichever worker's detections come back first."""
-    import json
-
-    from hunt_factory import CASES, event
-
-    from aptlink.hunt import runner
-
     path = tmp_path / "ties.ndjson"
-    lines = [
-        json.dumps(event(copy * 1000 + record, shape, channel, event_id, data))
-        for copy in range(120)
-        for record, shape, channel, event_id, data, _ in CASES
-        if shape in ("winlogbeat", "evtx", "flat")
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rules = load_rules([PACKAGE_RULES])
-    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1 << 40)
-    one = hunt([path], rules, workers=1)
-    monkeypatch.setattr(runner, "SPLIT_JSON_BYTES", 1)
-    two = hunt([path], rules, workers=2, batch_rows=500, piece_bytes=2 * runner.BLOCK_BYTES)
+    _big_export(path, copies=120, dated=False)
+    one, two = _whole_and_split(path, monkeypatch)
     assert [d.to_dict() for d in two.detections] == [d.to_dict() for d in one.detections]
     assert any("correlation" in d.fields for d in one.detections)
